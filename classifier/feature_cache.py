@@ -1,0 +1,105 @@
+"""On-disk cache of backbone features ("bottlenecks"), keyed by image content.
+
+One folder per backbone cache key. Each write adds one shard: a single .npy file holding a
+structured array of (digest, float16 features), written to a temporary name and renamed, so a
+killed run loses at most the batch in flight and readers never see half a shard. Loading uses
+NumPy without pickle. Many small shards are merged now and then to keep start-up fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from classifier.atomic import atomic_write
+
+DIGEST_BYTES = 32  # hex of a 16-byte blake2b digest
+MERGE_ABOVE_SHARDS = 64
+
+
+class FeatureCache:
+    """Thread-safe map from content digest to a feature vector, persisted in shards."""
+
+    def __init__(self, folder: str | Path, feature_dim: int) -> None:
+        self.folder = Path(folder)
+        self.dim = feature_dim
+        self._dtype = np.dtype(
+            [("digest", f"S{DIGEST_BYTES}"), ("features", "<f2", (feature_dim,))]
+        )
+        self._lock = threading.Lock()
+        self._index: dict[bytes, tuple[int, int]] = {}
+        self._shards: list[np.ndarray] = []
+        self._shard_paths: list[Path] = []
+        self._load()
+
+    def _load(self) -> None:
+        if not self.folder.is_dir():
+            return
+        for path in sorted(self.folder.glob("shard-*.npy")):
+            self._add_shard(path)
+
+    def _add_shard(self, path: Path) -> None:
+        try:
+            shard = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError):
+            return  # unreadable shard (e.g. from another version): those features are recomputed
+        if shard.dtype != self._dtype:
+            return
+        number = len(self._shards)
+        self._shards.append(shard)
+        self._shard_paths.append(path)
+        for row, digest in enumerate(shard["digest"]):
+            self._index[bytes(digest)] = (number, row)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, digest: str) -> bool:
+        return digest.encode("ascii") in self._index
+
+    def get(self, digest: str) -> np.ndarray | None:
+        with self._lock:
+            where = self._index.get(digest.encode("ascii"))
+            if where is None:
+                return None
+            shard, row = where
+            return np.asarray(self._shards[shard][row]["features"], dtype=np.float32)
+
+    def put_many(self, digests: list[str], features: np.ndarray) -> None:
+        """Persist one batch as a new shard, atomically."""
+        if not digests:
+            return
+        records = np.empty(len(digests), dtype=self._dtype)
+        records["digest"] = [d.encode("ascii") for d in digests]
+        records["features"] = np.asarray(features, dtype=np.float32)
+        path = self.folder / f"shard-{uuid.uuid4().hex}.npy"
+        with atomic_write(path) as f:
+            np.save(f, records, allow_pickle=False)
+        with self._lock:
+            self._add_shard(path)
+
+    def merge_small_shards(self) -> None:
+        """Rewrite many shards as one; cheap to call after every run."""
+        with self._lock:
+            if len(self._shard_paths) <= MERGE_ABOVE_SHARDS:
+                return
+            old_paths = list(self._shard_paths)
+            merged = np.concatenate([np.asarray(s) for s in self._shards])
+            _, first = np.unique(merged["digest"], return_index=True)
+            merged = merged[np.sort(first)]
+            path = self.folder / f"shard-{uuid.uuid4().hex}.npy"
+            with atomic_write(path) as f:
+                np.save(f, merged, allow_pickle=False)
+            # The merged shard exists before any old one goes, so no feature is ever lost.
+            self._index.clear()
+            self._shards.clear()
+            self._shard_paths.clear()
+            for old in old_paths:
+                with contextlib.suppress(OSError):
+                    os.unlink(old)
+            self._add_shard(path)

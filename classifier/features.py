@@ -1,0 +1,212 @@
+"""Batched feature extraction through a backbone, reusing the on-disk cache.
+
+Files are read, hashed and decoded in a thread pool while the backbone runs on whole batches in
+the calling thread, so decoding and inference overlap. Only cache misses are decoded at all: a
+file whose content digest is cached costs one read and one hash. Each computed batch is written
+to the cache before it is reported, so a cancelled or killed run keeps everything finished.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from classifier import images, paths
+from classifier.backbones import Backbone, load_feature_model
+from classifier.errors import Cancelled, ImageError
+from classifier.feature_cache import FeatureCache
+from classifier.progress import CancelToken, ProgressCallback, StageClock
+from classifier.types import ExtractionStats, FeatureSet, Problem, ProblemKind
+
+DEFAULT_BATCH_SIZE = 32
+
+
+@dataclass(frozen=True)
+class FeatureRow:
+    index: int
+    digest: str | None
+    features: np.ndarray | None  # float32 (dim,), None when the file failed
+    problem: Problem | None = None
+
+
+@dataclass
+class _Prepared:
+    digest: str | None = None
+    features: np.ndarray | None = None  # from the cache
+    pixels: np.ndarray | None = None  # to run through the backbone
+    problem: Problem | None = None
+    seconds: float = 0.0
+
+
+def open_cache(backbone: Backbone, cache_dir: str | Path | None = None) -> FeatureCache:
+    root = Path(cache_dir) if cache_dir else paths.cache_dir()
+    return FeatureCache(root / "features" / backbone.cache_key, backbone.feature_dim)
+
+
+def _prepare(path: Path, digest: str | None, size: int, cache: FeatureCache, max_pixels: int):
+    start = time.perf_counter()
+    prepared = _Prepared(digest=digest)
+    try:
+        if digest is not None and (cached := cache.get(digest)) is not None:
+            prepared.features = cached
+            return prepared
+        data = images.read_file(path)
+        prepared.digest = images.content_digest(data)
+        cached = cache.get(prepared.digest)
+        if cached is not None:
+            prepared.features = cached
+        else:
+            prepared.pixels = images.decode_for_model(data, size, max_pixels)
+    except ImageError as exc:
+        prepared.problem = Problem(ProblemKind(exc.kind), exc.what, exc.todo, path=Path(path))
+    prepared.seconds = time.perf_counter() - start
+    return prepared
+
+
+class _Stats:
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.from_cache = self.computed = self.failed = 0
+        self.decode = self.inference = 0.0
+        self.start = time.perf_counter()
+
+    def frozen(self) -> ExtractionStats:
+        return ExtractionStats(
+            self.total,
+            self.from_cache,
+            self.computed,
+            self.failed,
+            time.perf_counter() - self.start,
+            self.decode,
+            self.inference,
+        )
+
+
+def iter_features(
+    files: Sequence[Path],
+    backbone: Backbone,
+    cache: FeatureCache,
+    digests: Sequence[str | None] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    max_pixels: int = images.DEFAULT_MAX_PIXELS,
+    stats: list[ExtractionStats] | None = None,
+) -> Iterator[list[FeatureRow]]:
+    """Yield chunks of FeatureRow (in no particular order) until every file is covered.
+
+    `digests`, when the caller already knows them (from a scan), lets cached files skip even the
+    read. If `stats` is given, the run's ExtractionStats is appended to it at the end.
+    """
+    cancel = cancel or CancelToken()
+    total = len(files)
+    counters = _Stats(total)
+    clock = StageClock("Extracting features", total, progress)
+    workers = workers or os.cpu_count() or 2
+    window = batch_size * 2 + workers  # bounded read-ahead: memory stays flat for any folder
+    size = backbone.input_size
+    model = None
+    pending: list[tuple[int, str, np.ndarray]] = []
+    ready: list[FeatureRow] = []
+    done = 0
+    clock.report(0)
+
+    def run_batch() -> None:
+        nonlocal model, done
+        if model is None:
+            clock.report(done, f"Loading {backbone.title}…")
+            model = load_feature_model(backbone)
+        start = time.perf_counter()
+        batch = np.stack([p for _, _, p in pending]).astype(np.float32)
+        out = np.asarray(model.predict_on_batch(batch), dtype=np.float32)
+        # Round as the cache stores them, so a first run and a cached rerun see equal features.
+        out = out.astype(np.float16).astype(np.float32)
+        counters.inference += time.perf_counter() - start
+        cache.put_many([d for _, d, _ in pending], out)
+        for (index, digest, _), row in zip(pending, out, strict=True):
+            ready.append(FeatureRow(index, digest, row))
+        counters.computed += len(pending)
+        done += len(pending)
+        pending.clear()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        in_flight: deque[tuple[int, Future]] = deque()
+        next_index = 0
+        try:
+            while next_index < total or in_flight:
+                cancel.check()
+                while next_index < total and len(in_flight) < window:
+                    known = digests[next_index] if digests is not None else None
+                    future = pool.submit(
+                        _prepare, Path(files[next_index]), known, size, cache, max_pixels
+                    )
+                    in_flight.append((next_index, future))
+                    next_index += 1
+                index, future = in_flight.popleft()
+                prepared: _Prepared = future.result()
+                counters.decode += prepared.seconds
+                if prepared.problem is not None:
+                    counters.failed += 1
+                    done += 1
+                    ready.append(FeatureRow(index, None, None, prepared.problem))
+                elif prepared.features is not None:
+                    counters.from_cache += 1
+                    done += 1
+                    ready.append(FeatureRow(index, prepared.digest, prepared.features))
+                else:
+                    pending.append((index, prepared.digest, prepared.pixels))
+                    if len(pending) >= batch_size:
+                        run_batch()
+                if not in_flight and pending:
+                    run_batch()
+                if len(ready) >= batch_size or (not in_flight and ready):
+                    clock.report(done)
+                    yield list(ready)
+                    ready.clear()
+        except (Cancelled, GeneratorExit):
+            for _, future in in_flight:
+                future.cancel()
+            raise
+        finally:
+            cache.merge_small_shards()
+            if stats is not None:
+                stats.append(counters.frozen())
+
+
+def extract_features(
+    files: Sequence[Path],
+    backbone: Backbone,
+    cache: FeatureCache | None = None,
+    digests: Sequence[str | None] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    max_pixels: int = images.DEFAULT_MAX_PIXELS,
+) -> FeatureSet:
+    """Features for every file, in order; failed files have ok=False and a Problem."""
+    cache = cache or open_cache(backbone)
+    features = np.zeros((len(files), backbone.feature_dim), dtype=np.float32)
+    ok = np.zeros(len(files), dtype=bool)
+    found: list[str | None] = [None] * len(files)
+    errors: dict[int, Problem] = {}
+    stats: list[ExtractionStats] = []
+    for chunk in iter_features(
+        files, backbone, cache, digests, batch_size, workers, progress, cancel, max_pixels, stats
+    ):
+        for row in chunk:
+            found[row.index] = row.digest
+            if row.features is None:
+                errors[row.index] = row.problem
+            else:
+                features[row.index] = row.features
+                ok[row.index] = True
+    return FeatureSet(features, ok, tuple(found), errors, stats[0])

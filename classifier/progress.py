@@ -1,0 +1,71 @@
+"""Progress reports and cancellation, shared by the command line and the GUI task runner."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from classifier.errors import Cancelled
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a long job stands. `total` is 0 while it is not yet known."""
+
+    stage: str
+    done: int
+    total: int = 0
+    rate: float = 0.0  # items per second since the stage began
+    message: str = ""
+
+    @property
+    def fraction(self) -> float | None:
+        return self.done / self.total if self.total else None
+
+    @property
+    def seconds_left(self) -> float | None:
+        if not self.total or self.rate <= 0:
+            return None
+        return max(0.0, (self.total - self.done) / self.rate)
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def ignore_progress(_: Progress) -> None:
+    """A progress callback for callers that do not want reports."""
+
+
+class CancelToken:
+    """Set from any thread; long jobs call `check()` between units of work."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Cancelled()
+
+
+class StageClock:
+    """Builds Progress values for one stage with a running items-per-second rate."""
+
+    def __init__(self, stage: str, total: int = 0, callback: ProgressCallback | None = None):
+        self.stage = stage
+        self.total = total
+        self.callback = callback or ignore_progress
+        self._start = time.perf_counter()
+
+    def report(self, done: int, message: str = "") -> None:
+        elapsed = time.perf_counter() - self._start
+        rate = done / elapsed if elapsed > 0 and done else 0.0
+        self.callback(Progress(self.stage, done, self.total, rate, message))

@@ -1,0 +1,129 @@
+import os
+import shutil
+
+import numpy as np
+import pytest
+from datasets import make_dataset
+from PIL import Image
+
+from classifier import backbones, features
+from classifier.errors import Cancelled
+from classifier.feature_cache import FeatureCache
+from classifier.progress import CancelToken
+from classifier.scan import scan_dataset
+from classifier.types import ProblemKind
+
+TINY = backbones.get_backbone("tiny_test")
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    return scan_dataset(make_dataset(tmp_path / "data", per_class=20))
+
+
+def _files(scan):
+    return [r.path for r in scan.images], [r.digest for r in scan.images]
+
+
+def test_second_pass_runs_the_backbone_on_zero_images(dataset, monkeypatch):
+    files, digests = _files(dataset)
+    first = features.extract_features(files, TINY, digests=digests, batch_size=16)
+    assert first.stats.computed == 60 and first.stats.from_cache == 0
+    assert first.ok.all() and first.features.shape == (60, 192)
+
+    def must_not_load(_):
+        raise AssertionError("backbone used although every feature is cached")
+
+    monkeypatch.setattr(features, "load_feature_model", must_not_load)
+    again = features.extract_features(files, TINY, digests=digests)
+    assert again.stats.computed == 0 and again.stats.from_cache == 60
+    np.testing.assert_array_equal(again.features, first.features)
+    # Without digests (as when classifying a folder) the files are hashed, still not decoded.
+    unknown = features.extract_features(files, TINY)
+    assert unknown.stats.computed == 0
+    assert list(unknown.digests) == digests
+
+
+def test_features_match_the_backbone_and_are_stored_compactly(dataset):
+    files, digests = _files(dataset)
+    result = features.extract_features(files[:5], TINY, digests=digests[:5])
+    model = backbones.load_feature_model(TINY)
+    pixels = np.stack([features.images.load_for_model(f, 32)[0] for f in files[:5]])
+    direct = np.asarray(model.predict_on_batch(pixels.astype(np.float32)))
+    np.testing.assert_allclose(result.features, direct, atol=2e-3)  # float16 storage
+    shard = next((features.paths.cache_dir() / "features" / TINY.cache_key).glob("shard-*.npy"))
+    assert np.load(shard, allow_pickle=False).dtype["features"].base == np.float16
+
+
+def test_changed_image_is_recomputed_moved_image_is_not(dataset, tmp_path):
+    files, digests = _files(dataset)
+    features.extract_features(files, TINY, digests=digests)
+    moved = tmp_path / "elsewhere" / "renamed.png"
+    moved.parent.mkdir()
+    shutil.move(files[0], moved)
+    Image.new("RGB", (40, 40), (1, 250, 1)).save(files[1])
+    result = features.extract_features([moved, files[1]], TINY)
+    assert result.stats.from_cache == 1 and result.stats.computed == 1
+
+
+def test_bad_files_become_problems_and_the_rest_continue(dataset, tmp_path):
+    files, _ = _files(dataset)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff garbage")
+    missing = tmp_path / "gone.png"
+    result = features.extract_features([files[0], broken, missing, files[1]], TINY)
+    assert result.ok.tolist() == [True, False, False, True]
+    assert result.errors[1].kind == ProblemKind.CORRUPT and result.errors[1].path == broken
+    assert result.errors[2].kind == ProblemKind.UNREADABLE
+    assert not result.features[1].any()
+
+
+def test_cancel_keeps_finished_batches(dataset):
+    files, digests = _files(dataset)
+    token = CancelToken()
+
+    def cancel_after_first_batch(p):
+        if p.done >= 8:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        features.extract_features(
+            files,
+            TINY,
+            digests=digests,
+            batch_size=8,
+            progress=cancel_after_first_batch,
+            cancel=token,
+        )
+    cache = features.open_cache(TINY)
+    kept = sum(d in cache for d in digests)
+    assert 8 <= kept < 60
+    folder = features.paths.cache_dir() / "features" / TINY.cache_key
+    assert not [p for p in os.listdir(folder) if p.endswith(".tmp")]
+    rerun = features.extract_features(files, TINY, digests=digests)
+    assert rerun.stats.from_cache == kept and rerun.stats.computed == 60 - kept
+
+
+def test_progress_reports_done_total_and_rate(dataset):
+    files, digests = _files(dataset)
+    reports = []
+    features.extract_features(files, TINY, digests=digests, batch_size=10, progress=reports.append)
+    assert reports[-1].done == reports[-1].total == 60
+    assert any(r.rate > 0 for r in reports)
+    assert [r.done for r in reports] == sorted(r.done for r in reports)
+
+
+def test_cache_merges_shards_and_ignores_foreign_files(tmp_path):
+    cache = FeatureCache(tmp_path, 4)
+    rng = np.random.default_rng(0)
+    digests = [f"{i:032x}" for i in range(70)]
+    vectors = rng.normal(size=(70, 4)).astype(np.float32)
+    for i in range(70):
+        cache.put_many([digests[i]], vectors[i : i + 1])
+    cache.merge_small_shards()
+    assert len(list(tmp_path.glob("shard-*.npy"))) == 1
+    (tmp_path / "shard-garbage.npy").write_bytes(b"not numpy")
+    reopened = FeatureCache(tmp_path, 4)
+    assert len(reopened) == 70
+    np.testing.assert_allclose(reopened.get(digests[42]), vectors[42], atol=1e-2)
+    assert FeatureCache(tmp_path, 8).get(digests[0]) is None  # other feature size: no reuse
