@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | Path, mode: str = "wb", **open_kwargs) -> Iterator[IO]:
-    """Open a temporary file beside `path`; on success it replaces `path` in one rename."""
+def atomic_write(
+    path: str | Path, mode: str = "wb", durable: bool = True, **open_kwargs
+) -> Iterator[IO]:
+    """Open a temporary file beside `path`; on success it replaces `path` in one rename.
+
+    `durable` also flushes the data to disk before the rename, so even a power cut cannot leave
+    an empty file; caches skip it (it can cost seconds per file) since they can be rebuilt.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = _temporary_name(path)
     try:
-        with os.fdopen(fd, mode, **open_kwargs) as f:
+        with open(tmp, mode.replace("w", "x"), **open_kwargs) as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -32,13 +38,18 @@ def atomic_write(path: str | Path, mode: str = "wb", **open_kwargs) -> Iterator[
 def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path for libraries that insist on writing by name; rename on success."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
-    os.close(fd)
+    tmp = _temporary_name(path, suffix)
     try:
-        yield Path(tmp)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _temporary_name(path: Path, suffix: str = "") -> Path:
+    # A fresh name in the same folder (so the rename is atomic); created with the user's umask,
+    # unlike mkstemp's private 0600, so saved files get the usual permissions.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp{suffix}")

@@ -99,7 +99,7 @@ def _load_converted(path: Path) -> dict[str, list[np.ndarray]] | None:
 def _save_converted(path: Path, weights: dict[str, list[np.ndarray]]) -> None:
     flat = {f"{layer}/{i}": w for layer, ws in weights.items() for i, w in enumerate(ws)}
     try:
-        with atomic_write(path) as f:
+        with atomic_write(path, durable=False) as f:
             np.savez(f, **flat)
     except OSError:
         pass  # a read-only cache only costs the conversion time at the next start

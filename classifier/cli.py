@@ -103,6 +103,177 @@ def _cmd_backbones(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _print_epoch(stats) -> None:
+    line = f"Epoch {stats.epoch}/{stats.epochs}  loss {stats.loss:.4f}  acc {stats.accuracy:.1%}"
+    if stats.val_loss is not None:
+        line += f"  val_loss {stats.val_loss:.4f}  val_acc {stats.val_accuracy:.1%}"
+    print(line, file=sys.stderr)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from classifier.evaluate import describe
+    from classifier.modelfile import save_model
+    from classifier.scan import scan_dataset
+    from classifier.train import train, validate_config
+    from classifier.types import TrainConfig
+
+    config = TrainConfig(
+        backbone=args.backbone,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        optimizer=args.optimizer,
+        validation_percent=args.validation_percent,
+        test_percent=args.test_percent,
+        hidden_units=args.hidden_units,
+        dropout=args.dropout,
+        early_stopping=not args.no_early_stopping,
+        patience=args.patience,
+        class_weights=not args.no_class_weights,
+        seed=args.seed,
+    )
+    validate_config(config)
+    progress = TextProgress(quiet=args.quiet)
+    scan = scan_dataset(args.data_dir, progress=progress)
+    progress.close()
+    for problem in scan.problems:
+        print(f"note: {problem.message}", file=sys.stderr)
+    outcome = train(
+        scan,
+        config,
+        progress=progress,
+        on_epoch=None if args.quiet else _print_epoch,
+        cache_dir=args.cache_dir,
+    )
+    progress.close()
+    if outcome.problems:
+        print(
+            f"note: {len(outcome.problems)} image(s) could not be read and were skipped.",
+            file=sys.stderr,
+        )
+    save_model(outcome.model, args.model)
+    print(describe(outcome.evaluation))
+    print(f"Model saved to {args.model}")
+    return EXIT_OK
+
+
+def _load(path: Path):
+    from classifier.modelfile import load_model
+
+    return load_model(path)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from classifier.evaluate import describe, evaluate_predictions
+    from classifier.predict import classify_files
+    from classifier.scan import scan_dataset
+    from classifier.types import FILE_FAILURES
+
+    model = _load(args.model)
+    progress = TextProgress(quiet=args.quiet or args.json)
+    scan = scan_dataset(args.data_dir, progress=progress)
+    unknown = [c for c in scan.classes if c not in model.class_names]
+    if unknown:
+        raise SortscopeError(
+            "The model does not know these classes of the test data: "
+            + ", ".join(unknown)
+            + f". It knows: {', '.join(model.class_names)}.",
+            "Evaluate on folders named like the classes the model was trained on.",
+        )
+    if not scan.images:
+        raise SortscopeError(
+            f"No readable images under {args.data_dir}.",
+            "Point evaluate at a folder with one sub-folder per class.",
+        )
+    files = [r.path for r in scan.images]
+    result = classify_files(files, scan.root, model, progress=progress, cache_dir=args.cache_dir)
+    progress.close()
+    by_path = {str(r.path): r for r in result.rows}
+    index = {c: i for i, c in enumerate(model.class_names)}
+    good = [r for r in scan.images if not by_path[str(r.path)].error]
+    y_true = [index[r.class_name] for r in good]
+    import numpy as np
+
+    probabilities = np.array([by_path[str(r.path)].probabilities for r in good])
+    probabilities = probabilities.reshape(len(good), len(model.class_names))
+    trained_counts = model.metadata.get("dataset", {}).get("classes", {})
+    baseline = max(
+        range(len(model.class_names)), key=lambda i: trained_counts.get(model.class_names[i], 0)
+    )
+    evaluation = evaluate_predictions(
+        np.array(y_true, dtype=int),
+        probabilities,
+        model.class_names,
+        [r.path for r in good],
+        baseline,
+    )
+    if args.json:
+        print(json.dumps(evaluation.to_json(), indent=2))
+    else:
+        print(describe(evaluation))
+    skipped = len(scan.images) - len(good) + sum(p.kind in FILE_FAILURES for p in scan.problems)
+    if skipped:
+        print(f"note: {skipped} file(s) could not be read and were not scored.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_classify(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from classifier.export import write_csv
+    from classifier.predict import classify_folder
+
+    model = _load(args.model)
+    progress = TextProgress(quiet=args.quiet)
+    result = classify_folder(
+        args.folder,
+        model,
+        recursive=args.recursive,
+        threshold=args.threshold,
+        batch_size=args.batch_size,
+        progress=progress,
+        cache_dir=args.cache_dir,
+    )
+    progress.close()
+    write_csv(result.rows, model.class_names, args.csv)
+    counts = Counter(r.label for r in result.rows if not r.error)
+    summary = ", ".join(f"{label} {n}" for label, n in sorted(counts.items()))
+    print(
+        f"Classified {len(result.rows) - result.n_errors} of {len(result.rows)} images "
+        f"({summary or 'none'}); results in {args.csv}",
+        file=sys.stderr,
+    )
+    if result.n_errors:
+        print(
+            f"note: {result.n_errors} file(s) could not be read; their rows carry the error.",
+            file=sys.stderr,
+        )
+    stats = result.stats
+    if args.verbose:
+        print(
+            f"time: {stats.seconds:.1f}s total, {stats.from_cache} from cache, "
+            f"{stats.computed} computed; decode {stats.decode_seconds:.1f}s (all threads), "
+            f"inference {stats.inference_seconds:.1f}s",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from classifier.modelfile import read_metadata
+
+    print(json.dumps(read_metadata(args.model), indent=2))
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from classifier.modelfile import export_keras
+
+    keras_file, labels = export_keras(_load(args.model), args.output)
+    print(f"Wrote {keras_file} and {labels}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sortscope",
@@ -117,6 +288,92 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--json", action="store_true", help="print the report as JSON")
     scan.add_argument("--quiet", action="store_true", help="no progress on stderr")
     scan.set_defaults(run=_cmd_scan)
+
+    from classifier.backbones import DEFAULT_BACKBONE
+    from classifier.types import OPTIMIZERS, TrainConfig
+
+    d = TrainConfig()
+    train = sub.add_parser("train", help="train a classifier on DATA_DIR and save it to --model")
+    train.add_argument("data_dir", metavar="DATA_DIR", type=Path)
+    train.add_argument(
+        "--model", required=True, type=Path, metavar="OUT", help="where to write the model file"
+    )
+    train.add_argument(
+        "--backbone",
+        default=DEFAULT_BACKBONE,
+        metavar="NAME",
+        help=f"pretrained network (default {DEFAULT_BACKBONE}; see 'backbones')",
+    )
+    train.add_argument("--epochs", type=int, default=d.epochs, metavar="N")
+    train.add_argument("--batch-size", type=int, default=d.batch_size, metavar="N")
+    train.add_argument("--learning-rate", type=float, default=d.learning_rate, metavar="X")
+    train.add_argument(
+        "--optimizer",
+        default=d.optimizer,
+        choices=OPTIMIZERS,
+        metavar="NAME",
+        help=f"one of {', '.join(OPTIMIZERS)} (default {d.optimizer})",
+    )
+    _add_split_options(train)
+    train.add_argument("--seed", type=int, default=d.seed, metavar="N")
+    train.add_argument(
+        "--no-class-weights", action="store_true", help="do not weight classes by their rarity"
+    )
+    train.add_argument(
+        "--hidden-units",
+        type=int,
+        default=d.hidden_units,
+        metavar="N",
+        help="add a hidden layer of N units with dropout (default: none)",
+    )
+    train.add_argument("--dropout", type=float, default=d.dropout, metavar="X")
+    train.add_argument(
+        "--no-early-stopping",
+        action="store_true",
+        help="train all epochs instead of stopping when validation loss stalls",
+    )
+    train.add_argument(
+        "--patience",
+        type=int,
+        default=d.patience,
+        metavar="N",
+        help="epochs without improvement before stopping early",
+    )
+    _add_common(train)
+    train.set_defaults(run=_cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="score a model on a labelled folder")
+    evaluate.add_argument("data_dir", metavar="DATA_DIR", type=Path)
+    evaluate.add_argument("--model", required=True, type=Path, metavar="M")
+    evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
+    _add_common(evaluate)
+    evaluate.set_defaults(run=_cmd_evaluate)
+
+    classify = sub.add_parser("classify", help="classify every image in FOLDER into a CSV")
+    classify.add_argument("folder", metavar="FOLDER", type=Path)
+    classify.add_argument("--model", required=True, type=Path, metavar="M")
+    classify.add_argument("--csv", required=True, type=Path, metavar="OUT.csv")
+    classify.add_argument("--recursive", action="store_true", help="include sub-folders")
+    classify.add_argument(
+        "--threshold",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="label images below this confidence 'uncertain' (0..1)",
+    )
+    classify.add_argument("--batch-size", type=int, default=32, metavar="N")
+    classify.add_argument("--verbose", action="store_true", help="say where the time went")
+    _add_common(classify)
+    classify.set_defaults(run=_cmd_classify)
+
+    info = sub.add_parser("info", help="print a model file's metadata as JSON")
+    info.add_argument("model", metavar="M", type=Path)
+    info.set_defaults(run=_cmd_info)
+
+    export = sub.add_parser("export", help="write a plain Keras model and labels.txt")
+    export.add_argument("model", metavar="M", type=Path)
+    export.add_argument("output", metavar="OUT.keras", type=Path)
+    export.set_defaults(run=_cmd_export)
 
     backbones = sub.add_parser("backbones", help="list the pretrained networks and availability")
     backbones.add_argument("--json", action="store_true", help="print the list as JSON")
@@ -139,6 +396,17 @@ def _add_split_options(parser: argparse.ArgumentParser) -> None:
         metavar="P",
         help="share of each class held out for the final test (default 10)",
     )
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="feature cache folder (default: the user cache folder)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
 def main(argv: list[str] | None = None) -> int:

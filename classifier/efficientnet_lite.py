@@ -87,9 +87,10 @@ def _stage_plan(variant: LiteVariant) -> list[BlockArgs]:
 
 def build(variant_name: str = "lite0", include_top: bool = False):
     """Return an uninitialised Keras model taking 0..255 RGB and giving pooled features."""
-    import keras
-    from keras import layers
+    from classifier.tf_runtime import keras as import_keras
 
+    keras = import_keras()
+    layers = keras.layers
     variant = VARIANTS[variant_name]
     size = variant.resolution
     inputs = keras.Input((size, size, 3), name="image")
@@ -110,7 +111,9 @@ def build(variant_name: str = "lite0", include_top: bool = False):
 
 
 def _mbconv(x, block: BlockArgs, prefix: str):
-    from keras import layers
+    from classifier.tf_runtime import keras
+
+    layers = keras().layers
 
     shortcut = x
     if block.expand != 1:

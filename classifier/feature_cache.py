@@ -78,7 +78,7 @@ class FeatureCache:
         records["digest"] = [d.encode("ascii") for d in digests]
         records["features"] = np.asarray(features, dtype=np.float32)
         path = self.folder / f"shard-{uuid.uuid4().hex}.npy"
-        with atomic_write(path) as f:
+        with atomic_write(path, durable=False) as f:
             np.save(f, records, allow_pickle=False)
         with self._lock:
             self._add_shard(path)
@@ -93,7 +93,7 @@ class FeatureCache:
             _, first = np.unique(merged["digest"], return_index=True)
             merged = merged[np.sort(first)]
             path = self.folder / f"shard-{uuid.uuid4().hex}.npy"
-            with atomic_write(path) as f:
+            with atomic_write(path, durable=False) as f:
                 np.save(f, merged, allow_pickle=False)
             # The merged shard exists before any old one goes, so no feature is ever lost.
             self._index.clear()

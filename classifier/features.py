@@ -193,7 +193,7 @@ def extract_features(
     max_pixels: int = images.DEFAULT_MAX_PIXELS,
 ) -> FeatureSet:
     """Features for every file, in order; failed files have ok=False and a Problem."""
-    cache = cache or open_cache(backbone)
+    cache = cache if cache is not None else open_cache(backbone)
     features = np.zeros((len(files), backbone.feature_dim), dtype=np.float32)
     ok = np.zeros(len(files), dtype=bool)
     found: list[str | None] = [None] * len(files)

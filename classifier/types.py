@@ -31,6 +31,18 @@ class ProblemKind(StrEnum):
     TOO_FEW_CLASSES = "too_few_classes"
 
 
+# Problems that mean "this file could not be read": the file is skipped.
+FILE_FAILURES = frozenset(
+    {
+        ProblemKind.EMPTY_FILE,
+        ProblemKind.UNREADABLE,
+        ProblemKind.CORRUPT,
+        ProblemKind.TRUNCATED,
+        ProblemKind.TOO_LARGE,
+    }
+)
+
+
 @dataclass(frozen=True)
 class Problem:
     """Something wrong with a file or the dataset: what, why, and what to do."""
@@ -116,3 +128,103 @@ class FeatureSet:
     digests: tuple[str | None, ...]
     errors: dict[int, Problem] = field(default_factory=dict)
     stats: ExtractionStats = ExtractionStats()
+
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run can be told; recorded in the model file."""
+
+    backbone: str = "efficientnet_lite0"
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 0.001
+    optimizer: str = "adam"  # one of OPTIMIZERS; sgd uses momentum 0.9
+    validation_percent: float = 10.0
+    test_percent: float = 10.0
+    hidden_units: int = 0  # 0: a softmax layer straight on the features
+    dropout: float = 0.2  # before the hidden layer's output, when there is one
+    early_stopping: bool = True
+    patience: int = 5  # epochs without validation-loss improvement before stopping
+    class_weights: bool = True
+    seed: int = 42
+
+    @property
+    def split(self) -> SplitConfig:
+        return SplitConfig(self.validation_percent, self.test_percent)
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    epoch: int  # 1-based
+    epochs: int
+    loss: float
+    accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ClassMetrics:
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class Misclassified:
+    path: Path
+    true_label: str
+    predicted_label: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Scores on held-out images; confusion rows are true classes, columns predicted."""
+
+    classes: tuple[str, ...]
+    n_images: int
+    accuracy: float
+    balanced_accuracy: float
+    per_class: dict[str, ClassMetrics]
+    confusion_matrix: tuple[tuple[int, ...], ...]
+    misclassified: tuple[Misclassified, ...]
+    baseline_accuracy: float  # always answering the largest training class
+    baseline_class: str
+
+    def to_json(self) -> dict:
+        return {
+            "accuracy": self.accuracy,
+            "balanced_accuracy": self.balanced_accuracy,
+            "n_images": self.n_images,
+            "classes": list(self.classes),
+            "per_class": {
+                name: {
+                    "precision": m.precision,
+                    "recall": m.recall,
+                    "f1": m.f1,
+                    "support": m.support,
+                }
+                for name, m in self.per_class.items()
+            },
+            "confusion_matrix": [list(row) for row in self.confusion_matrix],
+            "baseline_accuracy": self.baseline_accuracy,
+            "baseline_class": self.baseline_class,
+        }
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One classified file: `file` is relative to the classified folder, with '/' separators."""
+
+    file: str
+    label: str  # a class name, "uncertain" below the threshold, or "" on error
+    confidence: float | None
+    probabilities: tuple[float, ...] | None
+    error: str = ""
+    path: Path | None = None

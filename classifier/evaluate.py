@@ -1,0 +1,80 @@
+"""Honest scores for a classifier on held-out images, next to the majority-class baseline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from classifier.types import ClassMetrics, Evaluation, Misclassified
+
+
+def evaluate_predictions(
+    y_true: np.ndarray,
+    probabilities: np.ndarray,
+    classes: Sequence[str],
+    paths: Sequence[Path],
+    baseline_class: int,
+) -> Evaluation:
+    """Scores from true class indices and predicted probabilities (n, n_classes).
+
+    `baseline_class` is the class a do-nothing model would always answer (the largest class in
+    training data); its accuracy on these images is reported beside the model's.
+    """
+    n_classes = len(classes)
+    y_true = np.asarray(y_true, dtype=int)
+    y_pred = probabilities.argmax(axis=1) if len(y_true) else np.zeros(0, dtype=int)
+    confusion = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(confusion, (y_true, y_pred), 1)
+    per_class = {}
+    recalls = []
+    for i, name in enumerate(classes):
+        tp = confusion[i, i]
+        support = int(confusion[i].sum())
+        predicted = int(confusion[:, i].sum())
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[name] = ClassMetrics(float(precision), float(recall), float(f1), support)
+        if support:
+            recalls.append(recall)
+    n = len(y_true)
+    wrong = np.flatnonzero(y_pred != y_true)
+    misclassified = tuple(
+        Misclassified(
+            Path(paths[i]),
+            classes[y_true[i]],
+            classes[y_pred[i]],
+            float(probabilities[i, y_pred[i]]),
+        )
+        for i in sorted(wrong, key=lambda i: -probabilities[i, y_pred[i]])
+    )
+    return Evaluation(
+        classes=tuple(classes),
+        n_images=n,
+        accuracy=float((y_pred == y_true).mean()) if n else 0.0,
+        balanced_accuracy=float(np.mean(recalls)) if recalls else 0.0,
+        per_class=per_class,
+        confusion_matrix=tuple(tuple(int(v) for v in row) for row in confusion),
+        misclassified=misclassified,
+        baseline_accuracy=float((y_true == baseline_class).mean()) if n else 0.0,
+        baseline_class=classes[baseline_class],
+    )
+
+
+def describe(evaluation: Evaluation) -> str:
+    """A few lines in plain words for the terminal and the log."""
+    lines = [
+        f"Test accuracy {evaluation.accuracy:.1%} on {evaluation.n_images} held-out images "
+        f"(balanced accuracy {evaluation.balanced_accuracy:.1%}).",
+        f"Always answering '{evaluation.baseline_class}' would score "
+        f"{evaluation.baseline_accuracy:.1%}.",
+    ]
+    width = max(len(c) for c in evaluation.classes)
+    lines.append(f"{'class':<{width}}  precision  recall     f1  support")
+    for name, m in evaluation.per_class.items():
+        lines.append(
+            f"{name:<{width}}  {m.precision:9.3f}  {m.recall:6.3f}  {m.f1:5.3f}  {m.support:7d}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,209 @@
+"""The Sortscope model file: one file holding everything needed to classify later, offline.
+
+A model file is a zip archive with two members:
+- `sortscope.json`: format name, schema version, class names in order, backbone, input size and
+  the metadata of the run (training options, dataset summary, test metrics, creation time);
+- `model.keras`: the inference model in Keras' own format: 0..255 RGB pixels in, class
+  probabilities out, with the backbone (preprocessing included) and the head as nested models.
+
+Loading never executes code from the file: no pickle, and Keras' safe_mode refuses lambdas.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from classifier import __version__
+from classifier.atomic import atomic_path, atomic_write
+from classifier.backbones import Availability, Backbone, get_backbone
+from classifier.errors import SortscopeError
+
+FORMAT = "sortscope-model"
+SCHEMA_VERSION = 1
+META_NAME = "sortscope.json"
+KERAS_NAME = "model.keras"
+HEAD_LAYER = "head"
+
+
+class ModelFileError(SortscopeError):
+    """A model file is missing, damaged, foreign or too new."""
+
+
+@dataclass
+class SortscopeModel:
+    model: object  # keras.Model: image -> probabilities
+    class_names: tuple[str, ...]
+    metadata: dict  # everything in sortscope.json
+
+    @property
+    def head(self):
+        return self.model.get_layer(HEAD_LAYER)
+
+    @property
+    def feature_model(self):
+        return self.model.get_layer(self.metadata["backbone"]["layer"])
+
+    @property
+    def backbone(self) -> Backbone:
+        """The backbone as the feature cache knows it, built from this file's own network."""
+        info = self.metadata["backbone"]
+        try:
+            known = get_backbone(info["name"])
+        except SortscopeError:
+            known = None
+        return Backbone(
+            name=info["name"],
+            title=known.title if known else info["name"],
+            input_size=info["input_size"],
+            feature_dim=info["feature_dim"],
+            version=info["version"],
+            description="",
+            builder=lambda: self.feature_model,
+            availability=lambda: Availability(True),
+            listed=False,
+        )
+
+
+def compose(backbone: Backbone, feature_model, head, class_names, run_metadata: dict):
+    """Join a backbone and a trained head into one inference model with its description."""
+    from classifier.tf_runtime import keras
+
+    k = keras()
+    inputs = k.Input((backbone.input_size, backbone.input_size, 3), name="image")
+    outputs = head(feature_model(inputs))
+    model = k.Model(inputs, outputs, name="sortscope_classifier")
+    metadata = {
+        "format": FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "app_version": __version__,
+        "class_names": list(class_names),
+        "backbone": {
+            "name": backbone.name,
+            "version": backbone.version,
+            "input_size": backbone.input_size,
+            "feature_dim": backbone.feature_dim,
+            "layer": feature_model.name,
+        },
+        "input": {"size": backbone.input_size, "pixels": "RGB 0..255", "resize": "bilinear"},
+        **run_metadata,
+    }
+    return SortscopeModel(model, tuple(class_names), metadata)
+
+
+def save_model(model: SortscopeModel, path: str | Path) -> Path:
+    """Write the model file atomically: readers see the old file or the complete new one."""
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="sortscope-save-") as tmp:
+        keras_file = Path(tmp) / KERAS_NAME
+        model.model.save(keras_file)
+        with atomic_write(path) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as archive:
+            archive.writestr(META_NAME, json.dumps(model.metadata, indent=2))
+            archive.write(keras_file, KERAS_NAME)
+    return path
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The description inside a model file, checked, without loading the network."""
+    path = Path(path)
+    with _open_archive(path) as archive:
+        return _checked_metadata(path, archive)
+
+
+def load_model(path: str | Path) -> SortscopeModel:
+    """Load a model file, turning every failure into a ModelFileError a user can act on."""
+    path = Path(path)
+    from classifier.tf_runtime import keras
+
+    with _open_archive(path) as archive:
+        metadata = _checked_metadata(path, archive)
+        with tempfile.TemporaryDirectory(prefix="sortscope-load-") as tmp:
+            try:
+                archive.extract(KERAS_NAME, tmp)
+                model = keras().saving.load_model(
+                    Path(tmp) / KERAS_NAME, compile=False, safe_mode=True
+                )
+            except (KeyError, zipfile.BadZipFile, zlib.error, OSError, ValueError) as exc:
+                raise _damaged(path) from exc
+    class_names = tuple(metadata["class_names"])
+    if model.output_shape[-1] != len(class_names):
+        raise _damaged(path)
+    return SortscopeModel(model, class_names, metadata)
+
+
+def export_keras(model: SortscopeModel, path: str | Path) -> tuple[Path, Path]:
+    """A plain .keras model plus labels.txt beside it (one class per line, retrain.py style)."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        path = path.with_suffix(".keras")
+    with atomic_path(path, suffix=".keras") as tmp:
+        model.model.save(tmp)
+    labels = path.parent / "labels.txt"
+    with atomic_write(labels, "w", encoding="utf-8", newline="\n") as f:
+        f.write("".join(f"{name}\n" for name in model.class_names))
+    return path, labels
+
+
+def _open_archive(path: Path) -> zipfile.ZipFile:
+    if not path.exists():
+        raise ModelFileError(
+            f"The model file {path} does not exist.",
+            "Check the path, or train and save a model first.",
+        )
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder, not a model file.", "Choose the model file.")
+    try:
+        return zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise ModelFileError(
+            f"{path} is not a Sortscope model file, or it is damaged or incomplete.",
+            "Choose a file saved by Sortscope; if it was copied, copy it again.",
+        ) from exc
+    except OSError as exc:
+        raise ModelFileError(
+            f"The model file {path} could not be read ({exc.strerror}).",
+            "Check that you have permission to read it.",
+        ) from exc
+
+
+def _checked_metadata(path: Path, archive: zipfile.ZipFile) -> dict:
+    names = set(archive.namelist())
+    if META_NAME not in names:
+        if "config.json" in names:
+            raise ModelFileError(
+                f"{path} is a plain Keras model, not a Sortscope model file.",
+                "Sortscope needs the files it saves itself (they carry the class names and "
+                "preprocessing); train a model in Sortscope or use the file it saved.",
+            )
+        raise ModelFileError(
+            f"{path} is not a Sortscope model file.", "Choose a file saved by Sortscope."
+        )
+    try:
+        metadata = json.loads(archive.read(META_NAME).decode("utf-8"))
+    except (zipfile.BadZipFile, zlib.error, UnicodeDecodeError, ValueError, OSError) as exc:
+        raise _damaged(path) from exc
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise ModelFileError(
+            f"{path} is not a Sortscope model file.", "Choose a file saved by Sortscope."
+        )
+    version = metadata.get("schema_version")
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise ModelFileError(
+            f"{path} was made by a newer version of Sortscope (model format {version}; this "
+            f"version reads up to {SCHEMA_VERSION}).",
+            "Update Sortscope to use this model.",
+        )
+    if KERAS_NAME not in names:
+        raise _damaged(path)
+    return metadata
+
+
+def _damaged(path: Path) -> ModelFileError:
+    return ModelFileError(
+        f"The model file {path} is damaged or incomplete.",
+        "If it was copied or downloaded, copy it again; otherwise train and save the model again.",
+    )

@@ -1,0 +1,141 @@
+"""Batch classification: every image under a folder through a saved model, streamed in chunks.
+
+Features come through the same cache as training, so images seen before (or re-classified) are
+not decoded again; only the small head runs for them. A file that cannot be read becomes a row
+with its error and the run continues.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from classifier import images
+from classifier.errors import SortscopeError
+from classifier.features import DEFAULT_BATCH_SIZE, FeatureRow, iter_features, open_cache
+from classifier.modelfile import SortscopeModel
+from classifier.progress import CancelToken, ProgressCallback
+from classifier.types import ExtractionStats, Prediction
+
+UNCERTAIN = "uncertain"
+RowsCallback = Callable[[list[Prediction]], None]
+
+
+@dataclass(frozen=True)
+class ClassifyResult:
+    folder: Path
+    rows: list[Prediction]  # sorted by file
+    stats: ExtractionStats
+
+    @property
+    def n_errors(self) -> int:
+        return sum(1 for r in self.rows if r.error)
+
+
+def iter_image_files(folder: Path, recursive: bool = False) -> Iterator[Path]:
+    """Image files under `folder` in sorted order, hidden files and folders skipped."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recursive else []
+        for name in sorted(filenames):
+            if not name.startswith(".") and images.is_image_name(name):
+                yield Path(dirpath) / name
+
+
+def list_image_files(folder: str | Path, recursive: bool = False) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SortscopeError(
+            f"The folder {folder} does not exist or is not a folder.",
+            "Choose the folder that holds the images to classify.",
+        )
+    return sorted(
+        iter_image_files(folder, recursive), key=lambda p: p.relative_to(folder).as_posix()
+    )
+
+
+def label_for(probabilities: np.ndarray, class_names, threshold: float) -> tuple[str, float]:
+    best = int(np.argmax(probabilities))
+    confidence = float(probabilities[best])
+    return (class_names[best] if confidence >= threshold else UNCERTAIN), confidence
+
+
+def _to_predictions(chunk: list[FeatureRow], files, folder, model, threshold) -> list[Prediction]:
+    good = [row for row in chunk if row.features is not None]
+    probabilities = (
+        np.asarray(model.head.predict_on_batch(np.stack([r.features for r in good])))
+        if good
+        else np.zeros((0, len(model.class_names)))
+    )
+    by_index = {row.index: p for row, p in zip(good, probabilities, strict=True)}
+    out = []
+    for row in chunk:
+        path = Path(files[row.index])
+        rel = path.relative_to(folder).as_posix()
+        if row.features is None:
+            message = f"{row.problem.message} {row.problem.advice}".strip()
+            out.append(Prediction(rel, "", None, None, message, path))
+            continue
+        p = by_index[row.index]
+        label, confidence = label_for(p, model.class_names, threshold)
+        out.append(Prediction(rel, label, confidence, tuple(float(v) for v in p), "", path))
+    return out
+
+
+def classify_files(
+    files: list[Path],
+    folder: str | Path,
+    model: SortscopeModel,
+    threshold: float = 0.0,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    on_rows: RowsCallback | None = None,
+    cache_dir: str | Path | None = None,
+) -> ClassifyResult:
+    """Classify `files` (all under `folder`); `on_rows` receives each chunk as it is ready."""
+    if not 0.0 <= threshold <= 1.0:
+        raise SortscopeError(
+            f"The confidence threshold {threshold:g} is outside 0..1.", "Use e.g. 0.6."
+        )
+    folder = Path(folder)
+    backbone = model.backbone
+    stats: list[ExtractionStats] = []
+    rows: list[Prediction] = []
+    chunks = iter_features(
+        files,
+        backbone,
+        open_cache(backbone, cache_dir),
+        None,
+        batch_size,
+        progress=progress,
+        cancel=cancel,
+        stats=stats,
+    )
+    for chunk in chunks:
+        predictions = _to_predictions(chunk, files, folder, model, threshold)
+        rows.extend(predictions)
+        if on_rows is not None:
+            on_rows(predictions)
+    rows.sort(key=lambda r: r.file)
+    return ClassifyResult(folder, rows, stats[0])
+
+
+def classify_folder(
+    folder: str | Path,
+    model: SortscopeModel,
+    recursive: bool = False,
+    threshold: float = 0.0,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    on_rows: RowsCallback | None = None,
+    cache_dir: str | Path | None = None,
+) -> ClassifyResult:
+    files = list_image_files(folder, recursive)
+    return classify_files(
+        files, folder, model, threshold, batch_size, progress, cancel, on_rows, cache_dir
+    )

@@ -1,0 +1,189 @@
+"""The command line end to end, through subprocesses, as scripts and servers use it."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from datasets import CLASS_COLOURS, make_dataset, noisy_image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sortscope(*args: str, check_rc: int | None = 0) -> subprocess.CompletedProcess:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=600,
+    )
+    if check_rc is not None:
+        assert out.returncode == check_rc, out.stderr
+    assert "Traceback" not in out.stderr
+    return out
+
+
+def make_night(folder: Path) -> Path:
+    rng = np.random.default_rng(11)
+    folder.mkdir()
+    for name, colour in CLASS_COLOURS.items():
+        for i in range(2):
+            noisy_image(rng, colour).save(folder / f"{name.replace(' ', '_')}_{i}.png")
+    (folder / "zero.jpg").write_bytes(b"")
+    (folder / "garbage.png").write_bytes(b"definitely not a png")
+    (folder / "log.txt").write_text("ignored")
+    return folder
+
+
+@pytest.mark.slow
+def test_train_save_reload_classify_on_the_real_backbone(tmp_path):
+    data = make_dataset(tmp_path / "data", per_class=16)
+    model = tmp_path / "out" / "colours.sortscope"
+    trained = sortscope("train", data, "--model", model, "--epochs", "40", "--seed", "3")
+    assert model.is_file()
+    assert "Test accuracy" in trained.stdout and "Always answering" in trained.stdout
+    assert "Epoch 1/40" in trained.stderr
+
+    info = json.loads(sortscope("info", model).stdout)
+    assert info["backbone"]["name"] == "efficientnet_lite0"
+    assert info["class_names"] == ["Blue Sky", "Red", "green"]
+    assert info["test_metrics"]["accuracy"] >= 0.8  # chance is 1/3
+
+    night = make_night(tmp_path / "night")
+    csv_path = tmp_path / "results.csv"
+    classified = sortscope("classify", night, "--model", model, "--csv", csv_path)
+    assert "2 file(s) could not be read" in classified.stderr
+    with open(csv_path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == [
+        "file",
+        "label",
+        "confidence",
+        "prob_Blue Sky",
+        "prob_Red",
+        "prob_green",
+        "error",
+    ]
+    body = {r[0]: r for r in rows[1:]}
+    assert sorted(body) == [r[0] for r in rows[1:]]  # sorted by file
+    assert set(body) == {
+        "Blue_Sky_0.png",
+        "Blue_Sky_1.png",
+        "Red_0.png",
+        "Red_1.png",
+        "garbage.png",
+        "green_0.png",
+        "green_1.png",
+        "zero.jpg",
+    }
+    for name, expected in [
+        ("Blue_Sky_0.png", "Blue Sky"),
+        ("Red_1.png", "Red"),
+        ("green_0.png", "green"),
+    ]:
+        row = body[name]
+        assert row[1] == expected, row
+        probs = [float(p) for p in row[3:6]]
+        assert float(row[2]) == max(probs) and sum(probs) == pytest.approx(1, abs=1e-4)
+        assert row[6] == ""
+    assert body["zero.jpg"][1:6] == [""] * 5 and "empty" in body["zero.jpg"][6]
+    assert body["garbage.png"][1:6] == [""] * 5 and body["garbage.png"][6]
+
+    scores = json.loads(sortscope("evaluate", data, "--model", model, "--json").stdout)
+    assert scores["n_images"] == 48 and scores["accuracy"] >= 0.8
+    assert set(scores["per_class"]["Red"]) == {"precision", "recall", "f1", "support"}
+    assert len(scores["confusion_matrix"]) == 3
+
+    exported = sortscope("export", model, tmp_path / "plain" / "colours.keras")
+    assert "labels.txt" in exported.stdout
+    assert (tmp_path / "plain" / "labels.txt").read_text() == "Blue Sky\nRed\ngreen\n"
+
+
+def test_cli_options_reach_training_and_cache_dir(tmp_path):
+    data = make_dataset(tmp_path / "data", per_class=12)
+    model = tmp_path / "m.sortscope"
+    cache = tmp_path / "my-cache"
+    sortscope(
+        "train",
+        data,
+        "--model",
+        model,
+        "--backbone",
+        "tiny_test",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "8",
+        "--learning-rate",
+        "0.05",
+        "--optimizer",
+        "rmsprop",
+        "--validation-percent",
+        "20",
+        "--test-percent",
+        "20",
+        "--seed",
+        "9",
+        "--no-class-weights",
+        "--cache-dir",
+        cache,
+        "--quiet",
+    )
+    training = json.loads(sortscope("info", model).stdout)["training"]
+    assert training["optimizer"] == "rmsprop" and training["batch_size"] == 8
+    assert training["validation_percent"] == 20 and training["class_weights"] is False
+    assert training["seed"] == 9 and training["learning_rate"] == 0.05
+    assert [p.name for p in (cache / "features").iterdir()] == ["tiny_test-v1-32px"]
+    night = make_night(tmp_path / "night")
+    (night / "deeper").mkdir()
+    noisy_image(np.random.default_rng(0), (1, 1, 1)).save(night / "deeper" / "x.png")
+    out = tmp_path / "r.csv"
+    sortscope(
+        "classify",
+        night,
+        "--model",
+        model,
+        "--csv",
+        out,
+        "--recursive",
+        "--threshold",
+        "0.99",
+        "--cache-dir",
+        cache,
+        "--quiet",
+    )
+    text = out.read_text()
+    assert "deeper/x.png" in text and ",uncertain," in text
+
+
+def test_user_mistakes_exit_1_or_2_without_tracebacks(tmp_path):
+    data = make_dataset(tmp_path / "data", per_class=4)
+    missing = sortscope(
+        "classify",
+        data,
+        "--model",
+        tmp_path / "none.sortscope",
+        "--csv",
+        tmp_path / "x.csv",
+        check_rc=1,
+    )
+    assert "does not exist" in missing.stderr and "What to do" in missing.stderr
+    bad_lr = sortscope(
+        "train", data, "--model", tmp_path / "m", "--learning-rate", "-1", check_rc=1
+    )
+    assert "learning rate" in bad_lr.stderr
+    sortscope("train", data, check_rc=2)  # --model is required
+    sortscope("train", data, "--model", tmp_path / "m", "--optimizer", "adagrad", check_rc=2)
+    bad_backbone = sortscope(
+        "train", data, "--model", tmp_path / "m", "--backbone", "vgg", check_rc=1
+    )
+    assert "no backbone called 'vgg'" in bad_backbone.stderr
+    not_model = tmp_path / "fake.sortscope"
+    not_model.write_text("x")
+    assert "not a Sortscope model" in sortscope("info", not_model, check_rc=1).stderr
+    assert not (tmp_path / "x.csv").exists()

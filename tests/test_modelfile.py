@@ -1,0 +1,116 @@
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from datasets import make_dataset
+
+from classifier import modelfile
+from classifier.modelfile import ModelFileError, export_keras, load_model, read_metadata, save_model
+from classifier.scan import scan_dataset
+from classifier.train import train
+from classifier.types import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("model-data")
+    scan = scan_dataset(make_dataset(root, per_class=15))
+    return train(scan, TrainConfig(backbone="tiny_test", epochs=5, learning_rate=0.01))
+
+
+def test_round_trip_keeps_predictions_classes_and_metadata(trained, tmp_path):
+    path = save_model(trained.model, tmp_path / "stars.sortscope")
+    loaded = load_model(path)
+    assert loaded.class_names == ("Blue Sky", "Red", "green")
+    meta = read_metadata(path)
+    assert meta["schema_version"] == modelfile.SCHEMA_VERSION
+    assert meta["backbone"]["name"] == "tiny_test" and meta["backbone"]["input_size"] == 32
+    for key in ("app_version", "training", "dataset", "test_metrics", "created"):
+        assert key in meta
+    x = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_allclose(
+        np.asarray(loaded.model(x)), np.asarray(trained.model.model(x)), atol=1e-6
+    )
+    assert loaded.backbone.cache_key == "tiny_test-v1-32px"
+    assert loaded.feature_model.output_shape[-1] == 192
+
+
+def test_failures_become_clear_messages(trained, tmp_path):
+    good = save_model(trained.model, tmp_path / "good.sortscope")
+    with pytest.raises(ModelFileError, match="does not exist"):
+        load_model(tmp_path / "missing.sortscope")
+
+    truncated = tmp_path / "truncated.sortscope"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(ModelFileError, match="damaged or incomplete"):
+        load_model(truncated)
+
+    text = tmp_path / "notes.sortscope"
+    text.write_text("hello")
+    with pytest.raises(ModelFileError, match="not a Sortscope model"):
+        load_model(text)
+
+    plain = tmp_path / "plain.keras"
+    trained.model.model.save(plain)
+    with pytest.raises(ModelFileError, match="plain Keras model"):
+        load_model(plain)
+
+    newer = tmp_path / "newer.sortscope"
+    _rewrite_metadata(good, newer, schema_version=modelfile.SCHEMA_VERSION + 1)
+    with pytest.raises(ModelFileError, match="newer version of Sortscope") as info:
+        load_model(newer)
+    assert "Update Sortscope" in info.value.todo
+
+    foreign = tmp_path / "foreign.sortscope"
+    _rewrite_metadata(good, foreign, format="something-else")
+    with pytest.raises(ModelFileError, match="not a Sortscope model"):
+        read_metadata(foreign)
+
+
+def _rewrite_metadata(src, dst, **changes):
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.namelist():
+            data = zin.read(item)
+            if item == modelfile.META_NAME:
+                data = json.dumps({**json.loads(data), **changes}).encode()
+            zout.writestr(item, data)
+
+
+def test_loading_never_runs_code_from_the_file(tmp_path, trained):
+    from classifier.tf_runtime import keras
+
+    k = keras()
+    inputs = k.Input((32, 32, 3))
+    evil = k.Model(inputs, k.layers.Lambda(lambda t: t * 2)(inputs))
+    keras_file = tmp_path / "evil.keras"
+    evil.save(keras_file)
+    bundle = tmp_path / "evil.sortscope"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr(modelfile.META_NAME, json.dumps(trained.model.metadata))
+        archive.write(keras_file, modelfile.KERAS_NAME)
+    with pytest.raises(ModelFileError, match="damaged"):
+        load_model(bundle)
+
+
+def test_failed_save_leaves_the_previous_file_intact(trained, tmp_path, monkeypatch):
+    path = save_model(trained.model, tmp_path / "model.sortscope")
+    before = path.read_bytes()
+
+    def broken_writestr(self, *args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", broken_writestr)
+    with pytest.raises(OSError):
+        save_model(trained.model, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.sortscope"]
+
+
+def test_export_plain_keras_with_labels(trained, tmp_path):
+    keras_file, labels = export_keras(trained.model, tmp_path / "out" / "stars.keras")
+    assert labels.read_text(encoding="utf-8") == "Blue Sky\nRed\ngreen\n"
+    from classifier.tf_runtime import keras
+
+    plain = keras().saving.load_model(keras_file, compile=False)
+    assert plain.output_shape == (None, 3)

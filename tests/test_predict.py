@@ -1,0 +1,112 @@
+import csv
+import io
+
+import numpy as np
+import pytest
+from datasets import CLASS_COLOURS, make_dataset, noisy_image
+
+from classifier.errors import Cancelled, SortscopeError
+from classifier.export import write_csv
+from classifier.predict import UNCERTAIN, classify_folder
+from classifier.progress import CancelToken
+from classifier.scan import scan_dataset
+from classifier.train import train
+from classifier.types import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    root = tmp_path_factory.mktemp("predict-data")
+    scan = scan_dataset(make_dataset(root, per_class=20))
+    return train(scan, TrainConfig(backbone="tiny_test", epochs=15, learning_rate=0.02)).model
+
+
+@pytest.fixture
+def night(tmp_path):
+    """A folder to classify: good images of known colour, broken and foreign files."""
+    rng = np.random.default_rng(5)
+    folder = tmp_path / "night"
+    (folder / "sub").mkdir(parents=True)
+    noisy_image(rng, CLASS_COLOURS["Red"]).save(folder / "b_red.png")
+    noisy_image(rng, CLASS_COLOURS["green"]).save(folder / "a_green.jpg")
+    noisy_image(rng, CLASS_COLOURS["Blue Sky"]).save(folder / "sub" / "c_blue.png")
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnope")
+    (folder / "readme.txt").write_text("not an image")
+    (folder / ".hidden.png").write_bytes(b"junk")
+    return folder
+
+
+def test_classify_folder_rows_sorted_with_errors_inline(model, night):
+    streamed = []
+    result = classify_folder(night, model, on_rows=streamed.append)
+    assert [r.file for r in result.rows] == ["a_green.jpg", "b_red.png", "broken.png"]
+    labels = {r.file: r.label for r in result.rows}
+    assert labels["a_green.jpg"] == "green" and labels["b_red.png"] == "Red"
+    broken = result.rows[2]
+    assert broken.label == "" and broken.probabilities is None and "not an image" in broken.error
+    assert result.n_errors == 1
+    assert sum(len(chunk) for chunk in streamed) == 3
+    good = result.rows[0]
+    assert sum(good.probabilities) == pytest.approx(1.0, abs=1e-5)
+    assert good.confidence == max(good.probabilities)
+
+    deep = classify_folder(night, model, recursive=True)
+    assert [r.file for r in deep.rows][-1] == "sub/c_blue.png"
+    assert deep.rows[-1].label == "Blue Sky"
+
+
+def test_threshold_marks_uncertain_but_keeps_probabilities(model, night):
+    result = classify_folder(night, model, threshold=0.999999)
+    good = [r for r in result.rows if not r.error]
+    assert all(r.label == UNCERTAIN for r in good)
+    assert all(r.probabilities is not None for r in good)
+    with pytest.raises(SortscopeError, match=r"outside 0\.\.1"):
+        classify_folder(night, model, threshold=1.5)
+
+
+def test_cancel_mid_run(model, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(200):
+        noisy_image(rng, (i % 255, 100, 100)).save(folder / f"f{i:03d}.png")
+    token = CancelToken()
+
+    def stop_early(p):
+        if p.done >= 40:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        classify_folder(folder, model, batch_size=16, progress=stop_early, cancel=token)
+    resumed = classify_folder(folder, model)
+    assert 40 <= resumed.stats.from_cache < 200  # finished work is not redone
+
+
+def test_csv_bytes_columns_and_formula_safety(model, night, tmp_path):
+    (night / "=HYPERLINK(1).png").write_bytes((night / "b_red.png").read_bytes())
+    (night / "-minus.png").write_bytes((night / "b_red.png").read_bytes())
+    result = classify_folder(night, model)
+    out = write_csv(result.rows, model.class_names, tmp_path / "out.csv")
+    raw = out.read_bytes().decode("utf-8")
+    rows = list(csv.reader(io.StringIO(raw)))
+    assert rows[0] == [
+        "file",
+        "label",
+        "confidence",
+        "prob_Blue Sky",
+        "prob_Red",
+        "prob_green",
+        "error",
+    ]
+    files = [r[0] for r in rows[1:]]
+    assert files == ["'-minus.png", "'=HYPERLINK(1).png", "a_green.jpg", "b_red.png", "broken.png"]
+    by_file = {r[0]: r for r in rows[1:]}
+    red = by_file["b_red.png"]
+    assert red[1] == "Red" and red[6] == ""
+    probs = [float(v) for v in red[3:6]]
+    assert float(red[2]) == pytest.approx(max(probs)) and probs[1] == max(probs)
+    assert sum(probs) == pytest.approx(1.0, abs=1e-5)
+    broken = by_file["broken.png"]
+    assert broken[1:6] == ["", "", "", "", ""] and "not an image" in broken[6]
+    assert len(rows) == 6 and all(len(r) == 7 for r in rows)
+    assert not list(tmp_path.glob(".out.csv*"))  # no temporary file left behind

@@ -1,0 +1,110 @@
+import numpy as np
+import pytest
+from datasets import make_dataset
+
+from classifier import modelfile
+from classifier.errors import Cancelled, SortscopeError
+from classifier.progress import CancelToken
+from classifier.scan import scan_dataset
+from classifier.train import balanced_class_weights, train, validate_config
+from classifier.types import TrainConfig
+
+FAST = TrainConfig(backbone="tiny_test", epochs=12, learning_rate=0.01, batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def scan(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train-data")
+    return scan_dataset(make_dataset(root, per_class=30))
+
+
+def test_training_learns_and_reports_every_epoch(scan):
+    epochs = []
+    outcome = train(scan, FAST, on_epoch=epochs.append)
+    assert [e.epoch for e in epochs] == list(range(1, len(epochs) + 1))
+    assert outcome.history == epochs
+    assert all(e.val_loss is not None and e.seconds >= 0 for e in epochs)
+    assert epochs[-1].loss < epochs[0].loss
+    ev = outcome.evaluation
+    assert ev.n_images >= 9
+    assert ev.accuracy >= 0.9 > ev.baseline_accuracy
+    assert ev.classes == ("Blue Sky", "Red", "green")
+    meta = outcome.model.metadata
+    assert meta["training"]["epochs"] == 12 and meta["training"]["backbone"] == "tiny_test"
+    assert meta["dataset"]["classes"] == {"Blue Sky": 30, "Red": 30, "green": 30}
+    assert meta["test_metrics"]["accuracy"] == ev.accuracy
+
+
+def test_same_data_and_seed_give_the_same_model(scan):
+    a = train(scan, FAST)
+    b = train(scan, FAST)
+    for wa, wb in zip(a.model.head.get_weights(), b.model.head.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert [h.loss for h in a.history] == [h.loss for h in b.history]
+    c = train(scan, TrainConfig(**{**FAST.__dict__, "seed": 7}))
+    assert not np.array_equal(a.model.head.get_weights()[0], c.model.head.get_weights()[0])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop"])
+def test_other_optimizers_and_a_hidden_layer(scan, optimizer):
+    config = TrainConfig(**{**FAST.__dict__, "optimizer": optimizer, "hidden_units": 16})
+    outcome = train(scan, config)
+    assert outcome.evaluation.accuracy > 0.6
+    assert outcome.model.head.get_layer("hidden").units == 16
+
+
+def test_early_stopping_restores_the_best_epoch(scan):
+    config = TrainConfig(**{**FAST.__dict__, "epochs": 200, "learning_rate": 0.3, "patience": 2})
+    outcome = train(scan, config)
+    assert outcome.stopped_early and len(outcome.history) < 200
+    best = min(outcome.history, key=lambda h: h.val_loss)
+    assert outcome.best_epoch == best.epoch
+
+
+def test_cancel_during_training_leaves_the_old_model_untouched(scan, tmp_path):
+    saved = modelfile.save_model(train(scan, FAST).model, tmp_path / "old.sortscope")
+    before = saved.read_bytes()
+    token = CancelToken()
+
+    def cancel_at_epoch_2(stats):
+        if stats.epoch == 2:
+            token.cancel()
+
+    seen = []
+    with pytest.raises(Cancelled):
+        train(
+            scan,
+            TrainConfig(**{**FAST.__dict__, "epochs": 50}),
+            on_epoch=lambda s: (seen.append(s), cancel_at_epoch_2(s)),
+            cancel=token,
+        )
+    assert len(seen) <= 3  # honoured within one epoch
+    assert saved.read_bytes() == before
+
+
+def test_class_weights_balance_rare_classes():
+    y = np.array([0] * 90 + [1] * 10)
+    weights = balanced_class_weights(y, 2)
+    assert weights[1] == pytest.approx(9 * weights[0])
+    assert weights[0] * 90 == pytest.approx(weights[1] * 10)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"epochs": 0},
+        {"learning_rate": 0},
+        {"optimizer": "adagrad"},
+        {"dropout": 1.0},
+        {"batch_size": 0},
+    ],
+)
+def test_invalid_settings_are_rejected_in_words(bad):
+    with pytest.raises(SortscopeError):
+        validate_config(TrainConfig(**{**FAST.__dict__, **bad}))
+
+
+def test_unusable_dataset_is_refused(tmp_path):
+    scan = scan_dataset(make_dataset(tmp_path, per_class=5, classes={"one": (1, 2, 3)}))
+    with pytest.raises(SortscopeError, match="at least two"):
+        train(scan, FAST)
