@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.types import ClassMetrics, Evaluation, Misclassified
+from classifier.types import ClassMetrics, Evaluation, ScoredImage
 
 
 def evaluate_predictions(
@@ -27,6 +27,7 @@ def evaluate_predictions(
     y_pred = probabilities.argmax(axis=1) if len(y_true) else np.zeros(0, dtype=int)
     confusion = np.zeros((n_classes, n_classes), dtype=int)
     np.add.at(confusion, (y_true, y_pred), 1)
+    n = len(y_true)
     per_class = {}
     recalls = []
     for i, name in enumerate(classes):
@@ -39,16 +40,20 @@ def evaluate_predictions(
         per_class[name] = ClassMetrics(float(precision), float(recall), float(f1), support)
         if support:
             recalls.append(recall)
-    n = len(y_true)
-    wrong = np.flatnonzero(y_pred != y_true)
-    misclassified = tuple(
-        Misclassified(
+    scored = tuple(
+        ScoredImage(
             Path(paths[i]),
             classes[y_true[i]],
             classes[y_pred[i]],
             float(probabilities[i, y_pred[i]]),
         )
-        for i in sorted(wrong, key=lambda i: -probabilities[i, y_pred[i]])
+        for i in range(n)
+    )
+    misclassified = tuple(
+        sorted(
+            (s for s in scored if s.true_label != s.predicted_label),
+            key=lambda s: -s.confidence,
+        )
     )
     return Evaluation(
         classes=tuple(classes),
@@ -60,6 +65,7 @@ def evaluate_predictions(
         misclassified=misclassified,
         baseline_accuracy=float((y_true == baseline_class).mean()) if n else 0.0,
         baseline_class=classes[baseline_class],
+        images=scored,
     )
 
 

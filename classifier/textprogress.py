@@ -46,6 +46,7 @@ class TextProgress:
         self.interval = 0.2 if self.tty else 5.0
         self._last_time = 0.0
         self._last_stage = ""
+        self._last_message = ""
         self._width = 0
 
     def __call__(self, p: Progress) -> None:
@@ -54,9 +55,11 @@ class TextProgress:
         now = time.monotonic()
         finished = p.total and p.done >= p.total
         new_stage = p.stage != self._last_stage
-        if not (new_stage or finished or p.message or now - self._last_time >= self.interval):
+        new_message = p.message != self._last_message
+        if not (new_stage or finished or new_message or now - self._last_time >= self.interval):
             return
         self._last_time = now
+        self._last_message = p.message
         if new_stage and self._last_stage and self.tty:
             self.stream.write("\n")
         self._last_stage = p.stage

@@ -198,12 +198,16 @@ def _make_reporter(epochs: int, on_epoch, cancel: CancelToken, on_batch):
 
         def on_epoch_begin(self, epoch, logs=None):
             self._start = time.perf_counter()
+            self._epoch = epoch + 1
 
         def on_train_batch_end(self, batch, logs=None):
             if cancel.cancelled:
                 self.model.stop_training = True
             if on_batch is not None:
-                on_batch(Progress("Training", batch + 1, self.params.get("steps") or 0))
+                steps = self.params.get("steps") or 0
+                on_batch(
+                    Progress("Training", batch + 1, steps, 0.0, f"epoch {self._epoch}/{epochs}")
+                )
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
@@ -230,8 +234,12 @@ def train(
     on_epoch: EpochCallback | None = None,
     cancel: CancelToken | None = None,
     cache_dir: str | Path | None = None,
+    on_batch: ProgressCallback | None = None,
 ) -> TrainOutcome:
-    """Scan result in, trained and evaluated model out (not yet saved)."""
+    """Scan result in, trained and evaluated model out (not yet saved).
+
+    `progress` covers feature extraction; `on_batch` reports steps within each epoch.
+    """
     config = config or TrainConfig()
     validate_config(config)
     progress = progress or ignore_progress
@@ -241,7 +249,7 @@ def train(
     n_classes = len(scan.classes)
     progress(Progress("Training", 0, config.epochs, message="Fitting the classifier head"))
     head, history, best_epoch, stopped_early = train_head(
-        data[Split.TRAIN], data[Split.VALIDATION], n_classes, config, on_epoch, cancel
+        data[Split.TRAIN], data[Split.VALIDATION], n_classes, config, on_epoch, cancel, on_batch
     )
     test = data[Split.TEST]
     baseline = int(np.bincount(data[Split.TRAIN].y, minlength=n_classes).argmax())

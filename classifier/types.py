@@ -176,7 +176,9 @@ class ClassMetrics:
 
 
 @dataclass(frozen=True)
-class Misclassified:
+class ScoredImage:
+    """A held-out image with the model's answer."""
+
     path: Path
     true_label: str
     predicted_label: str
@@ -193,9 +195,18 @@ class Evaluation:
     balanced_accuracy: float
     per_class: dict[str, ClassMetrics]
     confusion_matrix: tuple[tuple[int, ...], ...]
-    misclassified: tuple[Misclassified, ...]
+    misclassified: tuple[ScoredImage, ...]  # most confident mistakes first
     baseline_accuracy: float  # always answering the largest training class
     baseline_class: str
+    images: tuple[ScoredImage, ...] = ()  # every scored image, for clicking through the matrix
+
+    def cell(self, true_label: str, predicted_label: str) -> list[ScoredImage]:
+        """The images behind one confusion-matrix cell."""
+        return [
+            i
+            for i in self.images
+            if i.true_label == true_label and i.predicted_label == predicted_label
+        ]
 
     def to_json(self) -> dict:
         return {

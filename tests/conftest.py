@@ -27,3 +27,42 @@ def isolated_dirs(tmp_path_factory, monkeypatch):
 def shared_cache_dir(tmp_path_factory) -> Path:
     """A cache kept across tests that need the real backbone, so its weights convert once."""
     return tmp_path_factory.mktemp("shared-cache")
+
+
+# Qt's default settings location is redirected before any QSettings exists, so even code that
+# forgets to take a settings object cannot write the user's real settings during tests.
+_CONFIG_HOME = Path(__file__).parent.parent / ".pytest_cache" / "xdg-config"
+os.environ["XDG_CONFIG_HOME"] = str(_CONFIG_HOME)
+
+
+@pytest.fixture(autouse=True)
+def no_worker_threads_left():
+    """A test fails if it leaves one of Sortscope's worker threads running."""
+    import threading
+
+    yield
+    workers = [t for t in threading.enumerate() if t.name.startswith("sortscope-")]
+    for t in workers:
+        t.join(timeout=10)
+    alive = [t.name for t in workers if t.is_alive()]
+    assert not alive, f"worker threads left running: {alive}"
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    """The main window with test settings; closed (and its tasks stopped) after the test."""
+    from ui.main_window import MainWindow
+
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+    assert win.runner.shutdown(timeout=10)

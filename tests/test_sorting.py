@@ -1,0 +1,112 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from classifier.sorting import (
+    SortMode,
+    execute_sort,
+    latest_undo_log,
+    plan_sort,
+    safe_folder_name,
+    undo_sort,
+)
+from classifier.types import Prediction
+
+
+def row(path: Path, label: str, error: str = "") -> Prediction:
+    return Prediction(path.name, label, None if error else 0.9, None if error else (0.9, 0.1),
+                      error, path)
+
+
+@pytest.fixture
+def night(tmp_path):
+    folder = tmp_path / "night"
+    folder.mkdir()
+    files = {}
+    for name in ("a.png", "b.png", "c.png", "bad.png"):
+        (folder / name).write_bytes(name.encode())
+        files[name] = folder / name
+    return files
+
+
+def test_hostile_labels_stay_inside_output(tmp_path):
+    for label in ("../../etc", "/abs/path", "a/b", "..", ".", "", "C:\\x", "con", "x\x00y"):
+        name = safe_folder_name(label)
+        assert "/" not in name and "\\" not in name and name not in ("", ".", "..")
+        assert (tmp_path / name).parent == tmp_path
+    assert safe_folder_name("globular cluster") == "globular cluster"
+    assert safe_folder_name("Open") == "Open"  # case kept
+
+
+def test_copy_plan_dry_run_then_execute_without_overwriting(night, tmp_path):
+    out = tmp_path / "out"
+    (out / "star").mkdir(parents=True)
+    (out / "star" / "a.png").write_bytes(b"already here")
+    rows = [row(night["a.png"], "star"), row(night["b.png"], "../escape"),
+            row(night["c.png"], "uncertain"), row(night["bad.png"], "", error="corrupt")]
+    plan = plan_sort(rows, out, SortMode.COPY)
+    assert plan.skipped == 1
+    assert not (out / "_escape").exists() and not (out / "uncertain").exists()  # dry run
+    targets = {a.source.name: a.target for a in plan.actions}
+    assert targets["a.png"] == out / "star" / "a (1).png"
+    assert targets["b.png"] == out / "_escape" / "b.png"
+    assert targets["c.png"] == out / "uncertain" / "c.png"
+    report = execute_sort(plan)
+    assert report.done == 3
+    assert (out / "star" / "a.png").read_bytes() == b"already here"
+    assert (out / "star" / "a (1).png").read_bytes() == b"a.png"
+    assert all(p.exists() for p in night.values())  # copies leave originals
+    assert not list(out.rglob("*.part"))
+    undo_sort(report.log)
+    assert not (out / "star" / "a (1).png").exists()
+    assert (out / "star" / "a.png").exists()
+
+
+def test_move_and_undo_restores_every_file(night, tmp_path):
+    out = tmp_path / "out"
+    rows = [row(night["a.png"], "x"), row(night["b.png"], "y"), row(night["c.png"], "x")]
+    report = execute_sort(plan_sort(rows, out, SortMode.MOVE))
+    assert report.done == 3
+    assert not night["a.png"].exists() and (out / "x" / "a.png").read_bytes() == b"a.png"
+    assert latest_undo_log(out) == report.log
+    assert undo_sort(report.log) == 3
+    assert all(night[n].read_bytes() == n.encode() for n in ("a.png", "b.png", "c.png"))
+    assert latest_undo_log(out) is None  # the log is marked undone
+
+
+def test_clashing_names_from_subfolders(tmp_path):
+    (tmp_path / "n1").mkdir()
+    (tmp_path / "n2").mkdir()
+    a, b = tmp_path / "n1" / "frame.png", tmp_path / "n2" / "frame.png"
+    a.write_bytes(b"1")
+    b.write_bytes(b"2")
+    plan = plan_sort([row(a, "s"), row(b, "s")], tmp_path / "out", SortMode.COPY)
+    names = sorted(t.target.name for t in plan.actions)
+    assert names == ["frame (1).png", "frame.png"]
+
+
+def test_link_mode_and_interrupted_move_loses_nothing(night, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    report = execute_sort(plan_sort([row(night["a.png"], "x")], out, SortMode.LINK))
+    link = out / "x" / "a.png"
+    assert link.is_symlink() and link.read_bytes() == b"a.png"
+
+    # A move that dies half-way: every file must be in its old or its new place.
+    calls = {"n": 0}
+    real_rename = os.rename
+
+    def dying_rename(src, dst):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the process is stopped mid-run
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", dying_rename)
+    rows = [row(night[n], "y") for n in ("a.png", "b.png", "c.png")]
+    with pytest.raises(KeyboardInterrupt):
+        execute_sort(plan_sort(rows, tmp_path / "out2", SortMode.MOVE))
+    for name in ("a.png", "b.png", "c.png"):
+        old, new = night[name], tmp_path / "out2" / "y" / name
+        assert old.exists() != new.exists(), name
+    assert report.done == 1

@@ -1,0 +1,158 @@
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+from datasets import make_dataset
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
+
+from classifier.types import ProblemKind
+from ui.errors import ErrorReporter, install_exception_hooks
+from ui.tasks import ErrorInfo
+
+
+def wait_for_scan(qtbot, window, root: Path):
+    qtbot.waitUntil(
+        lambda: window.state.scan is not None and window.state.scan.root == root, timeout=30000
+    )
+    return window.state.scan
+
+
+def test_window_has_three_areas_and_starts_empty(window):
+    tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert tabs == ["1  Dataset", "2  Train", "3  Classify"]
+    assert window.dataset_view.pages.currentIndex() == 0  # the welcome page
+    menus = [a.text() for a in window.menuBar().actions()]
+    assert menus == ["&File", "&View", "&Help"]
+
+
+def test_open_dataset_shows_counts_splits_problems_and_thumbnails(qtbot, window, tmp_path):
+    root = make_dataset(tmp_path / "data", per_class={"Red": 30, "green": 6, "Blue Sky": 25})
+    (root / "Red" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    shutil.copy(root / "green" / "green_000.png", root / "Red" / "from_green.png")
+    window.open_dataset(root)
+    scan = wait_for_scan(qtbot, window, root)
+    view = window.dataset_view
+    assert view.pages.currentIndex() == 1
+    table = view.class_table
+    rows = {table.item(r, 0).text(): [table.item(r, c).text() for c in range(1, 6)]
+            for r in range(table.rowCount())}
+    assert rows["All classes"][0] == "62"
+    assert rows["Red"][0] == "31" and rows["green"][0] == "6"
+    assert sum(int(v) for v in rows["Red"][1:4]) == 31  # train + validation + test
+    assert "only 6 images" in rows["green"][4]
+    problem_texts = [view.problem_table.item(r, 1).text()
+                     for r in range(view.problem_table.rowCount())]
+    assert len(problem_texts) == len(scan.problems)
+    assert any("not an image" in t or "damaged" in t for t in problem_texts)
+    assert any("several classes" in t for t in problem_texts)
+
+    # Thumbnails arrive from the background pool for the visible items.
+    model = view.thumbnail_model
+    assert model.rowCount() == 62
+    first = model.records[0].path
+    qtbot.waitUntil(lambda: view.loader.cached(first)[0], timeout=10000)
+    pixmap = view.loader.cached(first)[1]
+    assert (pixmap.width(), pixmap.height()) == (48, 40)  # small images are not blown up
+
+    # Selecting a class filters the grid; clicking a problem selects its image.
+    table.selectRow(2)
+    assert {r.class_name for r in model.records} == {scan.classes[1]}
+    dup_row = next(i for i, p in enumerate(scan.problems)
+                   if p.kind == ProblemKind.DUPLICATE_ACROSS_CLASSES)
+    view._problem_clicked(dup_row, 1)
+    assert table.currentRow() == 0
+    current = view.grid.currentIndex().data(Qt.ItemDataRole.UserRole)
+    assert current.path == scan.problems[dup_row].path
+    qtbot.waitUntil(lambda: view.preview.pixmap() is not None
+                    and not view.preview.pixmap().isNull(), timeout=10000)
+    assert "split" in view.preview_info.text()
+
+
+def test_cancel_scan_and_stale_results_are_dropped(qtbot, window, tmp_path):
+    big = make_dataset(tmp_path / "big", per_class=400)
+    small = make_dataset(tmp_path / "small", per_class=5, classes={"a": (0, 0, 0),
+                                                                    "b": (255, 255, 255)})
+    window.open_dataset(big)
+    window.dataset_view.progress.cancel_button.click()
+    qtbot.waitUntil(lambda: not window.runner.is_running("scan"), timeout=20000)
+    qtbot.wait(100)
+    assert window.state.scan is None
+    assert not window.dataset_view.progress.isVisible()
+
+    window.open_dataset(big)
+    window.open_dataset(small)  # supersedes the first scan
+    scan = wait_for_scan(qtbot, window, small)
+    qtbot.wait(500)
+    assert window.state.scan is scan and scan.classes == ("a", "b")
+
+
+def test_example_dataset_opens_from_the_menu(qtbot, window):
+    window.open_example()
+    qtbot.waitUntil(lambda: window.state.scan is not None, timeout=60000)
+    scan = window.state.scan
+    assert scan.classes == ("galaxy", "globular_cluster", "open_cluster")
+    assert all(n == 60 for n in scan.counts().values())
+    assert not scan.errors
+    assert window.state.example.unsorted.is_dir()
+
+
+def test_settings_are_remembered_in_the_given_file_only(qtbot, settings, tmp_path):
+    from ui.main_window import MainWindow
+
+    root = make_dataset(tmp_path / "d", per_class=3)
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.open_dataset(root)
+    qtbot.waitUntil(lambda: win.state.scan is not None, timeout=20000)
+    win.close()
+    again = MainWindow(settings)
+    qtbot.addWidget(again)
+    assert again.recent_folders() == [str(root)]
+    assert [a.text() for a in again.recent_menu.actions()] == [str(root)]
+    assert Path(settings.fileName()).parent == tmp_path
+    again.close()
+
+
+def test_dropping_a_folder_opens_it(qtbot, window, tmp_path):
+    root = make_dataset(tmp_path / "dropped", per_class=3)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(root))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    wait_for_scan(qtbot, window, root)
+
+
+def test_errors_from_workers_and_threads_reach_one_handler(qtbot, window, tmp_path):
+    reporter = ErrorReporter(window)
+    reporter.show_dialogs = False
+    import sys
+
+    old_hooks = sys.excepthook, threading.excepthook
+    install_exception_hooks(reporter)
+    try:
+        failures = []
+        window.runner.start("boom", lambda ctx: 1 / 0, failed=failures.append)
+        qtbot.waitUntil(lambda: bool(failures), timeout=5000)
+        info: ErrorInfo = failures[0]
+        assert "ZeroDivisionError" in info.what and "Traceback" in info.details
+        assert info.todo
+
+        thread = threading.Thread(target=lambda: np.zeros(2)[5], name="plain-thread")
+        thread.start()
+        thread.join()
+        qtbot.waitUntil(lambda: bool(reporter.history), timeout=5000)
+        assert "IndexError" in reporter.history[0].what
+    finally:
+        sys.excepthook, threading.excepthook = old_hooks
+
+
+def test_user_error_dialog_has_what_todo_and_folded_details(qtbot, window, tmp_path):
+    window.open_dataset(tmp_path / "missing-folder")
+    box = window.findChild(QMessageBox, "sortscope-error")
+    assert box is not None and "no longer exists" in box.text()
+    assert box.informativeText()
+    box.close()

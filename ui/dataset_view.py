@@ -1,0 +1,464 @@
+"""The Dataset area: open a folder, see classes, counts, splits, thumbnails and problems.
+
+All work happens in the core (scan, split, loader); this view only starts tasks and shows
+their results. `python -m ui.dataset_view [FOLDER]` opens the view alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListView,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from classifier import images
+from classifier.scan import SMALL_CLASS_IMAGES, scan_dataset
+from classifier.split import assign_splits, split_counts
+from classifier.types import ImageRecord, Problem, ProblemKind, ScanResult, Severity, Split
+from ui.state import AppState
+from ui.tasks import TaskRunner
+from ui.thumbnails import ThumbnailLoader, pil_to_qimage
+from ui.widgets import TaskProgress
+
+ALL_CLASSES = "All classes"
+PREVIEW_SIZE = 480
+
+
+class ThumbnailModel(QAbstractListModel):
+    """Records as a list; pixmaps are requested only when the view asks (visible items)."""
+
+    def __init__(self, loader: ThumbnailLoader) -> None:
+        super().__init__()
+        self.loader = loader
+        self.records: list[ImageRecord] = []
+        self._rows: dict[Path, int] = {}
+        placeholder = QPixmap(loader.size, loader.size)
+        placeholder.fill(QColor(128, 128, 128, 60))
+        self._placeholder = placeholder
+        broken = QPixmap(loader.size, loader.size)
+        broken.fill(QColor(200, 60, 60, 90))
+        self._broken = broken
+        loader.loaded.connect(self._on_loaded)
+
+    def set_records(self, records: list[ImageRecord]) -> None:
+        self.beginResetModel()
+        self.loader.new_generation()
+        self.records = records
+        self._rows = {r.path: i for i, r in enumerate(records)}
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.records)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        record = self.records[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return record.path.name
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{record.class_name}/{record.rel_path}"
+        if role == Qt.ItemDataRole.UserRole:
+            return record
+        if role == Qt.ItemDataRole.DecorationRole:
+            known, pixmap = self.loader.cached(record.path)
+            if known:
+                return pixmap if pixmap is not None else self._broken
+            self.loader.request(record.path)
+            return self._placeholder
+        return None
+
+    def _on_loaded(self, path: Path, _pixmap) -> None:
+        row = self._rows.get(path)
+        if row is not None:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+    def row_of(self, path: Path) -> int | None:
+        return self._rows.get(path)
+
+
+class ClassChart(pg.PlotWidget):
+    """Images per class as bars; classes below the small-class limit in a warning colour."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setBackground(None)
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.getPlotItem().setLabel("left", "images")
+        self.setMinimumHeight(140)
+        self._bars: pg.BarGraphItem | None = None
+
+    def show_counts(self, counts: dict[str, int]) -> None:
+        if self._bars is not None:
+            self.removeItem(self._bars)
+            self._bars = None
+        names = list(counts)
+        if not names:
+            return
+        colours = [
+            pg.mkBrush("#d9822b") if counts[n] < SMALL_CLASS_IMAGES else pg.mkBrush("#3b82c4")
+            for n in names
+        ]
+        self._bars = pg.BarGraphItem(
+            x=list(range(len(names))),
+            height=[counts[n] for n in names],
+            width=0.6,
+            brushes=colours,
+        )
+        self.addItem(self._bars)
+        self.getPlotItem().getAxis("bottom").setTicks([list(enumerate(names))])
+        self.getPlotItem().setXRange(-0.6, len(names) - 0.4, padding=0)
+        self.getPlotItem().setYRange(0, max(counts.values()) * 1.1 or 1, padding=0)
+
+
+class DatasetView(QWidget):
+    open_requested = Signal()
+    example_requested = Signal()
+
+    def __init__(self, state: AppState, runner: TaskRunner, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state = state
+        self.runner = runner
+        self.folder: Path | None = None
+        self.loader = ThumbnailLoader(parent=self)
+        self.thumbnail_model = ThumbnailModel(self.loader)
+        self._splits: dict[str, Split] = {}
+        self._build()
+        state.scan_changed.connect(self._show_scan)
+        state.split_changed.connect(lambda _: self._show_scan(self.state.scan))
+        state.dataset_requested.connect(self.open_folder)
+
+    # --- layout -------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self._build_empty_page())
+        self.pages.addWidget(self._build_content_page())
+
+        self.folder_label = QLabel("No dataset open")
+        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.open_button = QPushButton("Open folder…")
+        self.open_button.clicked.connect(self.open_requested)
+        self.rescan_button = QPushButton("Rescan")
+        self.rescan_button.setEnabled(False)
+        self.rescan_button.clicked.connect(lambda: self.folder and self.open_folder(self.folder))
+        self.progress = TaskProgress()
+        self.progress.cancel_requested.connect(lambda: self.runner.cancel("scan"))
+        bar = QHBoxLayout()
+        bar.addWidget(self.folder_label, 1)
+        bar.addWidget(self.progress, 1)
+        bar.addWidget(self.rescan_button)
+        bar.addWidget(self.open_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.pages, 1)
+
+    def _build_empty_page(self) -> QWidget:
+        page = QWidget()
+        title = QLabel("<h2>Open a folder of images to start</h2>")
+        text = QLabel(
+            "Put each class in its own sub-folder, for example <i>clusters/globular</i> and "
+            "<i>clusters/open</i>, then open the parent folder here or drop it on this window."
+            "<br>New to Sortscope? The example dataset has synthetic telescope images of star "
+            "clusters and galaxies, ready to train on."
+        )
+        text.setWordWrap(True)
+        text.setMaximumWidth(560)
+        open_button = QPushButton("Open dataset folder…")
+        open_button.clicked.connect(self.open_requested)
+        example_button = QPushButton("Open example dataset")
+        example_button.clicked.connect(self.example_requested)
+        buttons = QHBoxLayout()
+        buttons.addStretch()
+        buttons.addWidget(open_button)
+        buttons.addWidget(example_button)
+        buttons.addStretch()
+        layout = QVBoxLayout(page)
+        layout.addStretch()
+        for widget in (title, text):
+            layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addLayout(buttons)
+        layout.addStretch()
+        return page
+
+    def _build_content_page(self) -> QWidget:
+        self.class_table = QTableWidget(0, 6)
+        self.class_table.setHorizontalHeaderLabels(
+            ["Class", "Images", "Train", "Validation", "Test", "Notes"]
+        )
+        self.class_table.verticalHeader().setVisible(False)
+        self.class_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.class_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.class_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.class_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.class_table.itemSelectionChanged.connect(self._class_selected)
+        self.chart = ClassChart()
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.class_table)
+        left.addWidget(self.chart)
+        left.setSizes([260, 160])
+
+        self.grid = QListView()
+        self.grid.setViewMode(QListView.ViewMode.IconMode)
+        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
+        self.grid.setMovement(QListView.Movement.Static)
+        self.grid.setUniformItemSizes(True)
+        self.grid.setLayoutMode(QListView.LayoutMode.Batched)
+        self.grid.setBatchSize(200)
+        size = self.loader.size
+        self.grid.setIconSize(QSize(size, size))
+        self.grid.setGridSize(QSize(size + 24, size + 28))
+        self.grid.setModel(self.thumbnail_model)
+        self.grid.selectionModel().currentChanged.connect(self._thumbnail_selected)
+
+        self.preview = QLabel("Select an image to see it here.")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumSize(240, 240)
+        self.preview_info = QLabel()
+        self.preview_info.setWordWrap(True)
+        self.preview_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        preview_box = QWidget()
+        preview_layout = QVBoxLayout(preview_box)
+        preview_layout.addWidget(self.preview, 1)
+        preview_layout.addWidget(self.preview_info)
+
+        self.problem_title = QLabel("Problems")
+        self.problem_table = QTableWidget(0, 4)
+        self.problem_table.setHorizontalHeaderLabels(["", "Problem", "File", "What to do"])
+        self.problem_table.verticalHeader().setVisible(False)
+        self.problem_table.setWordWrap(True)
+        self.problem_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.problem_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        pheader = self.problem_table.horizontalHeader()
+        pheader.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        pheader.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        pheader.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+        pheader.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.problem_table.cellClicked.connect(self._problem_clicked)
+        problems = QWidget()
+        problems_layout = QVBoxLayout(problems)
+        problems_layout.setContentsMargins(0, 0, 0, 0)
+        problems_layout.addWidget(self.problem_title)
+        problems_layout.addWidget(self.problem_table)
+
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(left)
+        top.addWidget(self.grid)
+        top.addWidget(preview_box)
+        top.setSizes([380, 520, 300])
+        top.setStretchFactor(1, 1)
+        page = QSplitter(Qt.Orientation.Vertical)
+        page.addWidget(top)
+        page.addWidget(problems)
+        page.setSizes([520, 180])
+        return page
+
+    # --- scanning -------------------------------------------------------------------------
+
+    def open_folder(self, folder: Path) -> None:
+        """Scan `folder` off the GUI thread; a scan already running is cancelled and ignored."""
+        self.folder = Path(folder)
+        self.folder_label.setText(str(self.folder))
+        self.rescan_button.setEnabled(True)
+        self.progress.start("Listing files…")
+        self.state.status.emit(f"Scanning {self.folder}…")
+        folder = self.folder
+        self.runner.start(
+            "scan",
+            lambda ctx: scan_dataset(folder, progress=ctx.progress, cancel=ctx.cancel),
+            progressed=self.progress.update_progress,
+            finished=self._scan_finished,
+            failed=self._scan_failed,
+            cancelled=self._scan_cancelled,
+        )
+
+    def _scan_done(self) -> None:
+        self.progress.finish()
+
+    def _scan_finished(self, result: ScanResult) -> None:
+        self._scan_done()
+        self.state.set_scan(result)
+        problems = len(result.problems)
+        self.state.status.emit(
+            f"{len(result.images)} images in {len(result.classes)} classes"
+            + (f", {problems} problem{'s' if problems != 1 else ''}" if problems else "")
+        )
+
+    def _scan_failed(self, info) -> None:
+        self._scan_done()
+        self.state.status.emit("Scan failed")
+        from ui.errors import show_error
+
+        show_error(self, info)
+
+    def _scan_cancelled(self) -> None:
+        self._scan_done()
+        self.state.status.emit("Scan cancelled")
+
+    # --- showing a scan -------------------------------------------------------------------
+
+    def _show_scan(self, scan: ScanResult | None) -> None:
+        if scan is None:
+            self.pages.setCurrentIndex(0)
+            return
+        self.folder = scan.root
+        self.folder_label.setText(str(scan.root))
+        self.pages.setCurrentIndex(1)
+        self._splits = assign_splits(scan.images, self.state.split)
+        per_class = split_counts(scan.images, self._splits)
+        notes: dict[str, list[str]] = {}
+        for p in scan.problems:
+            if p.class_name and p.kind in (ProblemKind.SMALL_CLASS, ProblemKind.IMBALANCE):
+                notes.setdefault(p.class_name, []).append(p.message)
+        counts = scan.counts()
+        self.class_table.blockSignals(True)
+        self.class_table.setRowCount(len(scan.classes) + 1)
+        totals = {s: sum(c[s] for c in per_class.values()) for s in Split}
+        self._set_class_row(0, ALL_CLASSES, len(scan.images), totals, "")
+        for row, name in enumerate(scan.classes, start=1):
+            note = " ".join(notes.get(name, []))
+            self._set_class_row(row, name, counts[name], per_class.get(name, {}), note)
+        self.class_table.blockSignals(False)
+        self.class_table.selectRow(0)
+        self._class_selected()
+        self.chart.show_counts(counts)
+        self._show_problems(scan.problems)
+
+    def _set_class_row(self, row: int, name: str, count: int, splits, note: str) -> None:
+        values = [name, str(count), *(str(splits.get(s, 0)) for s in Split), note]
+        for column, value in enumerate(values):
+            item = QTableWidgetItem(value)
+            if column in (1, 2, 3, 4):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if column == 5 and value:
+                item.setForeground(QColor("#c26a00"))
+                item.setToolTip(value)
+            self.class_table.setItem(row, column, item)
+
+    def _class_selected(self) -> None:
+        scan = self.state.scan
+        if scan is None:
+            return
+        rows = self.class_table.selectionModel().selectedRows()
+        row = rows[0].row() if rows else 0
+        records = list(scan.images) if row == 0 else scan.images_of(scan.classes[row - 1])
+        self.thumbnail_model.set_records(records)
+
+    def _show_problems(self, problems: tuple[Problem, ...]) -> None:
+        count = len(problems)
+        self.problem_title.setText(
+            f"<b>{count} problem{'s' if count != 1 else ''}</b>" if count else "No problems found"
+        )
+        self.problem_table.setRowCount(count)
+        icons = {Severity.ERROR: "⛔", Severity.WARNING: "⚠", Severity.INFO: "ℹ"}
+        for row, p in enumerate(problems):
+            where = ""
+            if p.path is not None and self.folder is not None:
+                try:
+                    where = p.path.relative_to(self.folder).as_posix()
+                except ValueError:
+                    where = str(p.path)
+            cells = [icons[p.severity], p.message, where, p.advice]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.problem_table.setItem(row, column, item)
+        self.problem_table.resizeRowsToContents()
+
+    # --- selection and preview ------------------------------------------------------------
+
+    def _problem_clicked(self, row: int, _column: int) -> None:
+        scan = self.state.scan
+        if scan is None or row >= len(scan.problems):
+            return
+        problem = scan.problems[row]
+        if problem.path is None:
+            return
+        if self.class_table.currentRow() != 0:
+            self.class_table.selectRow(0)
+        grid_row = self.thumbnail_model.row_of(problem.path)
+        if grid_row is not None:
+            index = self.thumbnail_model.index(grid_row)
+            self.grid.setCurrentIndex(index)
+            self.grid.scrollTo(index)
+        else:
+            self.preview.setPixmap(QPixmap())
+            self.preview.setText("This file is not used, so there is nothing to show.")
+            self.preview_info.setText(f"<b>{problem.path.name}</b><br>{problem.message}")
+
+    def _thumbnail_selected(self, current: QModelIndex, _previous=None) -> None:
+        record: ImageRecord | None = current.data(Qt.ItemDataRole.UserRole)
+        if record is None:
+            return
+        split = self._splits.get(str(record.path))
+        self.preview_info.setText(
+            f"<b>{record.path.name}</b><br>class <b>{record.class_name}</b> · "
+            f"{split.value if split else '?'} split<br>"
+            f"{record.width}×{record.height} px · {record.mode} · {record.format} · "
+            f"{record.size_bytes / 1024:.0f} KB<br>"
+            f"<small>{record.class_name}/{record.rel_path}</small>"
+        )
+        self.preview.setText("Loading…")
+        self.runner.start(
+            "preview",
+            lambda ctx: pil_to_qimage(images.load_thumbnail(record.path, PREVIEW_SIZE)),
+            finished=self._show_preview,
+            failed=lambda info: self.preview.setText(info.what),
+        )
+
+    def _show_preview(self, image: QImage) -> None:
+        pixmap = QPixmap.fromImage(image)
+        target = self.preview.size()
+        self.preview.setPixmap(
+            pixmap.scaled(
+                target,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
+
+    def shutdown(self) -> None:
+        self.loader.shutdown()
+
+
+def _main() -> None:  # pragma: no cover - manual screenshot helper
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication(sys.argv)
+    state, runner = AppState(), TaskRunner()
+    view = DatasetView(state, runner)
+    view.resize(1280, 800)
+    view.show()
+    if len(sys.argv) > 1:
+        view.open_folder(Path(sys.argv[1]))
+    code = app.exec()
+    runner.shutdown()
+    view.shutdown()
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    _main()

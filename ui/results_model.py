@@ -1,0 +1,165 @@
+"""Batch results as a Qt table model: virtualised, sortable, filterable, relabelled live.
+
+Rows arrive in chunks while a run goes on. Labels are computed from the probabilities with the
+current confidence threshold, so moving the threshold never needs a re-run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+
+from classifier.predict import UNCERTAIN, label_for
+from classifier.types import Prediction
+from ui.thumbnails import ThumbnailLoader
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+ROW_ROLE = Qt.ItemDataRole.UserRole
+FIXED_COLUMNS = ["", "File", "Label", "Confidence"]
+
+
+class ResultsModel(QAbstractTableModel):
+    def __init__(self, loader: ThumbnailLoader) -> None:
+        super().__init__()
+        self.loader = loader
+        self.class_names: tuple[str, ...] = ()
+        self.rows: list[Prediction] = []
+        self.threshold = 0.0
+        self._rows_by_path: dict = {}
+        loader.loaded.connect(self._thumbnail_loaded)
+
+    # --- content --------------------------------------------------------------------------
+
+    def reset(self, class_names: tuple[str, ...]) -> None:
+        self.beginResetModel()
+        self.class_names = tuple(class_names)
+        self.rows = []
+        self._rows_by_path = {}
+        self.loader.new_generation()
+        self.endResetModel()
+
+    def append(self, rows: list[Prediction]) -> None:
+        if not rows:
+            return
+        start = len(self.rows)
+        self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
+        for offset, row in enumerate(rows):
+            self._rows_by_path[row.path] = start + offset
+        self.rows.extend(rows)
+        self.endInsertRows()
+
+    def set_threshold(self, threshold: float) -> None:
+        self.threshold = threshold
+        if self.rows:
+            self.dataChanged.emit(self.index(0, 2), self.index(len(self.rows) - 1, 2))
+
+    def label(self, row: Prediction) -> str:
+        if row.error or row.probabilities is None:
+            return ""
+        return label_for(np.asarray(row.probabilities), self.class_names, self.threshold)[0]
+
+    def relabelled(self) -> list[Prediction]:
+        """The rows with labels at the current threshold, as the CSV and sorting need them."""
+        return [
+            Prediction(r.file, self.label(r), r.confidence, r.probabilities, r.error, r.path)
+            for r in self.rows
+        ]
+
+    def summary(self) -> tuple[Counter, int]:
+        labels = Counter(self.label(r) for r in self.rows if not r.error)
+        errors = sum(1 for r in self.rows if r.error)
+        return labels, errors
+
+    # --- Qt model -------------------------------------------------------------------------
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(FIXED_COLUMNS) + len(self.class_names) + 1
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        names = [*FIXED_COLUMNS, *(f"P({c})" for c in self.class_names), "Error"]
+        return names[section] if section < len(names) else None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        column = index.column()
+        if role == ROW_ROLE:
+            return row
+        if column == 0:
+            if role == Qt.ItemDataRole.DecorationRole and row.path is not None:
+                known, pixmap = self.loader.cached(row.path)
+                if not known:
+                    self.loader.request(row.path)
+                return pixmap
+            return None
+        value = self._value(row, column)
+        if role == Qt.ItemDataRole.DisplayRole:
+            if isinstance(value, float):
+                return f"{value:.3f}"
+            return value
+        if role == SORT_ROLE:
+            return value if value is not None else -1.0
+        if role == Qt.ItemDataRole.ToolTipRole and column in (
+            1,
+            len(FIXED_COLUMNS) + len(self.class_names),
+        ):
+            return str(value)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column >= 3 and not isinstance(value, str):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _value(self, row: Prediction, column: int):
+        if column == 1:
+            return row.file
+        if column == 2:
+            return self.label(row)
+        if column == 3:
+            return row.confidence
+        prob_index = column - len(FIXED_COLUMNS)
+        if prob_index < len(self.class_names):
+            return row.probabilities[prob_index] if row.probabilities else None
+        return row.error
+
+    def _thumbnail_loaded(self, path, _pixmap) -> None:
+        index = self._rows_by_path.get(path)
+        if index is not None:
+            cell = self.index(index, 0)
+            self.dataChanged.emit(cell, cell, [Qt.ItemDataRole.DecorationRole])
+
+
+class ResultsFilter(QSortFilterProxyModel):
+    """Filter by label, uncertain-only, errors-only and file-name text."""
+
+    def __init__(self, source: ResultsModel) -> None:
+        super().__init__()
+        self.results = source
+        self.setSourceModel(source)
+        self.setSortRole(SORT_ROLE)
+        self.label_filter: str | None = None
+        self.uncertain_only = False
+        self.errors_only = False
+        self.text = ""
+
+    def set_filters(self, label: str | None, uncertain: bool, errors: bool, text: str) -> None:
+        self.label_filter, self.uncertain_only, self.errors_only = label, uncertain, errors
+        self.text = text.lower()
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, _parent: QModelIndex) -> bool:
+        row = self.results.rows[source_row]
+        if self.errors_only and not row.error:
+            return False
+        label = self.results.label(row)
+        if self.uncertain_only and label != UNCERTAIN:
+            return False
+        if self.label_filter is not None and label != self.label_filter:
+            return False
+        return not self.text or self.text in row.file.lower()

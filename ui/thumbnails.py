@@ -1,0 +1,113 @@
+"""Thumbnails decoded in a small background pool, newest requests first, with a bounded cache.
+
+Requests carry a generation number; bumping it (a new folder, a new class) drops everything
+pending and discards late results, so a folder the user already left never paints over the new
+one. Decoding uses the core loader, so thumbnails are upright exactly as training sees them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QImage, QPixmap
+
+from classifier import images
+from classifier.errors import ImageError
+
+CACHE_ITEMS = 1500  # about 55 MB at 96x96
+MAX_PENDING = 300  # older requests are dropped when the user scrolls past them
+
+
+def pil_to_qimage(image) -> QImage:
+    rgb = image.convert("RGB")
+    data = rgb.tobytes()
+    qimage = QImage(data, rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888)
+    return qimage.copy()  # own the pixels: `data` dies with this frame
+
+
+class _Worker(QRunnable):
+    def __init__(self, loader: ThumbnailLoader) -> None:
+        super().__init__()
+        self.loader = loader
+
+    def run(self) -> None:
+        while (job := self.loader._next_job()) is not None:
+            path, generation = job
+            try:
+                image = pil_to_qimage(images.load_thumbnail(path, self.loader.size))
+            except ImageError:
+                image = None
+            self.loader._deliver(path, generation, image)
+
+
+class ThumbnailLoader(QObject):
+    loaded = Signal(object, object)  # path, QPixmap | None (None: unreadable)
+    _results = Signal(object, int, object)  # from workers: path, generation, QImage | None
+
+    def __init__(self, size: int = 96, threads: int = 2, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.size = size
+        self.generation = 0
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(threads)
+        self._lock = threading.Lock()
+        self._pending: OrderedDict[Path, int] = OrderedDict()
+        self._in_flight: set[Path] = set()
+        self._cache: OrderedDict[Path, QPixmap | None] = OrderedDict()
+        self._workers = 0
+        self._results.connect(self._on_result)
+
+    def new_generation(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._pending.clear()
+
+    def cached(self, path: Path) -> tuple[bool, QPixmap | None]:
+        if path in self._cache:
+            self._cache.move_to_end(path)
+            return True, self._cache[path]
+        return False, None
+
+    def request(self, path: Path) -> None:
+        with self._lock:
+            if path in self._in_flight:
+                return
+            self._pending[path] = self.generation
+            self._pending.move_to_end(path)
+            while len(self._pending) > MAX_PENDING:
+                self._pending.popitem(last=False)
+            start = self._workers < self._pool.maxThreadCount()
+            if start:
+                self._workers += 1
+        if start:
+            self._pool.start(_Worker(self))
+
+    def _next_job(self) -> tuple[Path, int] | None:
+        with self._lock:
+            if not self._pending:
+                self._workers -= 1
+                return None
+            path, generation = self._pending.popitem(last=True)  # newest first: what is visible
+            self._in_flight.add(path)
+            return path, generation
+
+    def _deliver(self, path: Path, generation: int, image: QImage | None) -> None:
+        with self._lock:
+            self._in_flight.discard(path)
+        self._results.emit(path, generation, image)
+
+    def _on_result(self, path: Path, generation: int, image: QImage | None) -> None:
+        if generation != self.generation:
+            return  # stale: the user moved on
+        pixmap = QPixmap.fromImage(image) if image is not None else None
+        self._cache[path] = pixmap
+        while len(self._cache) > CACHE_ITEMS:
+            self._cache.popitem(last=False)
+        self.loaded.emit(path, pixmap)
+
+    def shutdown(self) -> None:
+        self.new_generation()
+        self._pool.waitForDone()
