@@ -1,4 +1,4 @@
-"""Sortscope: `sortscope` (or `python main.py`) opens the window; with arguments, the command line."""
+"""Sortscope: with no arguments `sortscope` (or `python main.py`) opens the window; else the CLI."""
 
 from __future__ import annotations
 
