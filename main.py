@@ -11,8 +11,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             from ui.app import run_gui
         except ImportError as exc:  # e.g. a server without Qt's system libraries
-            print(f"sortscope: the window cannot open here ({exc}); the command line works:",
-                  file=sys.stderr)
+            print(
+                f"sortscope: the window cannot open here ({exc}); the command line works:",
+                file=sys.stderr,
+            )
             args = ["--help"]
         else:
             return run_gui()

@@ -27,8 +27,12 @@ from datasets import make_dataset  # noqa: E402
 
 def run(*args: str, env: dict) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, str(ROOT / "main.py"), *args], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
@@ -39,16 +43,33 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="sortscope-bench-classify-"))
     env = {**os.environ, "SORTSCOPE_CACHE_DIR": str(work / "cache")}
     make_dataset(work / "train", per_class=20)
-    run("train", str(work / "train"), "--model", str(work / "m.sortscope"), "--epochs", "10",
-        "--quiet", env=env)
+    run(
+        "train",
+        str(work / "train"),
+        "--model",
+        str(work / "m.sortscope"),
+        "--epochs",
+        "10",
+        "--quiet",
+        env=env,
+    )
     folder = work / "night"
     make_jpegs(folder, args.images, (1024, 768), 3)
     print(f"machine: {os.cpu_count()} cores; {args.images} JPEGs 1024x768; EfficientNet-Lite0")
     for label in ("cold", "warm"):
-        seconds = run("classify", str(folder), "--model", str(work / "m.sortscope"), "--csv",
-                      str(work / f"{label}.csv"), "--quiet", env=env)
-        print(f"classify {label} (whole process): {seconds:6.1f}s  "
-              f"{args.images / seconds:7.1f} img/s")
+        seconds = run(
+            "classify",
+            str(folder),
+            "--model",
+            str(work / "m.sortscope"),
+            "--csv",
+            str(work / f"{label}.csv"),
+            "--quiet",
+            env=env,
+        )
+        print(
+            f"classify {label} (whole process): {seconds:6.1f}s  {args.images / seconds:7.1f} img/s"
+        )
 
 
 if __name__ == "__main__":

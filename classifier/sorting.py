@@ -26,8 +26,14 @@ from classifier.types import Prediction
 
 UNDO_PREFIX = ".sortscope-undo-"
 _UNSAFE = re.compile(r'[\x00-\x1f\\/:*?"<>|]')
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
-             *(f"LPT{i}" for i in range(1, 10))}
+_RESERVED = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{i}" for i in range(1, 10)),
+    *(f"LPT{i}" for i in range(1, 10)),
+}
 
 
 class SortMode(StrEnum):

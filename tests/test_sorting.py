@@ -15,8 +15,9 @@ from classifier.types import Prediction
 
 
 def row(path: Path, label: str, error: str = "") -> Prediction:
-    return Prediction(path.name, label, None if error else 0.9, None if error else (0.9, 0.1),
-                      error, path)
+    return Prediction(
+        path.name, label, None if error else 0.9, None if error else (0.9, 0.1), error, path
+    )
 
 
 @pytest.fixture
@@ -43,8 +44,12 @@ def test_copy_plan_dry_run_then_execute_without_overwriting(night, tmp_path):
     out = tmp_path / "out"
     (out / "star").mkdir(parents=True)
     (out / "star" / "a.png").write_bytes(b"already here")
-    rows = [row(night["a.png"], "star"), row(night["b.png"], "../escape"),
-            row(night["c.png"], "uncertain"), row(night["bad.png"], "", error="corrupt")]
+    rows = [
+        row(night["a.png"], "star"),
+        row(night["b.png"], "../escape"),
+        row(night["c.png"], "uncertain"),
+        row(night["bad.png"], "", error="corrupt"),
+    ]
     plan = plan_sort(rows, out, SortMode.COPY)
     assert plan.skipped == 1
     assert not (out / "_escape").exists() and not (out / "uncertain").exists()  # dry run

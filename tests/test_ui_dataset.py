@@ -37,14 +37,17 @@ def test_open_dataset_shows_counts_splits_problems_and_thumbnails(qtbot, window,
     view = window.dataset_view
     assert view.pages.currentIndex() == 1
     table = view.class_table
-    rows = {table.item(r, 0).text(): [table.item(r, c).text() for c in range(1, 6)]
-            for r in range(table.rowCount())}
+    rows = {
+        table.item(r, 0).text(): [table.item(r, c).text() for c in range(1, 6)]
+        for r in range(table.rowCount())
+    }
     assert rows["All classes"][0] == "62"
     assert rows["Red"][0] == "31" and rows["green"][0] == "6"
     assert sum(int(v) for v in rows["Red"][1:4]) == 31  # train + validation + test
     assert "only 6 images" in rows["green"][4]
-    problem_texts = [view.problem_table.item(r, 1).text()
-                     for r in range(view.problem_table.rowCount())]
+    problem_texts = [
+        view.problem_table.item(r, 1).text() for r in range(view.problem_table.rowCount())
+    ]
     assert len(problem_texts) == len(scan.problems)
     assert any("not an image" in t or "damaged" in t for t in problem_texts)
     assert any("several classes" in t for t in problem_texts)
@@ -60,21 +63,25 @@ def test_open_dataset_shows_counts_splits_problems_and_thumbnails(qtbot, window,
     # Selecting a class filters the grid; clicking a problem selects its image.
     table.selectRow(2)
     assert {r.class_name for r in model.records} == {scan.classes[1]}
-    dup_row = next(i for i, p in enumerate(scan.problems)
-                   if p.kind == ProblemKind.DUPLICATE_ACROSS_CLASSES)
+    dup_row = next(
+        i for i, p in enumerate(scan.problems) if p.kind == ProblemKind.DUPLICATE_ACROSS_CLASSES
+    )
     view._problem_clicked(dup_row, 1)
     assert table.currentRow() == 0
     current = view.grid.currentIndex().data(Qt.ItemDataRole.UserRole)
     assert current.path == scan.problems[dup_row].path
-    qtbot.waitUntil(lambda: view.preview.pixmap() is not None
-                    and not view.preview.pixmap().isNull(), timeout=10000)
+    qtbot.waitUntil(
+        lambda: view.preview.pixmap() is not None and not view.preview.pixmap().isNull(),
+        timeout=10000,
+    )
     assert "split" in view.preview_info.text()
 
 
 def test_cancel_scan_and_stale_results_are_dropped(qtbot, window, tmp_path):
     big = make_dataset(tmp_path / "big", per_class=400)
-    small = make_dataset(tmp_path / "small", per_class=5, classes={"a": (0, 0, 0),
-                                                                    "b": (255, 255, 255)})
+    small = make_dataset(
+        tmp_path / "small", per_class=5, classes={"a": (0, 0, 0), "b": (255, 255, 255)}
+    )
     window.open_dataset(big)
     window.dataset_view.progress.cancel_button.click()
     qtbot.waitUntil(lambda: not window.runner.is_running("scan"), timeout=20000)
@@ -120,8 +127,13 @@ def test_dropping_a_folder_opens_it(qtbot, window, tmp_path):
     root = make_dataset(tmp_path / "dropped", per_class=3)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(root))])
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
-                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     window.dropEvent(event)
     wait_for_scan(qtbot, window, root)
 
