@@ -495,7 +495,7 @@ class ClassifyView(QWidget):
     def _threshold_changed(self, value: float) -> None:
         self.settings.setValue("threshold", value)
         self.results.set_threshold(value)
-        self.proxy.invalidateFilter()
+        self.proxy.refilter()
         self._show_summary()
 
     def _show_summary(self, extra: str = "") -> None:

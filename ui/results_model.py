@@ -149,9 +149,15 @@ class ResultsFilter(QSortFilterProxyModel):
         self.text = ""
 
     def set_filters(self, label: str | None, uncertain: bool, errors: bool, text: str) -> None:
+        self.beginFilterChange()
         self.label_filter, self.uncertain_only, self.errors_only = label, uncertain, errors
         self.text = text.lower()
-        self.invalidateFilter()
+        self.endFilterChange()
+
+    def refilter(self) -> None:
+        """Labels changed (a new threshold): rows may now pass or fail the filters."""
+        self.beginFilterChange()
+        self.endFilterChange()
 
     def filterAcceptsRow(self, source_row: int, _parent: QModelIndex) -> bool:
         row = self.results.rows[source_row]

@@ -1,0 +1,198 @@
+import csv
+import shutil
+
+import numpy as np
+import pytest
+from datasets import CLASS_COLOURS, make_dataset, noisy_image
+
+from classifier.modelfile import save_model
+from classifier.scan import scan_dataset
+from classifier.sorting import SortMode, plan_sort
+from classifier.train import train
+from classifier.types import TrainConfig
+from ui.classify_view import SortDialog
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    root = tmp_path_factory.mktemp("classify-train")
+    scan = scan_dataset(make_dataset(root / "data", per_class=20))
+    outcome = train(scan, TrainConfig(backbone="tiny_test", epochs=15, learning_rate=0.02))
+    return save_model(outcome.model, root / "colours.sortscope")
+
+
+@pytest.fixture
+def night(tmp_path):
+    rng = np.random.default_rng(4)
+    folder = tmp_path / "night"
+    (folder / "deeper").mkdir(parents=True)
+    for name, colour in CLASS_COLOURS.items():
+        for i in range(3):
+            noisy_image(rng, colour).save(folder / f"{name.replace(' ', '_')}_{i}.png")
+    noisy_image(rng, (128, 128, 128)).save(folder / "grey.png")  # ambiguous: low confidence
+    (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xffnot really")
+    (folder / "notes.txt").write_text("unsupported: ignored")
+    noisy_image(rng, CLASS_COLOURS["Red"]).save(folder / "deeper" / "deep_red.png")
+    return folder
+
+
+def run_classify(qtbot, window, model_file, folder, recursive=False):
+    view = window.classify_view
+    view.open_model(model_file)
+    qtbot.waitUntil(lambda: window.state.model_path == model_file, timeout=30000)
+    view.folder_edit.setText(str(folder))
+    view.recursive.setChecked(recursive)
+    view.start()
+    qtbot.waitUntil(lambda: window.state.results is not None, timeout=60000)
+    return view
+
+
+def table_column(view, column):
+    proxy = view.proxy
+    return [proxy.index(r, column).data() for r in range(proxy.rowCount())]
+
+
+def test_classify_table_filters_threshold_and_csv(qtbot, window, model_file, night, tmp_path):
+    view = run_classify(qtbot, window, model_file, night)
+    assert "colours.sortscope" in view.card.text() and "test accuracy" in view.card.text()
+    files = sorted(table_column(view, 1))
+    assert files == [
+        "Blue_Sky_0.png",
+        "Blue_Sky_1.png",
+        "Blue_Sky_2.png",
+        "Red_0.png",
+        "Red_1.png",
+        "Red_2.png",
+        "corrupt.jpg",
+        "green_0.png",
+        "green_1.png",
+        "green_2.png",
+        "grey.png",
+    ]
+    by_file = {r.file: r for r in view.results.rows}
+    assert by_file["corrupt.jpg"].error and view.results.label(by_file["corrupt.jpg"]) == ""
+    assert view.results.label(by_file["Red_0.png"]) == "Red"
+
+    view.errors_only.setChecked(True)
+    assert table_column(view, 1) == ["corrupt.jpg"]
+    view.errors_only.setChecked(False)
+    view.label_filter.setCurrentIndex(view.label_filter.findData("green"))
+    assert sorted(table_column(view, 1)) == ["green_0.png", "green_1.png", "green_2.png"]
+    view.label_filter.setCurrentIndex(0)
+    view.search.setText("blue")
+    assert len(table_column(view, 1)) == 3
+    view.search.setText("")
+
+    view.threshold.setValue(1.0)  # everything below certainty is uncertain
+    view.uncertain_only.setChecked(True)
+    assert len(table_column(view, 1)) == 10
+    assert "uncertain: <b>10</b>" in view.summary.text()
+    view.uncertain_only.setChecked(False)
+    view.threshold.setValue(0.0)
+    assert "uncertain: <b>0</b>" in view.summary.text()
+
+    out = tmp_path / "export" / "results.csv"
+    view.export_csv_to(out)
+    qtbot.waitUntil(out.exists, timeout=10000)
+    rows = list(csv.reader(out.open(newline="", encoding="utf-8")))
+    assert rows[0] == [
+        "file",
+        "label",
+        "confidence",
+        "prob_Blue Sky",
+        "prob_Red",
+        "prob_green",
+        "error",
+    ]
+    assert [r[0] for r in rows[1:]] == sorted(files)
+    red = next(r for r in rows if r[0] == "Red_0.png")
+    assert red[1] == "Red" and red[6] == ""
+    assert abs(sum(float(v) for v in red[3:6]) - 1) < 1e-4
+    corrupt = next(r for r in rows if r[0] == "corrupt.jpg")
+    assert corrupt[1:6] == [""] * 5 and corrupt[6]
+    assert view.suggested_csv_name().startswith("night-colours-")
+
+    # Selecting a row shows the image with its top predictions.
+    view.table.selectRow(table_column(view, 1).index("Red_0.png"))
+    assert "Red_0.png" in view.preview_info.text() and "%" in view.preview_info.text()
+
+
+def test_recursive_and_single_image_check(qtbot, window, model_file, night):
+    view = run_classify(qtbot, window, model_file, night, recursive=True)
+    assert "deeper/deep_red.png" in table_column(view, 1)
+    view.check_image(night / "green_1.png")
+    qtbot.waitUntil(lambda: "green_1.png" in view.preview_info.text(), timeout=10000)
+    assert "→ <b>green</b>" in view.preview_info.text()
+
+
+def test_sort_copy_move_conflicts_and_undo(qtbot, window, model_file, night, tmp_path, settings):
+    view = run_classify(qtbot, window, model_file, night)
+    out = tmp_path / "sorted"
+    (out / "Red").mkdir(parents=True)
+    (out / "Red" / "Red_0.png").write_bytes(b"someone else's file")
+
+    dialog = SortDialog(view.results.relabelled(), settings, view)
+    dialog.output.setText(str(out))
+    assert dialog.plan.mode == SortMode.COPY and dialog.plan.skipped == 1
+    reds = sum(1 for r in view.results.relabelled() if r.label == "Red")
+    assert f"Red: {reds}" in dialog.summary.text() and "Copy 10 files" in dialog.summary.text()
+    assert not (out / "green").exists()  # the dry run touched nothing
+    view.run_sort(dialog.plan)
+    qtbot.waitUntil(lambda: view.last_log is not None, timeout=10000)
+    assert (out / "Red" / "Red_0.png").read_bytes() == b"someone else's file"
+    assert (out / "Red" / "Red_0 (1).png").exists()
+    assert len(list((out / "green").iterdir())) == 3
+    assert (night / "Red_0.png").exists()  # copies leave originals alone
+    view.undo_last_sort()
+    qtbot.waitUntil(lambda: view.last_log is None, timeout=10000)
+    assert not (out / "green").exists() or not list((out / "green").iterdir())
+
+    moved_out = tmp_path / "moved"
+    view.run_sort(plan_sort(view.results.relabelled(), moved_out, SortMode.MOVE))
+    qtbot.waitUntil(lambda: view.last_log is not None, timeout=10000)
+    assert not (night / "Red_1.png").exists()
+    assert (moved_out / "Red" / "Red_1.png").exists()
+    view.undo_last_sort()
+    qtbot.waitUntil(lambda: view.last_log is None, timeout=10000)
+    assert (night / "Red_1.png").exists() and not (moved_out / "Red" / "Red_1.png").exists()
+
+
+def test_hostile_label_names_never_escape_output(qtbot, window, tmp_path, night):
+    root = tmp_path / "hostile"
+    # Folder names cannot contain '/', but '..'-like and formula-like names can be labels.
+    for name, colour in {" .. ": (200, 40, 40), "=cmd|x": (40, 190, 60)}.items():
+        folder = root / name
+        folder.mkdir(parents=True)
+        rng = np.random.default_rng(0)
+        for i in range(10):
+            noisy_image(rng, colour).save(folder / f"{i}.png")
+    outcome = train(scan_dataset(root), TrainConfig(backbone="tiny_test", epochs=5))
+    model_path = save_model(outcome.model, tmp_path / "hostile.sortscope")
+    view = run_classify(qtbot, window, model_path, night)
+    out = tmp_path / "out"
+    plan = plan_sort(view.results.relabelled(), out, SortMode.COPY)
+    assert {a.target.parent.parent for a in plan.actions} == {out.absolute()}
+    assert {a.target.parent.name for a in plan.actions} <= {"unnamed", "=cmd_x"}
+
+
+def test_cancel_mid_run_and_resume_reuses_work(qtbot, window, model_file, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(300):
+        noisy_image(rng, (i % 256, 90, 160)).save(folder / f"f{i:03d}.png")
+    view = window.classify_view
+    view.open_model(model_file)
+    qtbot.waitUntil(lambda: window.state.model is not None, timeout=30000)
+    view.folder_edit.setText(str(folder))
+    view.start()
+    qtbot.waitUntil(lambda: len(view.results.rows) >= 32, timeout=30000)
+    view.progress.cancel_button.click()
+    qtbot.waitUntil(lambda: not window.runner.is_running("classify"), timeout=10000)
+    assert window.state.results is None
+    assert len(view.results.rows) < 300
+    view.start()
+    qtbot.waitUntil(lambda: window.state.results is not None, timeout=60000)
+    assert len(view.results.rows) == 300
+    assert window.state.results.stats.from_cache >= 32
+    shutil.rmtree(folder)

@@ -1,0 +1,118 @@
+import time
+
+import pytest
+from datasets import make_dataset
+
+from classifier import backbones
+from classifier.modelfile import load_model
+from classifier.types import TrainConfig
+
+
+@pytest.fixture
+def train_window(qtbot, settings, monkeypatch, tmp_path):
+    """The main window with the tiny test backbone offered first, and a dataset open."""
+    import ui.train_view
+    from ui.main_window import MainWindow
+
+    tiny = backbones.get_backbone("tiny_test")
+    monkeypatch.setattr(
+        ui.train_view, "listed_backbones", lambda: [tiny, *backbones.listed_backbones()]
+    )
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.show()
+    root = make_dataset(tmp_path / "data", per_class=25)
+    win.open_dataset(root)
+    qtbot.waitUntil(lambda: win.state.scan is not None, timeout=30000)
+    win.tabs.setCurrentWidget(win.train_view)
+    yield win
+    win.close()
+    assert win.runner.shutdown(timeout=10)
+
+
+def configure(view, **changes):
+    config = TrainConfig(backbone="tiny_test", epochs=8, learning_rate=0.01, batch_size=16)
+    view.form.set_config(TrainConfig(**{**config.__dict__, **changes}))
+
+
+def test_form_defaults_explanations_and_invalid_values(train_window):
+    form = train_window.train_view.form
+    form.set_config(TrainConfig())
+    assert form.config() == TrainConfig()
+    form.epochs.setValue(0)  # clamped by the form, never an exception
+    assert form.epochs.value() == 1
+    form.validation.setValue(80)
+    assert form.validation.value() == 45
+    unavailable = [
+        form.backbone.itemText(i)
+        for i in range(form.backbone.count())
+        if not form.backbone.model().item(i).isEnabled()
+    ]
+    assert all("(unavailable)" in t for t in unavailable)
+    form.hidden.setChecked(False)
+    assert not form.hidden_units.isEnabled()
+    form.set_config(TrainConfig(epochs=3))
+    assert train_window.train_view.start_button.isEnabled()
+
+
+def test_full_run_curves_results_clickthrough_and_save(qtbot, train_window, tmp_path):
+    view = train_window.train_view
+    configure(view, early_stopping=False)
+    view.start()
+    assert not view.start_button.isEnabled()
+    qtbot.waitUntil(lambda: len(view.runs) == 1, timeout=60000)
+    # One point per epoch on every curve.
+    for plot in (view.loss_plot, view.accuracy_plot):
+        for name in ("train", "validation"):
+            assert plot.points[name][0] == list(range(1, 9))
+    outcome = view.runs[0][1]
+    ev = outcome.evaluation
+    assert ev.accuracy > ev.baseline_accuracy
+    assert "held-out test images" in view.summary.text()
+    assert view.per_class.rowCount() == 3
+    # Clicking a confusion-matrix cell shows exactly the test images behind it.
+    i = 1
+    cls = ev.classes[i]
+    view.confusion.cellClicked.emit(i, i)
+    expected = {s.path for s in ev.images if s.true_label == cls and s.predicted_label == cls}
+    shown = {view.cell_images.item(k).data(256) for k in range(view.cell_images.count())}
+    assert shown == expected and len(expected) == ev.confusion_matrix[i][i]
+
+    path = tmp_path / "saved" / "colours.sortscope"
+    view.save_to(path)
+    qtbot.waitUntil(lambda: train_window.state.model_path == path, timeout=30000)
+    assert load_model(path).class_names == ev.classes
+    assert view.runs_table.item(0, 8).text() == str(path)
+    assert view.suggested_name().startswith("data-") and view.suggested_name().endswith(
+        ".sortscope"
+    )
+
+
+def test_cancel_is_quick_and_leaves_state_consistent(qtbot, train_window, tmp_path):
+    view = train_window.train_view
+    configure(view, epochs=1000, early_stopping=False)
+    epochs_seen = []
+    view.start()
+    task = train_window.runner.current("train")
+    task.partial.connect(lambda items: epochs_seen.extend(items))
+    qtbot.waitUntil(lambda: len(epochs_seen) >= 2, timeout=60000)
+    started = time.monotonic()
+    view.progress.cancel_button.click()
+    qtbot.waitUntil(lambda: not train_window.runner.is_running("train"), timeout=10000)
+    assert time.monotonic() - started < 5
+    qtbot.wait(100)
+    assert view.runs == [] and train_window.state.model is None
+    assert "Cancelled" in view.stage.text()
+    assert view.start_button.isEnabled()
+    assert len(view.loss_plot.points["train"][0]) < 1000
+
+
+@pytest.mark.slow
+def test_a_run_on_the_real_backbone(qtbot, train_window):
+    view = train_window.train_view
+    configure(view, backbone="efficientnet_lite0", epochs=5)
+    view.start()
+    qtbot.waitUntil(lambda: len(view.runs) == 1, timeout=180000)
+    outcome = view.runs[0][1]
+    assert outcome.model.metadata["backbone"]["name"] == "efficientnet_lite0"
+    assert outcome.evaluation.accuracy >= 0.8
