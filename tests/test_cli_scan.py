@@ -51,3 +51,16 @@ def test_wrong_usage_exits_2():
     out = sortscope("scan")
     assert out.returncode == 2
     assert "usage:" in out.stderr
+
+
+def test_no_arguments_without_a_screen_prints_help_instead_of_crashing():
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "main.py")], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert out.returncode == 0
+    assert "no screen" in out.stderr and "usage: sortscope" in out.stdout

@@ -4,6 +4,7 @@ import shutil
 import numpy as np
 import pytest
 from datasets import CLASS_COLOURS, make_dataset, noisy_image
+from PySide6.QtCore import Qt
 
 from classifier.modelfile import save_model
 from classifier.scan import scan_dataset
@@ -72,6 +73,13 @@ def test_classify_table_filters_threshold_and_csv(qtbot, window, model_file, nig
     by_file = {r.file: r for r in view.results.rows}
     assert by_file["corrupt.jpg"].error and view.results.label(by_file["corrupt.jpg"]) == ""
     assert view.results.label(by_file["Red_0.png"]) == "Red"
+
+    view.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)  # by confidence, errors last
+    confidences = [float(v) for v in table_column(view, 3) if v is not None]
+    assert confidences == sorted(confidences, reverse=True) and len(confidences) == 10
+    assert table_column(view, 1)[-1] == "corrupt.jpg"
+    view.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+    assert table_column(view, 1) == files
 
     view.errors_only.setChecked(True)
     assert table_column(view, 1) == ["corrupt.jpg"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
+from classifier.tf_runtime import keras
 from ui.errors import ErrorReporter, install_exception_hooks
 from ui.main_window import MainWindow
 
@@ -19,4 +20,14 @@ def run_gui(argv: list[str] | None = None, settings: QSettings | None = None) ->
     reporter = ErrorReporter(window)
     install_exception_hooks(reporter)
     window.show()
+    if not window.recent_folders():
+        window.open_example()  # a first start shows Sortscope working at once
+    # Importing TensorFlow holds Python's GIL for a few hundred milliseconds; doing it while the
+    # user is still looking around keeps that pause out of their first training run.
+    QTimer.singleShot(1500, lambda: window.runner.start("warm-up", lambda ctx: keras()))
     return app.exec()
+
+
+def main() -> int:
+    """Entry point of the `sortscope-app` launcher."""
+    return run_gui()

@@ -59,11 +59,22 @@ def model_card(model: SortscopeModel, path: Path | None) -> str:
     metrics = meta.get("test_metrics", {})
     accuracy = metrics.get("accuracy")
     created = str(meta.get("created", ""))[:10]
+    baseline = metrics.get("baseline_accuracy")
     score = f"test accuracy {accuracy:.1%}" if accuracy is not None else "no test score"
+    if accuracy is not None and baseline is not None:
+        score += f" (baseline {baseline:.1%})"
+    t = meta.get("training", {})
+    settings = (
+        f"{len(meta.get('history', []))}/{t.get('epochs')} epochs, {t.get('optimizer')} "
+        f"lr {t.get('learning_rate')}, {'hidden layer, ' if t.get('hidden_units') else ''}"
+        f"class weights {'on' if t.get('class_weights') else 'off'}, seed {t.get('seed')}"
+        if t
+        else ""
+    )
     return (
         f"<b>{path.name if path else 'Model from this session'}</b> · "
         f"{len(model.class_names)} classes: {', '.join(model.class_names)}<br>"
-        f"{model.backbone.title} · {score} · {created}"
+        f"{model.backbone.title} · {score} · {created}<br><small>{settings}</small>"
     )
 
 
@@ -454,6 +465,8 @@ class ClassifyView(QWidget):
 
     def _finished(self, result: ClassifyResult) -> None:
         self.progress.finish()
+        header = self.table.horizontalHeader()  # rows streamed in unsorted: sort them now
+        self.proxy.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
         self.state.set_results(result)
         s = result.stats
         self._show_summary(

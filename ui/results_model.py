@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 
-from classifier.predict import UNCERTAIN, label_for
+from classifier.predict import UNCERTAIN
 from classifier.types import Prediction
 from ui.thumbnails import ThumbnailLoader
 
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole
 FIXED_COLUMNS = ["", "File", "Label", "Confidence"]
 
@@ -56,9 +54,28 @@ class ResultsModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, 2), self.index(len(self.rows) - 1, 2))
 
     def label(self, row: Prediction) -> str:
-        if row.error or row.probabilities is None:
+        # Pure Python on purpose: called per row by the filter, a NumPy call would be slower.
+        probabilities = row.probabilities
+        if row.error or probabilities is None:
             return ""
-        return label_for(np.asarray(row.probabilities), self.class_names, self.threshold)[0]
+        best = max(range(len(probabilities)), key=probabilities.__getitem__)
+        return self.class_names[best] if probabilities[best] >= self.threshold else UNCERTAIN
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort the rows themselves: one key per row, not a Python call per comparison."""
+        if column <= 0:
+            return
+
+        def key(row: Prediction):
+            return self._value(row, column)
+
+        filled = [r for r in self.rows if key(r) is not None]
+        empty = [r for r in self.rows if key(r) is None]  # rows without a value stay last
+        filled.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+        self.beginResetModel()
+        self.rows = filled + empty
+        self._rows_by_path = {r.path: i for i, r in enumerate(self.rows)}
+        self.endResetModel()
 
     def relabelled(self) -> list[Prediction]:
         """The rows with labels at the current threshold, as the CSV and sorting need them."""
@@ -105,8 +122,6 @@ class ResultsModel(QAbstractTableModel):
             if isinstance(value, float):
                 return f"{value:.3f}"
             return value
-        if role == SORT_ROLE:
-            return value if value is not None else -1.0
         if role == Qt.ItemDataRole.ToolTipRole and column in (
             1,
             len(FIXED_COLUMNS) + len(self.class_names),
@@ -142,7 +157,6 @@ class ResultsFilter(QSortFilterProxyModel):
         super().__init__()
         self.results = source
         self.setSourceModel(source)
-        self.setSortRole(SORT_ROLE)
         self.label_filter: str | None = None
         self.uncertain_only = False
         self.errors_only = False
@@ -153,6 +167,10 @@ class ResultsFilter(QSortFilterProxyModel):
         self.label_filter, self.uncertain_only, self.errors_only = label, uncertain, errors
         self.text = text.lower()
         self.endFilterChange()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        # The source sorts far faster than per-comparison lessThan calls; the proxy only filters.
+        self.results.sort(column, order)
 
     def refilter(self) -> None:
         """Labels changed (a new threshold): rows may now pass or fail the filters."""
