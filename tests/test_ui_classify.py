@@ -1,5 +1,6 @@
 import csv
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -183,7 +184,16 @@ def test_hostile_label_names_never_escape_output(qtbot, window, tmp_path, night)
     assert {a.target.parent.name for a in plan.actions} <= {"unnamed", "=cmd_x"}
 
 
-def test_cancel_mid_run_and_resume_reuses_work(qtbot, window, model_file, tmp_path):
+def test_cancel_mid_run_and_resume_reuses_work(qtbot, window, model_file, tmp_path, monkeypatch):
+    import classifier.images
+
+    decode = classifier.images.decode_for_model
+
+    def slow_decode(*args, **kwargs):  # the tiny backbone is too quick to cancel reliably
+        time.sleep(0.01)
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(classifier.images, "decode_for_model", slow_decode)
     folder = tmp_path / "many"
     folder.mkdir()
     rng = np.random.default_rng(1)

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
-    QSizePolicy,
     QSplitter,
     QTableView,
     QTableWidget,
@@ -203,8 +202,7 @@ class ClassifyView(QWidget):
         open_model = QPushButton("Open model…")
         open_model.clicked.connect(self.choose_model)
         self.card = QLabel("No model yet: train one in the Train area, or open a saved model.")
-        self.card.setWordWrap(True)
-        self.card.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("Folder of images to classify")
         browse = QPushButton("Choose folder…")
@@ -431,8 +429,6 @@ class ClassifyView(QWidget):
         self.settings.setValue("last_classify_folder", str(folder))
         self.results.reset(model.class_names)
         self._reset_label_filter(model.class_names)
-        self.table.setColumnWidth(0, 52)
-        self.table.setColumnWidth(1, 240)
         self.progress.start("Listing images…")
         recursive = self.recursive.isChecked()
 
@@ -459,8 +455,13 @@ class ClassifyView(QWidget):
             self.state.status.emit(f"Classifying: {p.done}/{p.total}")
 
     def _rows_arrived(self, chunks: list[list]) -> None:
+        first = not self.results.rows
         for chunk in chunks:
             self.results.append(chunk)
+        if first:  # size the columns to the first rows once, then leave them to the user
+            self.table.resizeColumnsToContents()
+            self.table.setColumnWidth(0, 52)
+            self.table.setColumnWidth(1, max(self.table.columnWidth(1), 200))
         self._show_summary()
 
     def _finished(self, result: ClassifyResult) -> None:

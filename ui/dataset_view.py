@@ -152,6 +152,9 @@ class DatasetView(QWidget):
         self.pages = QStackedWidget()
         self.pages.addWidget(self._build_empty_page())
         self.pages.addWidget(self._build_content_page())
+        self.scanning_label = QLabel()
+        self.scanning_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pages.addWidget(self.scanning_label)  # shown while the first scan runs
 
         self.folder_label = QLabel("No dataset open")
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -182,7 +185,7 @@ class DatasetView(QWidget):
             "clusters and galaxies, ready to train on."
         )
         text.setWordWrap(True)
-        text.setMaximumWidth(560)
+        text.setFixedWidth(560)  # a wrapped label needs a definite width to size its height
         open_button = QPushButton("Open dataset folder…")
         open_button.clicked.connect(self.open_requested)
         example_button = QPushButton("Open example dataset")
@@ -282,6 +285,12 @@ class DatasetView(QWidget):
         self.folder_label.setText(str(self.folder))
         self.rescan_button.setEnabled(True)
         self.progress.start("Listing files…")
+        if self.state.scan is None:
+            self.scanning_label.setText(
+                f"<h3>Scanning {self.folder.name}…</h3>Every image is checked once; "
+                "you can cancel at any time."
+            )
+            self.pages.setCurrentIndex(2)
         self.state.status.emit(f"Scanning {self.folder}…")
         folder = self.folder
         self.runner.start(
@@ -295,6 +304,8 @@ class DatasetView(QWidget):
 
     def _scan_done(self) -> None:
         self.progress.finish()
+        if self.state.scan is None:
+            self.pages.setCurrentIndex(0)
 
     def _scan_finished(self, result: ScanResult) -> None:
         self._scan_done()
@@ -327,17 +338,19 @@ class DatasetView(QWidget):
         self.pages.setCurrentIndex(1)
         self._splits = assign_splits(scan.images, self.state.split)
         per_class = split_counts(scan.images, self._splits)
+        counts = scan.counts()
         notes: dict[str, list[str]] = {}
         for p in scan.problems:
-            if p.class_name and p.kind in (ProblemKind.SMALL_CLASS, ProblemKind.IMBALANCE):
-                notes.setdefault(p.class_name, []).append(p.message)
-        counts = scan.counts()
+            if p.class_name and p.kind == ProblemKind.SMALL_CLASS:
+                notes.setdefault(p.class_name, []).append(f"only {counts[p.class_name]} images")
+            elif p.class_name and p.kind == ProblemKind.IMBALANCE:
+                notes.setdefault(p.class_name, []).append("far smaller than the largest class")
         self.class_table.blockSignals(True)
         self.class_table.setRowCount(len(scan.classes) + 1)
         totals = {s: sum(c[s] for c in per_class.values()) for s in Split}
         self._set_class_row(0, ALL_CLASSES, len(scan.images), totals, "")
         for row, name in enumerate(scan.classes, start=1):
-            note = " ".join(notes.get(name, []))
+            note = "; ".join(notes.get(name, []))
             self._set_class_row(row, name, counts[name], per_class.get(name, {}), note)
         self.class_table.blockSignals(False)
         self.class_table.selectRow(0)
@@ -370,6 +383,7 @@ class DatasetView(QWidget):
         self.problem_title.setText(
             f"<b>{count} problem{'s' if count != 1 else ''}</b>" if count else "No problems found"
         )
+        self.problem_table.setVisible(bool(count))
         self.problem_table.setRowCount(count)
         icons = {Severity.ERROR: "⛔", Severity.WARNING: "⚠", Severity.INFO: "ℹ"}
         for row, p in enumerate(problems):

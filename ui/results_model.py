@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QColor
 
 from classifier.predict import UNCERTAIN
 from classifier.types import Prediction
@@ -122,6 +123,10 @@ class ResultsModel(QAbstractTableModel):
             if isinstance(value, float):
                 return f"{value:.3f}"
             return value
+        if role == Qt.ItemDataRole.ForegroundRole and (
+            (column == 2 and value == UNCERTAIN) or (row.error and column != 0)
+        ):
+            return QColor("#d9822b") if value == UNCERTAIN else QColor("#d64545")
         if role == Qt.ItemDataRole.ToolTipRole and column in (
             1,
             len(FIXED_COLUMNS) + len(self.class_names),
