@@ -262,7 +262,7 @@ def train(
         "training": asdict(config),
         "dataset": {
             "root": str(scan.root),
-            "classes": {c: scan.counts()[c] for c in scan.classes},
+            "classes": scan.counts(),
             "splits": {c: {s.value: n for s, n in v.items()} for c, v in counts.items()},
             "images_used": int(sum(len(d.y) for d in data.values())),
             "images_skipped": len(problems),
