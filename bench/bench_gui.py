@@ -130,8 +130,10 @@ def main() -> None:
     start = time.perf_counter()
     window.runner.start("warm-up", lambda ctx: keras())
     wait(app, lambda: not window.runner.is_running("warm-up"))
-    print(f"TensorFlow warm-up in the background: {time.perf_counter() - start:.1f}s, "
-          f"worst GUI stall {meter.worst * 1000:.0f} ms")
+    print(
+        f"TensorFlow warm-up in the background: {time.perf_counter() - start:.1f}s, "
+        f"worst GUI stall {meter.worst * 1000:.0f} ms"
+    )
 
     # A big dataset: scan time, first thumbnails, memory while scrolling everything.
     big = WORK / "big"

@@ -134,6 +134,7 @@ def _list_class(folder: Path, class_name: str, out: list[_Candidate], cancel: Ca
 
 
 def _check_one(candidate: _Candidate, max_pixels: int) -> ImageRecord | Problem:
+    str(candidate.path)  # pathlib caches the text: paid here in a worker, not by the GUI later
     try:
         data = images.read_file(candidate.path)
         width, height, mode, fmt = images.verify(data, max_pixels)

@@ -49,8 +49,15 @@ def validate(config: SplitConfig) -> None:
         )
 
 
-def assign_splits(records: Iterable[ImageRecord], config: SplitConfig) -> dict[str, Split]:
-    """Split of every record, keyed by its path as text.
+SplitKey = tuple[str, str]  # (class name, path inside the class folder): unique per image
+
+
+def split_key(record: ImageRecord) -> SplitKey:
+    return record.class_name, record.rel_path
+
+
+def assign_splits(records: Iterable[ImageRecord], config: SplitConfig) -> dict[SplitKey, Split]:
+    """Split of every record, keyed by `split_key(record)`.
 
     Every class with at least three images gets at least one validation and one test image (when
     those percentages are above zero): the training image whose hash lies nearest the missing
@@ -60,9 +67,9 @@ def assign_splits(records: Iterable[ImageRecord], config: SplitConfig) -> dict[s
     by_class: dict[str, list[ImageRecord]] = defaultdict(list)
     for record in records:
         by_class[record.class_name].append(record)
-    result: dict[str, Split] = {}
+    result: dict[SplitKey, Split] = {}
     for members in by_class.values():
-        splits = {str(r.path): split_of(r.rel_path, config) for r in members}
+        splits = {split_key(r): split_of(r.rel_path, config) for r in members}
         if len(members) >= MIN_IMAGES_FOR_EVERY_SPLIT:
             bands = (
                 (Split.VALIDATION, config.validation_percent, 0.0),
@@ -76,18 +83,18 @@ def assign_splits(records: Iterable[ImageRecord], config: SplitConfig) -> dict[s
 
 
 def _move_nearest(members, splits, split: Split, centre: float) -> None:
-    candidates = [r for r in members if splits[str(r.path)] == Split.TRAIN]
+    candidates = [r for r in members if splits[split_key(r)] == Split.TRAIN]
     if len(candidates) <= 1:  # never take the class's last training image
         return
     nearest = min(candidates, key=lambda r: (abs(hash_percent(r.rel_path) - centre), r.rel_path))
-    splits[str(nearest.path)] = split
+    splits[split_key(nearest)] = split
 
 
 def split_counts(
-    records: Iterable[ImageRecord], splits: dict[str, Split]
+    records: Iterable[ImageRecord], splits: dict[SplitKey, Split]
 ) -> dict[str, dict[Split, int]]:
     """Per class: how many images each split holds."""
     counts: dict[str, dict[Split, int]] = defaultdict(lambda: {s: 0 for s in Split})
     for record in records:
-        counts[record.class_name][splits[str(record.path)]] += 1
+        counts[record.class_name][splits[split_key(record)]] += 1
     return dict(counts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -18,6 +19,9 @@ def keras():
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
             os.environ.setdefault("KERAS_BACKEND", "tensorflow")
             _keras = _import_quietly()
+            # TensorFlow leaves millions of long-lived objects; without this, each full garbage
+            # collection walks them all and pauses every thread (the GUI's too) for ~200 ms.
+            gc.freeze()
     return _keras
 
 

@@ -21,7 +21,7 @@ from classifier.errors import DatasetError, SortscopeError
 from classifier.evaluate import evaluate_predictions
 from classifier.features import extract_features, open_cache
 from classifier.progress import CancelToken, Progress, ProgressCallback, ignore_progress
-from classifier.split import assign_splits, split_counts
+from classifier.split import assign_splits, split_counts, split_key
 from classifier.types import (
     OPTIMIZERS,
     EpochStats,
@@ -92,7 +92,7 @@ def gather_splits(
     index = {name: i for i, name in enumerate(scan.classes)}
     grouped: dict[Split, SplitData] = {}
     for split in Split:
-        rows = [i for i, r in enumerate(records) if result.ok[i] and splits[str(r.path)] == split]
+        rows = [i for i, r in enumerate(records) if result.ok[i] and splits[split_key(r)] == split]
         grouped[split] = SplitData(
             result.features[rows],
             np.array([index[records[i].class_name] for i in rows], dtype=np.int64),

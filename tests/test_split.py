@@ -7,7 +7,7 @@ from datasets import make_dataset
 
 from classifier.errors import DatasetError
 from classifier.scan import scan_dataset
-from classifier.split import assign_splits, hash_percent, split_counts, split_of
+from classifier.split import assign_splits, hash_percent, split_counts, split_key, split_of
 from classifier.types import ImageRecord, Split, SplitConfig
 
 
@@ -16,7 +16,7 @@ def record(rel: str, cls: str = "a") -> ImageRecord:
 
 
 def by_rel(records, splits):
-    return {r.rel_path: splits[str(r.path)] for r in records}
+    return {r.rel_path: splits[split_key(r)] for r in records}
 
 
 def test_split_is_stable_when_images_are_added_or_the_dataset_moves():

@@ -28,8 +28,16 @@ from PySide6.QtWidgets import (
 
 from classifier import images
 from classifier.scan import SMALL_CLASS_IMAGES, scan_dataset
-from classifier.split import assign_splits, split_counts
-from classifier.types import ImageRecord, Problem, ProblemKind, ScanResult, Severity, Split
+from classifier.split import assign_splits, split_counts, split_key
+from classifier.types import (
+    ImageRecord,
+    Problem,
+    ProblemKind,
+    ScanResult,
+    Severity,
+    Split,
+    SplitConfig,
+)
 from ui.state import AppState
 from ui.tasks import TaskRunner
 from ui.thumbnails import ThumbnailLoader, pil_to_qimage
@@ -59,7 +67,8 @@ class ThumbnailModel(QAbstractListModel):
         self.beginResetModel()
         self.loader.new_generation()
         self.records = records
-        self._rows = {r.path: i for i, r in enumerate(records)}
+        # Text keys: str hashes are cached, pathlib's are recomputed in Python every time.
+        self._rows = {str(r.path): i for i, r in enumerate(records)}
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -84,13 +93,13 @@ class ThumbnailModel(QAbstractListModel):
         return None
 
     def _on_loaded(self, path: Path, _pixmap) -> None:
-        row = self._rows.get(path)
+        row = self._rows.get(str(path))
         if row is not None:
             index = self.index(row)
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
     def row_of(self, path: Path) -> int | None:
-        return self._rows.get(path)
+        return self._rows.get(str(path))
 
 
 class ClassChart(pg.PlotWidget):
@@ -140,7 +149,8 @@ class DatasetView(QWidget):
         self.folder: Path | None = None
         self.loader = ThumbnailLoader(parent=self)
         self.thumbnail_model = ThumbnailModel(self.loader)
-        self._splits: dict[str, Split] = {}
+        self._splits: dict[tuple[str, str], Split] = {}
+        self._split_cache: tuple = (None, None, {})
         self._build()
         state.scan_changed.connect(self._show_scan)
         state.split_changed.connect(lambda _: self._show_scan(self.state.scan))
@@ -293,9 +303,15 @@ class DatasetView(QWidget):
             self.pages.setCurrentIndex(2)
         self.state.status.emit(f"Scanning {self.folder}…")
         folder = self.folder
+        split = self.state.split
+
+        def job(ctx):
+            scan = scan_dataset(folder, progress=ctx.progress, cancel=ctx.cancel)
+            return scan, split, assign_splits(scan.images, split)  # hashing stays off the GUI
+
         self.runner.start(
             "scan",
-            lambda ctx: scan_dataset(folder, progress=ctx.progress, cancel=ctx.cancel),
+            job,
             progressed=self.progress.update_progress,
             finished=self._scan_finished,
             failed=self._scan_failed,
@@ -307,8 +323,10 @@ class DatasetView(QWidget):
         if self.state.scan is None:
             self.pages.setCurrentIndex(0)
 
-    def _scan_finished(self, result: ScanResult) -> None:
+    def _scan_finished(self, outcome: tuple[ScanResult, SplitConfig, dict]) -> None:
+        result, split, splits = outcome
         self._scan_done()
+        self._split_cache = (result, split, splits)
         self.state.set_scan(result)
         problems = len(result.problems)
         self.state.status.emit(
@@ -336,7 +354,11 @@ class DatasetView(QWidget):
         self.folder = scan.root
         self.folder_label.setText(str(scan.root))
         self.pages.setCurrentIndex(1)
-        self._splits = assign_splits(scan.images, self.state.split)
+        cached_scan, cached_split, splits = self._split_cache
+        if cached_scan is not scan or cached_split != self.state.split:
+            splits = assign_splits(scan.images, self.state.split)
+            self._split_cache = (scan, self.state.split, splits)
+        self._splits = splits
         per_class = split_counts(scan.images, self._splits)
         counts = scan.counts()
         notes: dict[str, list[str]] = {}
@@ -352,8 +374,8 @@ class DatasetView(QWidget):
         for row, name in enumerate(scan.classes, start=1):
             note = "; ".join(notes.get(name, []))
             self._set_class_row(row, name, counts[name], per_class.get(name, {}), note)
-        self.class_table.blockSignals(False)
         self.class_table.selectRow(0)
+        self.class_table.blockSignals(False)
         self._class_selected()
         self.chart.show_counts(counts)
         self._show_problems(scan.problems)
@@ -425,7 +447,7 @@ class DatasetView(QWidget):
         record: ImageRecord | None = current.data(Qt.ItemDataRole.UserRole)
         if record is None:
             return
-        split = self._splits.get(str(record.path))
+        split = self._splits.get(split_key(record))
         self.preview_info.setText(
             f"<b>{record.path.name}</b><br>class <b>{record.class_name}</b> · "
             f"{split.value if split else '?'} split<br>"
