@@ -27,6 +27,8 @@ class ResultsModel(QAbstractTableModel):
         self.rows: list[Prediction] = []
         self.threshold = 0.0
         self._rows_by_path: dict = {}
+        self._labels: Counter = Counter()  # kept up to date so summaries never rescan all rows
+        self._errors = 0
         loader.loaded.connect(self._thumbnail_loaded)
 
     # --- content --------------------------------------------------------------------------
@@ -36,6 +38,8 @@ class ResultsModel(QAbstractTableModel):
         self.class_names = tuple(class_names)
         self.rows = []
         self._rows_by_path = {}
+        self._labels = Counter()
+        self._errors = 0
         self.loader.new_generation()
         self.endResetModel()
 
@@ -46,11 +50,22 @@ class ResultsModel(QAbstractTableModel):
         self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
         for offset, row in enumerate(rows):
             self._rows_by_path[row.path] = start + offset
+            self._count(row)
         self.rows.extend(rows)
         self.endInsertRows()
 
+    def _count(self, row: Prediction) -> None:
+        if row.error:
+            self._errors += 1
+        else:
+            self._labels[self.label(row)] += 1
+
     def set_threshold(self, threshold: float) -> None:
         self.threshold = threshold
+        self._labels = Counter()
+        self._errors = 0
+        for row in self.rows:
+            self._count(row)
         if self.rows:
             self.dataChanged.emit(self.index(0, 2), self.index(len(self.rows) - 1, 2))
 
@@ -86,9 +101,8 @@ class ResultsModel(QAbstractTableModel):
         ]
 
     def summary(self) -> tuple[Counter, int]:
-        labels = Counter(self.label(r) for r in self.rows if not r.error)
-        errors = sum(1 for r in self.rows if r.error)
-        return labels, errors
+        """Images per label at the current threshold, and unreadable files."""
+        return Counter(self._labels), self._errors
 
     # --- Qt model -------------------------------------------------------------------------
 
