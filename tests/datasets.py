@@ -40,3 +40,14 @@ def make_dataset(
                 folder / f"{name.lower().replace(' ', '_')}_{i:03d}.{fmt}"
             )
     return root
+
+
+# The results CSV contract for a model trained on CLASS_COLOURS, spelled out literally.
+CSV_HEADER = ["file", "label", "confidence", "prob_Blue Sky", "prob_Red", "prob_green", "error"]
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))

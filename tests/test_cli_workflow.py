@@ -1,6 +1,5 @@
 """The command line end to end, through subprocesses, as scripts and servers use it."""
 
-import csv
 import json
 import os
 import subprocess
@@ -9,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datasets import CLASS_COLOURS, make_dataset, noisy_image
+from datasets import CLASS_COLOURS, CSV_HEADER, make_dataset, noisy_image, read_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,17 +57,8 @@ def test_train_save_reload_classify_on_the_real_backbone(tmp_path):
     csv_path = tmp_path / "results.csv"
     classified = sortscope("classify", night, "--model", model, "--csv", csv_path)
     assert "2 file(s) could not be read" in classified.stderr
-    with open(csv_path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    assert rows[0] == [
-        "file",
-        "label",
-        "confidence",
-        "prob_Blue Sky",
-        "prob_Red",
-        "prob_green",
-        "error",
-    ]
+    rows = read_csv(csv_path)
+    assert rows[0] == CSV_HEADER
     body = {r[0]: r for r in rows[1:]}
     assert sorted(body) == [r[0] for r in rows[1:]]  # sorted by file
     assert set(body) == {

@@ -3,7 +3,7 @@ import io
 
 import numpy as np
 import pytest
-from datasets import CLASS_COLOURS, make_dataset, noisy_image
+from datasets import CLASS_COLOURS, CSV_HEADER, make_dataset, noisy_image
 
 from classifier.errors import Cancelled, SortscopeError
 from classifier.export import write_csv
@@ -89,15 +89,7 @@ def test_csv_bytes_columns_and_formula_safety(model, night, tmp_path):
     out = write_csv(result.rows, model.class_names, tmp_path / "out.csv")
     raw = out.read_bytes().decode("utf-8")
     rows = list(csv.reader(io.StringIO(raw)))
-    assert rows[0] == [
-        "file",
-        "label",
-        "confidence",
-        "prob_Blue Sky",
-        "prob_Red",
-        "prob_green",
-        "error",
-    ]
+    assert rows[0] == CSV_HEADER
     files = [r[0] for r in rows[1:]]
     assert files == ["'-minus.png", "'=HYPERLINK(1).png", "a_green.jpg", "b_red.png", "broken.png"]
     by_file = {r[0]: r for r in rows[1:]}

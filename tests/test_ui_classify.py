@@ -1,10 +1,9 @@
-import csv
 import shutil
 import time
 
 import numpy as np
 import pytest
-from datasets import CLASS_COLOURS, make_dataset, noisy_image
+from datasets import CLASS_COLOURS, CSV_HEADER, make_dataset, noisy_image, read_csv
 from PySide6.QtCore import Qt
 
 from classifier.modelfile import save_model
@@ -103,16 +102,8 @@ def test_classify_table_filters_threshold_and_csv(qtbot, window, model_file, nig
     out = tmp_path / "export" / "results.csv"
     view.export_csv_to(out)
     qtbot.waitUntil(out.exists, timeout=10000)
-    rows = list(csv.reader(out.open(newline="", encoding="utf-8")))
-    assert rows[0] == [
-        "file",
-        "label",
-        "confidence",
-        "prob_Blue Sky",
-        "prob_Red",
-        "prob_green",
-        "error",
-    ]
+    rows = read_csv(out)
+    assert rows[0] == CSV_HEADER
     assert [r[0] for r in rows[1:]] == sorted(files)
     red = next(r for r in rows if r[0] == "Red_0.png")
     assert red[1] == "Red" and red[6] == ""

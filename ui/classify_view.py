@@ -675,27 +675,14 @@ class ClassifyView(QWidget):
         self.table_loader.shutdown()
 
 
-def _main() -> None:  # pragma: no cover - manual screenshot helper
-    import sys
-
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication(sys.argv)
-    state, runner = AppState(), TaskRunner()
-    view = ClassifyView(
-        state, runner, QSettings("/tmp/sortscope-classify-view.ini", QSettings.Format.IniFormat)
-    )
-    view.resize(1280, 800)
-    view.show()
-    if len(sys.argv) > 2:
-        state.set_model(load_model(sys.argv[1]), Path(sys.argv[1]))
-        view.folder_edit.setText(sys.argv[2])
+def _model_and_folder_arguments(view: ClassifyView, state: AppState, args: list[str]) -> None:
+    if len(args) >= 2:
+        state.set_model(load_model(args[0]), Path(args[0]))
+        view.folder_edit.setText(args[1])
         view.start()
-    code = app.exec()
-    runner.shutdown()
-    view.shutdown()
-    sys.exit(code)
 
 
 if __name__ == "__main__":
-    _main()
+    from ui.standalone import run_view
+
+    run_view(ClassifyView, _model_and_folder_arguments)

@@ -478,23 +478,12 @@ class DatasetView(QWidget):
         self.loader.shutdown()
 
 
-def _main() -> None:  # pragma: no cover - manual screenshot helper
-    import sys
-
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication(sys.argv)
-    state, runner = AppState(), TaskRunner()
-    view = DatasetView(state, runner)
-    view.resize(1280, 800)
-    view.show()
-    if len(sys.argv) > 1:
-        view.open_folder(Path(sys.argv[1]))
-    code = app.exec()
-    runner.shutdown()
-    view.shutdown()
-    sys.exit(code)
+def _open_argument(view: DatasetView, _state, args: list[str]) -> None:
+    if args:
+        view.open_folder(Path(args[0]))
 
 
 if __name__ == "__main__":
-    _main()
+    from ui.standalone import run_view
+
+    run_view(lambda state, runner, _settings: DatasetView(state, runner), _open_argument)

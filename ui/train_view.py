@@ -682,27 +682,14 @@ class TrainView(QWidget):
         self.loader.shutdown()
 
 
-def _main() -> None:  # pragma: no cover - manual screenshot helper
-    import sys
+def _scan_argument(_view, state: AppState, args: list[str]) -> None:
+    if args:
+        from classifier.scan import scan_dataset
 
-    from PySide6.QtWidgets import QApplication
-
-    from classifier.scan import scan_dataset
-
-    app = QApplication(sys.argv)
-    state, runner = AppState(), TaskRunner()
-    view = TrainView(
-        state, runner, QSettings("/tmp/sortscope-train-view.ini", QSettings.Format.IniFormat)
-    )
-    view.resize(1280, 800)
-    view.show()
-    if len(sys.argv) > 1:
-        state.set_scan(scan_dataset(sys.argv[1]))
-    code = app.exec()
-    runner.shutdown()
-    view.shutdown()
-    sys.exit(code)
+        state.set_scan(scan_dataset(args[0]))
 
 
 if __name__ == "__main__":
-    _main()
+    from ui.standalone import run_view
+
+    run_view(TrainView, _scan_argument)
