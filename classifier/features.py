@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from classifier import images, paths
-from classifier.backbones import Backbone, load_feature_model
+from classifier.backbones import Backbone
+from classifier.engine import load_engine
 from classifier.errors import Cancelled, ImageError
 from classifier.feature_cache import FeatureCache
 from classifier.progress import CancelToken, ProgressCallback, StageClock
@@ -75,6 +76,7 @@ class _Stats:
         self.total = total
         self.from_cache = self.computed = self.failed = 0
         self.decode = self.inference = 0.0
+        self.engine = ""
         self.start = time.perf_counter()
 
     def frozen(self) -> ExtractionStats:
@@ -86,6 +88,7 @@ class _Stats:
             time.perf_counter() - self.start,
             self.decode,
             self.inference,
+            self.engine,
         )
 
 
@@ -113,20 +116,22 @@ def iter_features(
     workers = workers or os.cpu_count() or 2
     window = batch_size * 2 + workers  # bounded read-ahead: memory stays flat for any folder
     size = backbone.input_size
-    model = None
+    engine = None
     pending: list[tuple[int, str, np.ndarray]] = []
     ready: list[FeatureRow] = []
     done = 0
     clock.report(0)
 
     def run_batch() -> None:
-        nonlocal model, done
-        if model is None:
+        nonlocal engine, done
+        if engine is None:
             clock.report(done, f"Loading {backbone.title}…")
-            model = load_feature_model(backbone)
+            engine = load_engine(backbone, on_status=lambda message: clock.report(done, message))
+            counters.engine = engine.name
+            clock.report(done, "")
         start = time.perf_counter()
         batch = np.stack([p for _, _, p in pending]).astype(np.float32)
-        out = np.asarray(model.predict_on_batch(batch), dtype=np.float32)
+        out = engine.predict(batch)
         # Round as the cache stores them, so a first run and a cached rerun see equal features.
         out = out.astype(np.float16).astype(np.float32)
         counters.inference += time.perf_counter() - start

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
 import threading
+from collections.abc import Iterator
 
 _lock = threading.Lock()
 _keras = None
@@ -18,25 +20,30 @@ def keras():
         if _keras is None:
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
             os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-            _keras = _import_quietly()
+            with muted_stderr():
+                import keras as _imported
+                import tensorflow  # noqa: F401  (initialises the runtime while muted)
+            _keras = _imported
             # TensorFlow leaves millions of long-lived objects; without this, each full garbage
             # collection walks them all and pauses every thread (the GUI's too) for ~200 ms.
             gc.freeze()
     return _keras
 
 
-def _import_quietly():
-    # TensorFlow's C++ logging writes to file descriptor 2 before any setting can silence it;
-    # users should see our progress, not oneDNN notices, so stderr is muted for the import only.
+@contextlib.contextmanager
+def muted_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 for a moment.
+
+    TensorFlow's C++ logging (oneDNN notices, "Created TensorFlow Lite XNNPACK delegate") writes
+    there before any setting can silence it; users should see our progress, not those lines.
+    """
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        import keras as _imported
-        import tensorflow  # noqa: F401  (initialises the runtime while muted)
+        yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
-    return _imported

@@ -117,6 +117,7 @@ class ExtractionStats:
     seconds: float = 0.0
     decode_seconds: float = 0.0  # summed over worker threads
     inference_seconds: float = 0.0
+    engine: str = ""  # "tflite" or "keras"; empty when nothing had to be computed
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def test_second_pass_runs_the_backbone_on_zero_images(dataset, monkeypatch):
     def must_not_load(_):
         raise AssertionError("backbone used although every feature is cached")
 
-    monkeypatch.setattr(features, "load_feature_model", must_not_load)
+    monkeypatch.setattr(features, "load_engine", must_not_load)
     again = features.extract_features(files, TINY, digests=digests)
     assert again.stats.computed == 0 and again.stats.from_cache == 60
     np.testing.assert_array_equal(again.features, first.features)

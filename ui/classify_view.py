@@ -471,8 +471,9 @@ class ClassifyView(QWidget):
         self.state.set_results(result)
         s = result.stats
         self._show_summary(
-            f" · {s.seconds:.1f} s: {s.from_cache} from cache, {s.computed} computed "
-            f"(decode {s.decode_seconds:.1f} s over all threads, inference "
+            f" · {s.seconds:.1f} s: {s.from_cache} from cache, {s.computed} computed"
+            f"{f' by {s.engine}' if s.engine else ''} (decode {s.decode_seconds:.1f} s "
+            "over all threads, inference "
             f"{s.inference_seconds:.1f} s)"
         )
         self._update_buttons()

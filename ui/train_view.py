@@ -230,7 +230,8 @@ class CurvePlot(pg.PlotWidget):
         item.setLabel("bottom", "epoch")
         item.setLabel("left", ylabel)
         item.showGrid(x=True, y=True, alpha=0.2)
-        item.addLegend(offset=(-10, 10))
+        # Loss falls and accuracy rises: keep each legend in the corner its curves leave free.
+        item.addLegend(offset=(-10, -10) if ylabel == "share correct" else (-10, 10))
         self.curves = {
             name: item.plot(
                 [],

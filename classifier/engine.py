@@ -1,0 +1,137 @@
+"""Run a backbone as fast as this machine allows.
+
+Keras' `predict_on_batch` is the reference. A TensorFlow Lite copy of the same network, run by
+the XNNPACK delegate, is 1.5-2x faster on a CPU; it is converted once per backbone (and
+TensorFlow version), checked against Keras, and kept in the cache. Anything that goes wrong
+on the way falls back to Keras with the reason kept, so results never depend on it.
+Set SORTSCOPE_ENGINE=keras (or tflite) to force one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import threading
+import uuid
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from classifier import paths
+from classifier.atomic import atomic_write
+from classifier.backbones import Backbone, load_feature_model
+from classifier.tf_runtime import keras, muted_stderr
+
+ENGINE_VERSION = 1
+MAX_DIFFERENCE = 1e-3  # largest feature difference from Keras a converted copy may show
+
+
+class KerasEngine:
+    name = "keras"
+
+    def __init__(self, model, fallback_reason: str = "") -> None:
+        self.model = model
+        self.fallback_reason = fallback_reason
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
+
+
+class TFLiteEngine:
+    name = "tflite"
+    fallback_reason = ""
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        import tensorflow as tf
+
+        with warnings.catch_warnings(), muted_stderr():
+            warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
+            self._interpreter = tf.lite.Interpreter(
+                model_path=str(path), num_threads=threads or os.cpu_count() or 2
+            )
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._batch = 0
+        self._lock = threading.Lock()  # an interpreter serves one caller at a time
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        with self._lock:
+            if len(batch) != self._batch:
+                self._interpreter.resize_tensor_input(self._input, list(batch.shape))
+                with muted_stderr():
+                    self._interpreter.allocate_tensors()
+                self._batch = len(batch)
+            self._interpreter.set_tensor(self._input, np.ascontiguousarray(batch, np.float32))
+            self._interpreter.invoke()
+            return np.array(self._interpreter.get_tensor(self._output), dtype=np.float32)
+
+
+def _converted_path(backbone: Backbone) -> Path:
+    import tensorflow as tf
+
+    name = f"{backbone.cache_key}-tf{tf.__version__}-e{ENGINE_VERSION}.tflite"
+    return paths.cache_dir() / "engines" / name
+
+
+def convert(model) -> bytes:
+    """A TFLite flatbuffer of `model` (any batch size of size x size RGB images)."""
+    import tensorflow as tf
+
+    # from_keras_model keeps the batch dimension dynamic; converting a hand-made concrete
+    # function gave NaN features on this TensorFlow, which the check below would catch.
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    # The converter prints its export summary to stdout, where JSON results may be going.
+    with muted_stderr(), contextlib.redirect_stdout(io.StringIO()):
+        return converter.convert()
+
+
+def _checked_tflite(backbone: Backbone, model, on_status) -> TFLiteEngine:
+    path = _converted_path(backbone)
+    if not path.is_file():
+        on_status(f"Preparing {backbone.title} for fast inference (once on this computer)…")
+        content = convert(model)
+        tmp_engine_path = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.check")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_engine_path.write_bytes(content)
+        try:
+            sample = np.random.default_rng(0).uniform(0, 255, (2, *model.input_shape[1:]))
+            sample = sample.astype(np.float32)
+            difference = np.abs(
+                TFLiteEngine(tmp_engine_path).predict(sample) - KerasEngine(model).predict(sample)
+            ).max()
+        finally:
+            tmp_engine_path.unlink(missing_ok=True)
+        if not difference <= MAX_DIFFERENCE:
+            raise ValueError(f"converted copy differs from Keras by {difference:.2g}")
+        with atomic_write(path, durable=False) as f:
+            f.write(content)
+    return TFLiteEngine(path)
+
+
+_engines: dict[str, object] = {}
+_engines_lock = threading.Lock()
+
+
+def load_engine(backbone: Backbone, on_status=None):
+    """The fastest working engine for `backbone`, made once per process."""
+    on_status = on_status or (lambda _message: None)
+    choice = os.environ.get("SORTSCOPE_ENGINE", "auto").lower()
+    key = f"{backbone.cache_key}:{choice}"
+    with _engines_lock:
+        if key in _engines:
+            return _engines[key]
+        keras()
+        model = load_feature_model(backbone)
+        if choice == "keras":
+            engine = KerasEngine(model)
+        else:
+            try:
+                engine = _checked_tflite(backbone, model, on_status)
+            except Exception as exc:  # any failure: Keras gives the same features, slower
+                if choice == "tflite":
+                    raise
+                engine = KerasEngine(model, f"{type(exc).__name__}: {exc}")
+        _engines[key] = engine
+        return engine

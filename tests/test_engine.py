@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from classifier import backbones, engine
+
+
+@pytest.fixture(autouse=True)
+def fresh_engines(monkeypatch):
+    monkeypatch.setattr(engine, "_engines", {})
+
+
+def sample(size: int) -> np.ndarray:
+    return np.random.default_rng(1).uniform(0, 255, (4, size, size, 3)).astype(np.float32)
+
+
+@pytest.mark.slow
+def test_fast_engine_matches_keras_on_the_real_backbone():
+    lite0 = backbones.get_backbone("efficientnet_lite0")
+    fast = engine.load_engine(lite0)
+    assert fast.name == "tflite", fast.fallback_reason
+    reference = engine.KerasEngine(backbones.load_feature_model(lite0)).predict(sample(224))
+    np.testing.assert_allclose(fast.predict(sample(224)), reference, atol=1e-4, rtol=0)
+    # Other batch sizes reuse the same interpreter.
+    np.testing.assert_allclose(fast.predict(sample(224)[:1]), reference[:1], atol=1e-4, rtol=0)
+
+
+def test_conversion_is_cached_and_reused(monkeypatch):
+    tiny = backbones.get_backbone("tiny_test")
+    messages = []
+    first = engine.load_engine(tiny, on_status=messages.append)
+    assert first.name == "tflite" and any("once" in m for m in messages)
+    assert len(list((engine.paths.cache_dir() / "engines").glob("*.tflite"))) == 1
+
+    def no_conversion(*_):
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(engine, "convert", no_conversion)
+    monkeypatch.setattr(engine, "_engines", {})
+    again = engine.load_engine(tiny)
+    np.testing.assert_allclose(again.predict(sample(32)), first.predict(sample(32)), atol=1e-6)
+
+
+def test_failed_conversion_falls_back_to_keras_with_the_reason(monkeypatch):
+    def broken(*_):
+        raise RuntimeError("converter unavailable")
+
+    monkeypatch.setattr(engine, "convert", broken)
+    fallback = engine.load_engine(backbones.get_backbone("tiny_test"))
+    assert fallback.name == "keras" and "converter unavailable" in fallback.fallback_reason
+    assert fallback.predict(sample(32)).shape == (4, 192)
+
+
+def test_engine_can_be_forced(monkeypatch):
+    monkeypatch.setenv("SORTSCOPE_ENGINE", "keras")
+    assert engine.load_engine(backbones.get_backbone("tiny_test")).name == "keras"
+    monkeypatch.setenv("SORTSCOPE_ENGINE", "tflite")
+    monkeypatch.setattr(engine, "convert", lambda *_: b"not a model")
+    with pytest.raises(ValueError):
+        engine.load_engine(backbones.get_backbone("tiny_test"))
