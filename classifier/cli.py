@@ -157,10 +157,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load(path: Path):
+def _load(path: Path, lazy: bool = False):
     from classifier.modelfile import load_model
 
-    return load_model(path)
+    return load_model(path, lazy=lazy)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -169,7 +169,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from classifier.scan import scan_dataset
     from classifier.types import FILE_FAILURES
 
-    model = _load(args.model)
+    model = _load(args.model, lazy=True)
     progress = TextProgress(quiet=args.quiet or args.json)
     scan = scan_dataset(args.data_dir, progress=progress)
     unknown = [c for c in scan.classes if c not in model.class_names]
@@ -223,7 +223,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     from classifier.export import write_csv
     from classifier.predict import classify_folder
 
-    model = _load(args.model)
+    model = _load(args.model, lazy=True)  # cached images need no TensorFlow at all
     progress = TextProgress(quiet=args.quiet)
     result = classify_folder(
         args.folder,

@@ -22,7 +22,7 @@ import numpy as np
 from classifier import paths
 from classifier.atomic import atomic_write
 from classifier.backbones import Backbone, load_feature_model
-from classifier.tf_runtime import keras, muted_stderr
+from classifier.tf_runtime import keras, muted_stderr, tensorflow
 
 ENGINE_VERSION = 1
 MAX_DIFFERENCE = 1e-3  # largest feature difference from Keras a converted copy may show
@@ -44,7 +44,9 @@ class TFLiteEngine:
     fallback_reason = ""
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
-        import tensorflow as tf
+        tf = tensorflow()
+        if not Path(path).is_file():
+            raise FileNotFoundError(path)
 
         with warnings.catch_warnings(), muted_stderr():
             warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
@@ -69,7 +71,7 @@ class TFLiteEngine:
 
 
 def _converted_path(backbone: Backbone) -> Path:
-    import tensorflow as tf
+    tf = tensorflow()
 
     name = f"{backbone.cache_key}-tf{tf.__version__}-e{ENGINE_VERSION}.tflite"
     return paths.cache_dir() / "engines" / name
@@ -122,6 +124,11 @@ def load_engine(backbone: Backbone, on_status=None):
     with _engines_lock:
         if key in _engines:
             return _engines[key]
+        if choice != "keras":
+            # A copy converted and checked before needs no Keras network at all: faster start.
+            with contextlib.suppress(Exception):
+                _engines[key] = TFLiteEngine(_converted_path(backbone))
+                return _engines[key]
         keras()
         model = load_feature_model(backbone)
         if choice == "keras":

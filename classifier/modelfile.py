@@ -1,22 +1,27 @@
 """The Sortscope model file: one file holding everything needed to classify later, offline.
 
-A model file is a zip archive with two members:
+A model file is a zip archive with three members:
 - `sortscope.json`: format name, schema version, class names in order, backbone, input size and
   the metadata of the run (training options, dataset summary, test metrics, creation time);
 - `model.keras`: the inference model in Keras' own format: 0..255 RGB pixels in, class
   probabilities out, with the backbone (preprocessing included) and the head as nested models.
+- `head.npz`: the head's Dense weights once more, so images whose features are cached can be
+  classified with NumPy alone (its activations are listed in sortscope.json under "head").
 
 Loading never executes code from the file: no pickle, and Keras' safe_mode refuses lambdas.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import tempfile
+import threading
 import zipfile
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from classifier import __version__
 from classifier.atomic import atomic_path, atomic_write
@@ -27,6 +32,7 @@ FORMAT = "sortscope-model"
 SCHEMA_VERSION = 1
 META_NAME = "sortscope.json"
 KERAS_NAME = "model.keras"
+HEAD_NAME = "head.npz"  # the head's weights again, for classifying cached images without Keras
 HEAD_LAYER = "head"
 
 
@@ -34,11 +40,30 @@ class ModelFileError(SortscopeError):
     """A model file is missing, damaged, foreign or too new."""
 
 
-@dataclass
 class SortscopeModel:
-    model: object  # keras.Model: image -> probabilities
-    class_names: tuple[str, ...]
-    metadata: dict  # everything in sortscope.json
+    """A trained classifier: the Keras inference model, class names and description.
+
+    The head also exists as plain NumPy arrays, so images whose features are cached are
+    classified without TensorFlow at all; a model loaded lazily builds its Keras network only
+    when an image actually has to go through the backbone.
+    """
+
+    def __init__(self, model, class_names, metadata: dict, head_layers=None, loader=None):
+        self._model = model  # keras.Model: image -> probabilities, or None until loaded
+        self._loader = loader
+        self._lock = threading.Lock()
+        self.class_names = tuple(class_names)
+        self.metadata = metadata  # everything in sortscope.json
+        if head_layers is None:
+            head_layers = dense_layers(model.get_layer(HEAD_LAYER))
+        self.head_layers: list[tuple[np.ndarray, np.ndarray, str]] = head_layers
+
+    @property
+    def model(self):
+        with self._lock:
+            if self._model is None:
+                self._model = self._loader()
+        return self._model
 
     @property
     def head(self):
@@ -47,6 +72,18 @@ class SortscopeModel:
     @property
     def feature_model(self):
         return self.model.get_layer(self.metadata["backbone"]["layer"])
+
+    def predict_head(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities for feature vectors, in NumPy (dropout is off at inference)."""
+        x = np.asarray(features, dtype=np.float32)
+        for kernel, bias, activation in self.head_layers:
+            x = x @ kernel + bias
+            if activation == "relu":
+                x = np.maximum(x, 0.0)
+            elif activation == "softmax":
+                x = np.exp(x - x.max(axis=1, keepdims=True))
+                x /= x.sum(axis=1, keepdims=True)
+        return x
 
     @property
     def backbone(self) -> Backbone:
@@ -67,6 +104,16 @@ class SortscopeModel:
             availability=lambda: Availability(True),
             listed=False,
         )
+
+
+def dense_layers(head) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """(kernel, bias, activation) of each Dense layer of a Keras head, in order."""
+    layers = []
+    for layer in head.layers:
+        if type(layer).__name__ == "Dense":
+            kernel, bias = (np.asarray(w, dtype=np.float32) for w in layer.get_weights())
+            layers.append((kernel, bias, layer.activation.__name__))
+    return layers
 
 
 def compose(backbone: Backbone, feature_model, head, class_names, run_metadata: dict):
@@ -90,6 +137,7 @@ def compose(backbone: Backbone, feature_model, head, class_names, run_metadata: 
             "layer": feature_model.name,
         },
         "input": {"size": backbone.input_size, "pixels": "RGB 0..255", "resize": "bilinear"},
+        "head": {"activations": [a for _, _, a in dense_layers(head)]},
         **run_metadata,
     }
     return SortscopeModel(model, tuple(class_names), metadata)
@@ -101,8 +149,14 @@ def save_model(model: SortscopeModel, path: str | Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="sortscope-save-") as tmp:
         keras_file = Path(tmp) / KERAS_NAME
         model.model.save(keras_file)
-        with atomic_write(path) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as archive:
+        # Deflated, not stored: the members are zips themselves, and a stored inner zip's
+        # directory would make a truncated model file look like a different, intact archive.
+        with (
+            atomic_write(path) as f,
+            zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
+        ):
             archive.writestr(META_NAME, json.dumps(model.metadata, indent=2))
+            archive.writestr(HEAD_NAME, _head_npz(model.head_layers))
             archive.write(keras_file, KERAS_NAME)
     return path
 
@@ -114,25 +168,60 @@ def read_metadata(path: str | Path) -> dict:
         return _checked_metadata(path, archive)
 
 
-def load_model(path: str | Path) -> SortscopeModel:
-    """Load a model file, turning every failure into a ModelFileError a user can act on."""
-    path = Path(path)
-    from classifier.tf_runtime import keras
+def load_model(path: str | Path, lazy: bool = False) -> SortscopeModel:
+    """Load a model file, turning every failure into a ModelFileError a user can act on.
 
+    With `lazy`, the Keras network is built only when first needed (TensorFlow is not even
+    imported when every image's features are cached).
+    """
+    path = Path(path)
     with _open_archive(path) as archive:
         metadata = _checked_metadata(path, archive)
-        with tempfile.TemporaryDirectory(prefix="sortscope-load-") as tmp:
-            try:
-                archive.extract(KERAS_NAME, tmp)
-                model = keras().saving.load_model(
-                    Path(tmp) / KERAS_NAME, compile=False, safe_mode=True
-                )
-            except (KeyError, zipfile.BadZipFile, zlib.error, OSError, ValueError) as exc:
-                raise _damaged(path) from exc
+        try:
+            keras_bytes = archive.read(KERAS_NAME)
+            head_layers = _read_head(archive, metadata)
+        except (KeyError, zipfile.BadZipFile, zlib.error, OSError, ValueError) as exc:
+            raise _damaged(path) from exc
     class_names = tuple(metadata["class_names"])
-    if model.output_shape[-1] != len(class_names):
-        raise _damaged(path)
-    return SortscopeModel(model, class_names, metadata)
+
+    def load_keras():
+        from classifier.tf_runtime import keras
+
+        with tempfile.TemporaryDirectory(prefix="sortscope-load-") as tmp:
+            keras_file = Path(tmp) / KERAS_NAME
+            keras_file.write_bytes(keras_bytes)
+            try:
+                model = keras().saving.load_model(keras_file, compile=False, safe_mode=True)
+            except (OSError, ValueError, TypeError, KeyError) as exc:
+                raise _damaged(path) from exc
+        if model.output_shape[-1] != len(class_names):
+            raise _damaged(path)
+        return model
+
+    if lazy and head_layers is not None:
+        return SortscopeModel(None, class_names, metadata, head_layers, loader=load_keras)
+    return SortscopeModel(load_keras(), class_names, metadata)
+
+
+def _head_npz(layers) -> bytes:
+    buffer = io.BytesIO()
+    arrays = {}
+    for i, (kernel, bias, _) in enumerate(layers):
+        arrays[f"kernel_{i}"], arrays[f"bias_{i}"] = kernel, bias
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _read_head(archive: zipfile.ZipFile, metadata: dict):
+    """The head as NumPy layers, or None for files written without them."""
+    activations = metadata.get("head", {}).get("activations")
+    if HEAD_NAME not in archive.namelist() or activations is None:
+        return None
+    with np.load(io.BytesIO(archive.read(HEAD_NAME)), allow_pickle=False) as npz:
+        return [
+            (npz[f"kernel_{i}"], npz[f"bias_{i}"], str(activation))
+            for i, activation in enumerate(activations)
+        ]
 
 
 def export_keras(model: SortscopeModel, path: str | Path) -> tuple[Path, Path]:

@@ -66,7 +66,7 @@ def label_for(probabilities: np.ndarray, class_names, threshold: float) -> tuple
 def _to_predictions(chunk: list[FeatureRow], files, folder, model, threshold) -> list[Prediction]:
     good = [row for row in chunk if row.features is not None]
     probabilities = (
-        np.asarray(model.head.predict_on_batch(np.stack([r.features for r in good])))
+        model.predict_head(np.stack([r.features for r in good]))
         if good
         else np.zeros((0, len(model.class_names)))
     )

@@ -11,21 +11,34 @@ from collections.abc import Iterator
 
 _lock = threading.Lock()
 _keras = None
+_tensorflow = None
 
 
-def keras():
-    """Import and return keras, once, without TensorFlow's start-up chatter on the terminal."""
-    global _keras
+def tensorflow():
+    """Import and return tensorflow, once, without its start-up chatter on the terminal."""
+    global _tensorflow
     with _lock:
-        if _keras is None:
+        if _tensorflow is None:
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
             os.environ.setdefault("KERAS_BACKEND", "tensorflow")
             with muted_stderr():
-                import keras as _imported
-                import tensorflow  # noqa: F401  (initialises the runtime while muted)
-            _keras = _imported
+                import tensorflow as _imported
+            _tensorflow = _imported
             # TensorFlow leaves millions of long-lived objects; without this, each full garbage
             # collection walks them all and pauses every thread (the GUI's too) for ~200 ms.
+            gc.freeze()
+    return _tensorflow
+
+
+def keras():
+    """Import and return keras (after TensorFlow, its backend), once."""
+    global _keras
+    tensorflow()
+    with _lock:
+        if _keras is None:
+            with muted_stderr():
+                import keras as _imported
+            _keras = _imported
             gc.freeze()
     return _keras
 

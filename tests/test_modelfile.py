@@ -114,3 +114,39 @@ def test_export_plain_keras_with_labels(trained, tmp_path):
 
     plain = keras().saving.load_model(keras_file, compile=False)
     assert plain.output_shape == (None, 3)
+
+
+def test_numpy_head_matches_keras_and_survives_saving(trained, tmp_path):
+    features = np.random.default_rng(2).normal(size=(6, 192)).astype(np.float32)
+    expected = np.asarray(trained.model.head(features))
+    np.testing.assert_allclose(trained.model.predict_head(features), expected, atol=1e-6)
+    lazy = load_model(save_model(trained.model, tmp_path / "m.sortscope"), lazy=True)
+    np.testing.assert_allclose(lazy.predict_head(features), expected, atol=1e-6)
+
+
+def test_warm_classification_needs_no_tensorflow(trained, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from datasets import make_dataset
+
+    from classifier.predict import classify_folder
+
+    model_path = save_model(trained.model, tmp_path / "m.sortscope")
+    folder = make_dataset(tmp_path / "night", per_class=3) / "Red"
+    cold = classify_folder(folder, load_model(model_path))  # fills the feature cache
+    code = (
+        "import sys; from classifier.modelfile import load_model; "
+        "from classifier.predict import classify_folder; "
+        f"r = classify_folder({str(folder)!r}, load_model({str(model_path)!r}, lazy=True)); "
+        "print(len(r.rows), r.stats.computed, 'tensorflow' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        check=True,
+    )
+    assert out.stdout.split() == [str(len(cold.rows)), "0", "False"]

@@ -1,0 +1,144 @@
+"""The speed issue's targets, measured as ratios in one run on the same files.
+
+    .venv/bin/python bench/bench_speed.py [--images 1500] [--large 40]
+
+1. pure inference rate of the backbone (fast engine, batch 32, random pixels);
+2. a plain sequential loop: Pillow draft decode + the fast engine, one image at a time;
+3. `sortscope classify` end to end on fresh 1024x768 JPEGs, the whole process included
+   (the converted engine is kept, as on any machine after the first run; features are not);
+4. the same command again with a warm feature cache;
+5. 24-megapixel JPEGs through the same extraction (engine already loaded): ms/image/core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from bench_features import make_jpegs  # noqa: E402
+from datasets import make_dataset  # noqa: E402
+
+
+def classify(folder: Path, model: Path, csv: Path, env: dict) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "main.py"),
+            "classify",
+            str(folder),
+            "--model",
+            str(model),
+            "--csv",
+            str(csv),
+            "--quiet",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--images", type=int, default=1500)
+    parser.add_argument("--large", type=int, default=40)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="sortscope-bench-speed-"))
+    cache = work / "cache"
+    env = {**os.environ, "SORTSCOPE_CACHE_DIR": str(cache)}
+    os.environ["SORTSCOPE_CACHE_DIR"] = str(cache)
+    cores = os.cpu_count()
+
+    make_dataset(work / "train", per_class=20)
+    model = work / "m.sortscope"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "main.py"),
+            "train",
+            str(work / "train"),
+            "--model",
+            str(model),
+            "--epochs",
+            "5",
+            "--quiet",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    folder = work / "night"
+    make_jpegs(folder, args.images, (1024, 768), 7)
+    large = work / "large"
+    make_jpegs(large, args.large, (6000, 4000), 8)
+
+    from PIL import Image
+
+    from classifier.backbones import get_backbone
+    from classifier.engine import load_engine
+    from classifier.images import to_model_input
+
+    backbone = get_backbone("efficientnet_lite0")
+    engine = load_engine(backbone)
+    batch = np.random.default_rng(0).uniform(0, 255, (32, 224, 224, 3)).astype(np.float32)
+    engine.predict(batch)
+    start = time.perf_counter()
+    for _ in range(10):
+        engine.predict(batch)
+    pure = 320 / (time.perf_counter() - start)
+
+    start = time.perf_counter()
+    loop_files = sorted(folder.glob("*.jpg"))[:300]
+    for path in loop_files:
+        with Image.open(path) as image:
+            image.draft("RGB", (224, 224))
+            pixels = to_model_input(image.convert("RGB"), 224)
+        engine.predict(pixels[None].astype(np.float32))
+    loop = len(loop_files) / (time.perf_counter() - start)
+
+    shutil.rmtree(cache / "features", ignore_errors=True)
+    cold = args.images / classify(folder, model, work / "cold.csv", env)
+    warm = args.images / classify(folder, model, work / "warm.csv", env)
+    # 24 MP: in this process, engine warm, so start-up does not hide the per-image cost.
+    from classifier.features import extract_features, open_cache
+
+    start = time.perf_counter()
+    extract_features(sorted(large.glob("*.jpg")), backbone, cache=open_cache(backbone))
+    large_seconds = time.perf_counter() - start
+    per_core_ms = 1000 * large_seconds * cores / args.large
+
+    print(f"machine: {cores} cores; engine {engine.name}; {args.images} fresh 1024x768 JPEGs")
+    print(f"pure inference (batch 32):                {pure:7.1f} img/s")
+    print(f"plain sequential loop (draft + engine):   {loop:7.1f} img/s")
+    print(
+        f"sortscope classify, cold, whole process:  {cold:7.1f} img/s  "
+        f"= {cold / loop:.2f}x the loop (target 1.3), {cold / pure:.2f}x pure inference "
+        "(target 0.8)"
+    )
+    print(
+        f"sortscope classify, warm, whole process:  {warm:7.1f} img/s  "
+        f"= {warm / cold:.1f}x cold (target 10)"
+    )
+    print(
+        f"24 MP JPEGs end to end: {args.large / large_seconds:.1f} img/s = {per_core_ms:.0f} ms "
+        "per image per core (target ~70)"
+    )
+
+
+if __name__ == "__main__":
+    main()
