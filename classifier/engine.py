@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import subprocess
+import sys
 import threading
 import uuid
 import warnings
@@ -21,10 +23,11 @@ import numpy as np
 
 from classifier import paths
 from classifier.atomic import atomic_write
-from classifier.backbones import Backbone, load_feature_model
+from classifier.backbones import BACKBONES, Backbone, get_backbone, load_feature_model
 from classifier.tf_runtime import keras, muted_stderr, tensorflow
 
 ENGINE_VERSION = 1
+_CHILD_FLAG = "SORTSCOPE_CONVERTING"  # set in the child process that converts
 MAX_DIFFERENCE = 1e-3  # largest feature difference from Keras a converted copy may show
 
 
@@ -89,10 +92,27 @@ def convert(model) -> bytes:
         return converter.convert()
 
 
-def _checked_tflite(backbone: Backbone, model, on_status) -> TFLiteEngine:
+def _convert_in_child(backbone: Backbone) -> bool:
+    """Convert a registry backbone in a child process; True when the checked copy exists.
+
+    The converter holds Python's GIL for seconds at a time: in-process it would freeze the
+    window (2 s measured). A child has its own interpreter, so the GUI stays responsive.
+    """
+    if os.environ.get(_CHILD_FLAG) or BACKBONES.get(backbone.name) != backbone:
+        return False
+    env = {**os.environ, _CHILD_FLAG: "1"}
+    command = [sys.executable, "-m", "classifier.engine", backbone.name]
+    done = subprocess.run(command, env=env, capture_output=True, timeout=1800, check=False)
+    return done.returncode == 0 and _converted_path(backbone).is_file()
+
+
+def _checked_tflite(backbone: Backbone, model_source, on_status) -> TFLiteEngine:
     path = _converted_path(backbone)
     if not path.is_file():
         on_status(f"Preparing {backbone.title} for fast inference (once on this computer)…")
+        if _convert_in_child(backbone):
+            return TFLiteEngine(path)
+        model = model_source()
         content = convert(model)
         tmp_engine_path = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.check")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,16 +149,25 @@ def load_engine(backbone: Backbone, on_status=None):
             with contextlib.suppress(Exception):
                 _engines[key] = TFLiteEngine(_converted_path(backbone))
                 return _engines[key]
-        keras()
-        model = load_feature_model(backbone)
+
+        def model_source():
+            keras()
+            return load_feature_model(backbone)
+
         if choice == "keras":
-            engine = KerasEngine(model)
+            engine = KerasEngine(model_source())
         else:
             try:
-                engine = _checked_tflite(backbone, model, on_status)
+                engine = _checked_tflite(backbone, model_source, on_status)
             except Exception as exc:  # any failure: Keras gives the same features, slower
                 if choice == "tflite":
                     raise
-                engine = KerasEngine(model, f"{type(exc).__name__}: {exc}")
+                engine = KerasEngine(model_source(), f"{type(exc).__name__}: {exc}")
         _engines[key] = engine
         return engine
+
+
+if __name__ == "__main__":  # the child process of _convert_in_child
+    _child_backbone = get_backbone(sys.argv[1])
+    keras()
+    _checked_tflite(_child_backbone, lambda: load_feature_model(_child_backbone), print)

@@ -9,6 +9,12 @@ def fresh_engines(monkeypatch):
     monkeypatch.setattr(engine, "_engines", {})
 
 
+@pytest.fixture
+def convert_here(monkeypatch):
+    """Convert in this process (as the child does), so monkeypatches reach the converter."""
+    monkeypatch.setenv("SORTSCOPE_CONVERTING", "1")
+
+
 def sample(size: int) -> np.ndarray:
     return np.random.default_rng(1).uniform(0, 255, (4, size, size, 3)).astype(np.float32)
 
@@ -24,7 +30,17 @@ def test_fast_engine_matches_keras_on_the_real_backbone():
     np.testing.assert_allclose(fast.predict(sample(224)[:1]), reference[:1], atol=1e-4, rtol=0)
 
 
-def test_conversion_is_cached_and_reused(monkeypatch):
+def test_conversion_runs_in_a_child_process_so_no_gui_freezes(monkeypatch):
+    def not_here(*_):
+        raise AssertionError("converted in this process")
+
+    monkeypatch.setattr(engine, "convert", not_here)
+    fast = engine.load_engine(backbones.get_backbone("tiny_test"))
+    assert fast.name == "tflite", fast.fallback_reason
+    assert fast.predict(sample(32)).shape == (4, 192)
+
+
+def test_conversion_is_cached_and_reused(monkeypatch, convert_here):
     tiny = backbones.get_backbone("tiny_test")
     messages = []
     first = engine.load_engine(tiny, on_status=messages.append)
@@ -40,7 +56,7 @@ def test_conversion_is_cached_and_reused(monkeypatch):
     np.testing.assert_allclose(again.predict(sample(32)), first.predict(sample(32)), atol=1e-6)
 
 
-def test_failed_conversion_falls_back_to_keras_with_the_reason(monkeypatch):
+def test_failed_conversion_falls_back_to_keras_with_the_reason(monkeypatch, convert_here):
     def broken(*_):
         raise RuntimeError("converter unavailable")
 
@@ -50,7 +66,7 @@ def test_failed_conversion_falls_back_to_keras_with_the_reason(monkeypatch):
     assert fallback.predict(sample(32)).shape == (4, 192)
 
 
-def test_engine_can_be_forced(monkeypatch):
+def test_engine_can_be_forced(monkeypatch, convert_here):
     monkeypatch.setenv("SORTSCOPE_ENGINE", "keras")
     assert engine.load_engine(backbones.get_backbone("tiny_test")).name == "keras"
     monkeypatch.setenv("SORTSCOPE_ENGINE", "tflite")
