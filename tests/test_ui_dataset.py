@@ -168,3 +168,23 @@ def test_user_error_dialog_has_what_todo_and_folded_details(qtbot, window, tmp_p
     assert box is not None and "no longer exists" in box.text()
     assert box.informativeText()
     box.close()
+
+
+def test_partial_results_arrive_without_waiting_for_the_next_one(qtbot, window):
+    import time
+
+    received = []
+    release = threading.Event()
+
+    def job(ctx):
+        ctx.partial("first")
+        ctx.partial("second")  # within the throttle window: buffered
+        release.wait(5)  # a long pause, as in a slow epoch
+        return "done"
+
+    window.runner.start("slow", job, partial=received.extend)
+    start = time.monotonic()
+    qtbot.waitUntil(lambda: received == ["first", "second"], timeout=2000)
+    assert time.monotonic() - start < 1.0
+    release.set()
+    qtbot.waitUntil(lambda: not window.runner.is_running("slow"), timeout=5000)

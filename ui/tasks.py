@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from classifier.errors import Cancelled, SortscopeError
 from classifier.progress import CancelToken, Progress
@@ -108,11 +108,13 @@ class TaskContext:
             self.flush()
 
     def flush(self) -> None:
+        """Send what is buffered. The worker and the GUI's timer both call this; emitting under
+        the lock, to queued connections only, keeps the items in order."""
         with self._lock:
             items, self._buffer = self._buffer, []
             self._last_flush = time.monotonic()
-        if items:
-            self._emit(self._task.partial, items)
+            if items:
+                self._emit(self._task.partial, items)
 
     def _emit(self, signal, *args) -> None:
         if not self._task.stale:
@@ -154,8 +156,17 @@ class TaskRunner(QObject):
         ]
         for signal, handler in handlers:
             if handler is not None:
-                signal.connect(handler)
+                signal.connect(handler, Qt.ConnectionType.QueuedConnection)
         context = TaskContext(task)
+        if partial is not None:
+            # Partial results wait in a buffer between signals; this timer delivers them even
+            # when the next one is slow to come (a long epoch after a short one).
+            timer = QTimer(task)
+            timer.setInterval(int(THROTTLE_SECONDS * 1000))
+            timer.timeout.connect(context.flush)
+            for signal in (task.finished, task.failed, task.cancelled):
+                signal.connect(timer.stop)
+            timer.start()
         task.thread = threading.Thread(
             target=self._run, args=(task, context, job), name=f"sortscope-{kind}", daemon=True
         )
