@@ -164,56 +164,20 @@ def _load(path: Path, lazy: bool = False):
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from classifier.evaluate import describe, evaluate_predictions
-    from classifier.predict import classify_files
+    from classifier.evaluate import describe, evaluate_scan
     from classifier.scan import scan_dataset
-    from classifier.types import FILE_FAILURES
 
     model = _load(args.model, lazy=True)
     progress = TextProgress(quiet=args.quiet or args.json)
     scan = scan_dataset(args.data_dir, progress=progress)
-    unknown = [c for c in scan.classes if c not in model.class_names]
-    if unknown:
-        raise SortscopeError(
-            "The model does not know these classes of the test data: "
-            + ", ".join(unknown)
-            + f". It knows: {', '.join(model.class_names)}.",
-            "Evaluate on folders named like the classes the model was trained on.",
-        )
-    if not scan.images:
-        raise SortscopeError(
-            f"No readable images under {args.data_dir}.",
-            "Point evaluate at a folder with one sub-folder per class.",
-        )
-    files = [r.path for r in scan.images]
-    result = classify_files(files, scan.root, model, progress=progress, cache_dir=args.cache_dir)
+    evaluation, unreadable = evaluate_scan(scan, model, progress, cache_dir=args.cache_dir)
     progress.close()
-    by_path = {str(r.path): r for r in result.rows}
-    index = {c: i for i, c in enumerate(model.class_names)}
-    good = [r for r in scan.images if not by_path[str(r.path)].error]
-    y_true = [index[r.class_name] for r in good]
-    import numpy as np
-
-    probabilities = np.array([by_path[str(r.path)].probabilities for r in good])
-    probabilities = probabilities.reshape(len(good), len(model.class_names))
-    trained_counts = model.metadata.get("dataset", {}).get("classes", {})
-    baseline = max(
-        range(len(model.class_names)), key=lambda i: trained_counts.get(model.class_names[i], 0)
-    )
-    evaluation = evaluate_predictions(
-        np.array(y_true, dtype=int),
-        probabilities,
-        model.class_names,
-        [r.path for r in good],
-        baseline,
-    )
     if args.json:
         print(json.dumps(evaluation.to_json(), indent=2))
     else:
         print(describe(evaluation))
-    skipped = len(scan.images) - len(good) + sum(p.kind in FILE_FAILURES for p in scan.problems)
-    if skipped:
-        print(f"note: {skipped} file(s) could not be read and were not scored.", file=sys.stderr)
+    if unreadable:
+        print(f"note: {unreadable} file(s) could not be read and were not scored.", file=sys.stderr)
     return EXIT_OK
 
 

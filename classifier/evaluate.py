@@ -7,7 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.types import ClassMetrics, Evaluation, ScoredImage
+from classifier.errors import SortscopeError
+from classifier.modelfile import SortscopeModel
+from classifier.predict import classify_files
+from classifier.progress import CancelToken, ProgressCallback
+from classifier.types import FILE_FAILURES, ClassMetrics, Evaluation, ScanResult, ScoredImage
 
 
 def evaluate_predictions(
@@ -84,3 +88,55 @@ def describe(evaluation: Evaluation) -> str:
             f"{name:<{width}}  {m.precision:9.3f}  {m.recall:6.3f}  {m.f1:5.3f}  {m.support:7d}"
         )
     return "\n".join(lines)
+
+
+def evaluate_scan(
+    scan: ScanResult,
+    model: SortscopeModel,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    cache_dir: str | Path | None = None,
+) -> tuple[Evaluation, int]:
+    """Score `model` on every image of a labelled folder; also returns how many were unreadable.
+
+    The baseline is the class the model saw most often in training.
+    """
+    names = model.class_names
+    unknown = [c for c in scan.classes if c not in names]
+    if unknown:
+        raise SortscopeError(
+            "The model does not know these classes of the test data: "
+            + ", ".join(unknown)
+            + f". It knows: {', '.join(names)}.",
+            "Evaluate on folders named like the classes the model was trained on.",
+        )
+    if not scan.images:
+        raise SortscopeError(
+            f"No readable images under {scan.root}.",
+            "Point evaluate at a folder with one sub-folder per class.",
+        )
+    result = classify_files(
+        [r.path for r in scan.images],
+        scan.root,
+        model,
+        progress=progress,
+        cancel=cancel,
+        cache_dir=cache_dir,
+    )
+    by_path = {r.path: r for r in result.rows}
+    good = [r for r in scan.images if not by_path[r.path].error]
+    index = {c: i for i, c in enumerate(names)}
+    probabilities = np.array([by_path[r.path].probabilities for r in good]).reshape(
+        len(good), len(names)
+    )
+    trained = model.metadata.get("dataset", {}).get("classes", {})
+    baseline = max(range(len(names)), key=lambda i: trained.get(names[i], 0))
+    evaluation = evaluate_predictions(
+        np.array([index[r.class_name] for r in good], dtype=int),
+        probabilities,
+        names,
+        [r.path for r in good],
+        baseline,
+    )
+    unreadable = len(scan.images) - len(good) + sum(p.kind in FILE_FAILURES for p in scan.problems)
+    return evaluation, unreadable

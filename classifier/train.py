@@ -21,7 +21,7 @@ from classifier.errors import DatasetError, SortscopeError
 from classifier.evaluate import evaluate_predictions
 from classifier.features import extract_features, open_cache
 from classifier.progress import CancelToken, Progress, ProgressCallback, ignore_progress
-from classifier.split import assign_splits, split_counts, split_key
+from classifier.split import assign_splits, split_key
 from classifier.types import (
     OPTIMIZERS,
     EpochStats,
@@ -257,13 +257,16 @@ def train(
         np.asarray(head.predict_on_batch(test.x)) if len(test.y) else np.zeros((0, n_classes))
     )
     evaluation = evaluate_predictions(test.y, probabilities, scan.classes, test.paths, baseline)
-    counts = split_counts(scan.images, assign_splits(scan.images, config.split))
     metadata = {
         "training": asdict(config),
         "dataset": {
             "root": str(scan.root),
             "classes": scan.counts(),
-            "splits": {c: {s.value: n for s, n in v.items()} for c, v in counts.items()},
+            # Images actually used, per class and split (no second pass over the hashes).
+            "splits": {
+                c: {s.value: int((data[s].y == i).sum()) for s in Split}
+                for i, c in enumerate(scan.classes)
+            },
             "images_used": int(sum(len(d.y) for d in data.values())),
             "images_skipped": len(problems),
         },
