@@ -14,6 +14,8 @@ from pathlib import Path
 
 from classifier import __version__, paths
 from classifier.errors import Cancelled, SortscopeError
+from classifier.fits import parse_keys
+from classifier.preprocessing import STRETCHES, parse_hdu
 from classifier.textprogress import TextProgress
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -25,7 +27,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     from classifier.types import Split, SplitConfig
 
     progress = TextProgress(quiet=args.quiet)
-    result = scan_dataset(args.data_dir, progress=progress)
+    result = scan_dataset(args.data_dir, progress=progress, hdu=args.hdu)
     progress.close()
     config = SplitConfig(args.validation_percent, args.test_percent)
     counts = split_counts(result.images, assign_splits(result.images, config))
@@ -131,10 +133,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
         patience=args.patience,
         class_weights=not args.no_class_weights,
         seed=args.seed,
+        stretch=args.stretch,
+        stretch_low=args.stretch_percentiles[0],
+        stretch_high=args.stretch_percentiles[1],
+        fits_hdu=args.hdu,
     )
     validate_config(config)
     progress = TextProgress(quiet=args.quiet)
-    scan = scan_dataset(args.data_dir, progress=progress)
+    scan = scan_dataset(args.data_dir, progress=progress, hdu=config.fits_hdu)
     progress.close()
     for problem in scan.problems:
         print(f"note: {problem.message}", file=sys.stderr)
@@ -169,7 +175,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     model = _load(args.model, lazy=True)
     progress = TextProgress(quiet=args.quiet or args.json)
-    scan = scan_dataset(args.data_dir, progress=progress)
+    scan = scan_dataset(args.data_dir, progress=progress, hdu=model.preprocessing.hdu)
     evaluation, unreadable = evaluate_scan(scan, model, progress, cache_dir=args.cache_dir)
     progress.close()
     if args.json:
@@ -197,9 +203,10 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         progress=progress,
         cache_dir=args.cache_dir,
+        fits_keys=args.fits_keys,
     )
     progress.close()
-    write_csv(result.rows, model.class_names, args.csv)
+    write_csv(result.rows, model.class_names, args.csv, result.extra_columns)
     counts = Counter(r.label for r in result.rows if not r.error)
     summary = ", ".join(f"{label} {n}" for label, n in sorted(counts.items()))
     print(
@@ -251,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("data_dir", metavar="DATA_DIR", type=Path)
     _add_split_options(scan)
     scan.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_hdu_option(scan)
     scan.add_argument("--quiet", action="store_true", help="no progress on stderr")
     scan.set_defaults(run=_cmd_scan)
 
@@ -304,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="epochs without improvement before stopping early",
     )
+    _add_stretch_options(train)
     _add_common(train)
     train.set_defaults(run=_cmd_train)
 
@@ -328,6 +337,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     classify.add_argument("--batch-size", type=int, default=32, metavar="N")
     classify.add_argument("--verbose", action="store_true", help="say where the time went")
+    classify.add_argument(
+        "--fits-keys",
+        type=parse_keys,
+        default=[],
+        metavar="K1,K2",
+        help="FITS header keywords to add as CSV columns after 'error' "
+        "(e.g. DATE-OBS,FILTER,EXPTIME,OBJECT)",
+    )
     _add_common(classify)
     classify.set_defaults(run=_cmd_classify)
 
@@ -361,6 +378,44 @@ def _add_split_options(parser: argparse.ArgumentParser) -> None:
         metavar="P",
         help="share of each class held out for the final test (default 10)",
     )
+
+
+def _add_hdu_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--hdu",
+        type=parse_hdu,
+        default=None,
+        metavar="NAME|INDEX",
+        help="FITS extension to read from every file, by name or index "
+        "(default: the first one holding an image)",
+    )
+
+
+def _percentiles(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("give two numbers, like 0.5,99.5") from exc
+    return low, high
+
+
+def _add_stretch_options(parser: argparse.ArgumentParser) -> None:
+    choices = "; ".join(f"{name}: {text}" for name, text in STRETCHES.items())
+    parser.add_argument(
+        "--stretch",
+        default="auto",
+        choices=list(STRETCHES),
+        metavar="NAME",
+        help=f"how FITS and 16-bit/float images become 8-bit (stored in the model). {choices}",
+    )
+    parser.add_argument(
+        "--stretch-percentiles",
+        type=_percentiles,
+        default=(0.5, 99.5),
+        metavar="LOW,HIGH",
+        help="clip points for the percentile and asinh stretches (default 0.5,99.5)",
+    )
+    _add_hdu_option(parser)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:

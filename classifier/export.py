@@ -17,8 +17,15 @@ def safe_cell(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def csv_header(class_names: Sequence[str]) -> list[str]:
-    return ["file", "label", "confidence", *(f"prob_{c}" for c in class_names), "error"]
+def csv_header(class_names: Sequence[str], extra_columns: Sequence[str] = ()) -> list[str]:
+    return [
+        "file",
+        "label",
+        "confidence",
+        *(f"prob_{c}" for c in class_names),
+        "error",
+        *extra_columns,
+    ]
 
 
 def csv_row(row: Prediction, n_classes: int) -> list[str]:
@@ -26,15 +33,22 @@ def csv_row(row: Prediction, n_classes: int) -> list[str]:
         numbers = [""] * (n_classes + 1)
     else:
         numbers = [f"{row.confidence:.6f}", *(f"{p:.6f}" for p in row.probabilities)]
-    return [safe_cell(row.file), safe_cell(row.label), *numbers, safe_cell(row.error)]
+    extra = [safe_cell(value) for value in row.extra]
+    return [safe_cell(row.file), safe_cell(row.label), *numbers, safe_cell(row.error), *extra]
 
 
-def write_csv(rows: Sequence[Prediction], class_names: Sequence[str], path: str | Path) -> Path:
-    """Columns: file, label, confidence, prob_<class>..., error; rows sorted by file."""
+def write_csv(
+    rows: Sequence[Prediction],
+    class_names: Sequence[str],
+    path: str | Path,
+    extra_columns: Sequence[str] = (),
+) -> Path:
+    """Columns: file, label, confidence, prob_<class>..., error, then any `extra_columns`
+    (requested FITS header keywords, whose values each row carries); rows sorted by file."""
     path = Path(path)
     with atomic_write(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow([safe_cell(h) for h in csv_header(class_names)])
+        writer.writerow([safe_cell(h) for h in csv_header(class_names, extra_columns)])
         for row in sorted(rows, key=lambda r: r.file):
             writer.writerow(csv_row(row, len(class_names)))
     return path

@@ -23,6 +23,7 @@ from classifier.backbones import Backbone
 from classifier.engine import load_engine
 from classifier.errors import Cancelled, ImageError
 from classifier.feature_cache import FeatureCache
+from classifier.preprocessing import Preprocessing
 from classifier.progress import CancelToken, ProgressCallback, StageClock
 from classifier.types import ExtractionStats, FeatureSet, Problem, ProblemKind
 
@@ -46,12 +47,29 @@ class _Prepared:
     seconds: float = 0.0
 
 
-def open_cache(backbone: Backbone, cache_dir: str | Path | None = None) -> FeatureCache:
+def open_cache(
+    backbone: Backbone,
+    cache_dir: str | Path | None = None,
+    prep: Preprocessing = images.DEFAULT_PREPROCESSING,
+) -> FeatureCache:
+    """The cache for one backbone and one way of preparing pixels.
+
+    A stretch changes the pixels of high-range images, so each non-default preprocessing has a
+    folder of its own; the default keeps the plain backbone folder.
+    """
     root = Path(cache_dir) if cache_dir else paths.cache_dir()
-    return FeatureCache(root / "features" / backbone.cache_key, backbone.feature_dim)
+    name = backbone.cache_key if prep.is_default else f"{backbone.cache_key}--{prep.key}"
+    return FeatureCache(root / "features" / name, backbone.feature_dim)
 
 
-def _prepare(path: Path, digest: str | None, size: int, cache: FeatureCache, max_pixels: int):
+def _prepare(
+    path: Path,
+    digest: str | None,
+    size: int,
+    cache: FeatureCache,
+    max_pixels: int,
+    prep: Preprocessing,
+):
     start = time.perf_counter()
     prepared = _Prepared(digest=digest)
     try:
@@ -64,7 +82,7 @@ def _prepare(path: Path, digest: str | None, size: int, cache: FeatureCache, max
         if cached is not None:
             prepared.features = cached
         else:
-            prepared.pixels = images.decode_for_model(data, size, max_pixels)
+            prepared.pixels = images.decode_for_model(data, size, max_pixels, prep)
     except ImageError as exc:
         prepared.problem = Problem(ProblemKind(exc.kind), exc.what, exc.todo, path=Path(path))
     prepared.seconds = time.perf_counter() - start
@@ -103,11 +121,13 @@ def iter_features(
     cancel: CancelToken | None = None,
     max_pixels: int = images.DEFAULT_MAX_PIXELS,
     stats: list[ExtractionStats] | None = None,
+    prep: Preprocessing = images.DEFAULT_PREPROCESSING,
 ) -> Iterator[list[FeatureRow]]:
     """Yield chunks of FeatureRow (in no particular order) until every file is covered.
 
     `digests`, when the caller already knows them (from a scan), lets cached files skip even the
-    read. If `stats` is given, the run's ExtractionStats is appended to it at the end.
+    read. If `stats` is given, the run's ExtractionStats is appended to it at the end. `prep`
+    must be the preprocessing `cache` was opened for.
     """
     cancel = cancel or CancelToken()
     total = len(files)
@@ -151,7 +171,7 @@ def iter_features(
                 while next_index < total and len(in_flight) < window:
                     known = digests[next_index] if digests is not None else None
                     future = pool.submit(
-                        _prepare, Path(files[next_index]), known, size, cache, max_pixels
+                        _prepare, Path(files[next_index]), known, size, cache, max_pixels, prep
                     )
                     in_flight.append((next_index, future))
                     next_index += 1
@@ -196,16 +216,27 @@ def extract_features(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     max_pixels: int = images.DEFAULT_MAX_PIXELS,
+    prep: Preprocessing = images.DEFAULT_PREPROCESSING,
 ) -> FeatureSet:
     """Features for every file, in order; failed files have ok=False and a Problem."""
-    cache = cache if cache is not None else open_cache(backbone)
+    cache = cache if cache is not None else open_cache(backbone, prep=prep)
     features = np.zeros((len(files), backbone.feature_dim), dtype=np.float32)
     ok = np.zeros(len(files), dtype=bool)
     found: list[str | None] = [None] * len(files)
     errors: dict[int, Problem] = {}
     stats: list[ExtractionStats] = []
     for chunk in iter_features(
-        files, backbone, cache, digests, batch_size, workers, progress, cancel, max_pixels, stats
+        files,
+        backbone,
+        cache,
+        digests,
+        batch_size,
+        workers,
+        progress,
+        cancel,
+        max_pixels,
+        stats,
+        prep,
     ):
         for row in chunk:
             found[row.index] = row.digest

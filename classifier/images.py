@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from classifier import fits
 from classifier.errors import ImageError
+from classifier.preprocessing import Preprocessing, fill_invalid, stretch_to_8bit
 
 # Lower-case suffixes Sortscope reads; anything else in a dataset is counted and ignored.
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 )
-PILLOW_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "GIF", "TIFF", "WEBP"})
+PILLOW_OPENERS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")  # Pillow plugins allowed to parse
+PILLOW_FORMATS = frozenset({*PILLOW_OPENERS, "MPO"})  # MPO: multi-picture JPEGs, found by JPEG
 
 # Explicit, configurable decompression-bomb guard, checked from the header before any decoding.
 DEFAULT_MAX_PIXELS = 200_000_000
@@ -28,10 +32,23 @@ Image.MAX_IMAGE_PIXELS = None
 
 # Transparent pixels are composited onto this fixed colour so the same file always looks the same.
 BACKGROUND = (255, 255, 255)
+DEFAULT_PREPROCESSING = Preprocessing()
+HIGH_RANGE_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What a check learned about a readable file, before any resizing."""
+
+    width: int
+    height: int
+    mode: str  # Pillow's mode, or "BITPIX=-32" and the like for FITS
+    format: str
+    note: str = ""  # something the user should know although the file is usable
 
 
 def is_image_name(name: str) -> bool:
-    return Path(name).suffix.lower() in IMAGE_EXTENSIONS
+    return Path(name).suffix.lower() in IMAGE_EXTENSIONS or fits.is_fits_name(name)
 
 
 def read_file(path: Path) -> bytes:
@@ -61,12 +78,14 @@ def content_digest(data: bytes) -> str:
 def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Parse the header only and check the size, without decoding pixels."""
     try:
-        image = Image.open(io.BytesIO(data))
+        # Only the formats below are parsed: Pillow's other plugins (its FITS reader among them)
+        # never see a file, whatever it is named.
+        image = Image.open(io.BytesIO(data), formats=PILLOW_OPENERS)
     except UnidentifiedImageError as exc:
         raise ImageError(
             "corrupt",
             "This is not an image Sortscope can read (the content is not JPEG, PNG, BMP, GIF, "
-            "TIFF or WebP, or it is damaged).",
+            "TIFF, WebP or FITS, or it is damaged).",
             "Open it in an image viewer; if it does not open there either, delete or replace it.",
         ) from exc
     except Exception as exc:  # Pillow raises many types for damaged headers
@@ -105,19 +124,28 @@ def _decode_error(exc: Exception) -> ImageError:
 
 
 def decode_rgb(
-    data: bytes, size_hint: tuple[int, int] | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+    data: bytes,
+    size_hint: tuple[int, int] | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    prep: Preprocessing = DEFAULT_PREPROCESSING,
 ) -> Image.Image:
-    """Decode to an upright 8-bit RGB image.
+    """Decode to an upright 8-bit RGB image; FITS and high-range data through `prep`'s stretch.
 
-    `size_hint` lets JPEGs decode at a reduced DCT scale (Pillow's draft) when the caller only
-    needs a small image, so a 24-megapixel photo is never fully decoded to make 224x224.
+    `size_hint` lets JPEGs decode at a reduced DCT scale (Pillow's draft), and high-range data
+    be averaged down before stretching, when the caller only needs a small image: a
+    24-megapixel photo is never fully decoded to make 224x224.
     """
+    if fits.is_fits(data):
+        frame = fits.read_fits(data, prep.hdu, max_pixels)
+        return _gray_to_rgb(stretch_to_8bit(frame.data, prep, True, size_hint))
     image = open_image(data, max_pixels)
     try:
         if size_hint is not None and image.format in ("JPEG", "MPO"):
             image.draft("RGB", size_hint)
         image.load()
         image = ImageOps.exif_transpose(image)
+        if image.mode in HIGH_RANGE_MODES:
+            return _gray_to_rgb(stretch_to_8bit(np.asarray(image), prep, False, size_hint))
         return _to_rgb(image)
     except ImageError:
         raise
@@ -125,12 +153,14 @@ def decode_rgb(
         raise _decode_error(exc) from exc
 
 
+def _gray_to_rgb(pixels: np.ndarray) -> Image.Image:
+    return Image.fromarray(pixels, mode="L").convert("RGB")
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     mode = image.mode
     if mode == "RGB":
         return image
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        return _stretch_to_8bit(image)
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
         mode = image.mode
@@ -141,20 +171,6 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
 
 
-def _stretch_to_8bit(image: Image.Image) -> Image.Image:
-    """Map high-bit-depth data linearly onto 0..255 using its own range, so nothing clips."""
-    array = np.asarray(image, dtype=np.float64)
-    finite = np.isfinite(array)
-    if not finite.any():
-        array = np.zeros(array.shape)
-    else:
-        low, high = array[finite].min(), array[finite].max()
-        array = np.where(finite, array, low)
-        array = (array - low) * (255.0 / (high - low)) if high > low else np.zeros(array.shape)
-    gray = Image.fromarray(np.round(array).astype(np.uint8), mode="L")
-    return gray.convert("RGB")
-
-
 def to_model_input(image: Image.Image, size: int) -> np.ndarray:
     """Resize the whole image to size x size (as retrain.py did) and return uint8 HxWx3."""
     if image.size != (size, size):
@@ -163,29 +179,47 @@ def to_model_input(image: Image.Image, size: int) -> np.ndarray:
 
 
 def load_for_model(
-    path: Path, size: int, max_pixels: int = DEFAULT_MAX_PIXELS
+    path: Path,
+    size: int,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    prep: Preprocessing = DEFAULT_PREPROCESSING,
 ) -> tuple[np.ndarray, str]:
     """Read, hash and decode one file for a backbone of input `size`: (pixels, digest)."""
     data = read_file(path)
-    return decode_for_model(data, size, max_pixels), content_digest(data)
+    return decode_for_model(data, size, max_pixels, prep), content_digest(data)
 
 
-def decode_for_model(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    return to_model_input(decode_rgb(data, (size, size), max_pixels), size)
+def decode_for_model(
+    data: bytes,
+    size: int,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    prep: Preprocessing = DEFAULT_PREPROCESSING,
+) -> np.ndarray:
+    return to_model_input(decode_rgb(data, (size, size), max_pixels, prep), size)
 
 
 def load_thumbnail(
-    path: Path, max_side: int = 160, max_pixels: int = DEFAULT_MAX_PIXELS
+    path: Path,
+    max_side: int = 160,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    prep: Preprocessing = DEFAULT_PREPROCESSING,
 ) -> Image.Image:
     """An upright RGB thumbnail keeping the aspect ratio, for browsing and previews."""
-    image = decode_rgb(read_file(path), (max_side, max_side), max_pixels)
+    image = decode_rgb(read_file(path), (max_side, max_side), max_pixels, prep)
     image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
     return image
 
 
-def verify(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int, str, str]:
-    """Prove an image decodes (JPEGs cheaply, at 1/8 scale); return width, height, mode, format."""
+def verify(
+    data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, hdu: str | int | None = None
+) -> ImageInfo:
+    """Prove an image decodes (JPEGs cheaply, at 1/8 scale) and describe it."""
+    if fits.is_fits(data):
+        frame = fits.read_fits(data, hdu, max_pixels)
+        fill_invalid(frame.data)  # an all-NaN frame is unusable
+        height, width = frame.data.shape
+        return ImageInfo(width, height, f"BITPIX={frame.bitpix}", "FITS", frame.note)
     header = open_image(data, max_pixels)
-    info = (header.width, header.height, header.mode, header.format or "")
+    info = ImageInfo(header.width, header.height, header.mode, header.format or "")
     decode_rgb(data, (1, 1), max_pixels)
     return info

@@ -27,9 +27,10 @@ from classifier import __version__
 from classifier.atomic import atomic_path, atomic_write
 from classifier.backbones import Availability, Backbone, get_backbone
 from classifier.errors import SortscopeError
+from classifier.preprocessing import Preprocessing
 
 FORMAT = "sortscope-model"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: input.preprocessing (the stretch); files of version 1 read fine
 META_NAME = "sortscope.json"
 KERAS_NAME = "model.keras"
 HEAD_NAME = "head.npz"  # the head's weights again, for classifying cached images without Keras
@@ -86,6 +87,13 @@ class SortscopeModel:
         return x
 
     @property
+    def preprocessing(self) -> Preprocessing:
+        """How images must be prepared for this model: exactly as they were for training."""
+        stored = self.metadata.get("input", {}).get("preprocessing")
+        # Version 1 files predate stretches; they mapped 16-bit data by its full range.
+        return Preprocessing.from_json(stored) if stored else Preprocessing(stretch="linear")
+
+    @property
     def backbone(self) -> Backbone:
         """The backbone as the feature cache knows it, built from this file's own network."""
         info = self.metadata["backbone"]
@@ -116,7 +124,14 @@ def dense_layers(head) -> list[tuple[np.ndarray, np.ndarray, str]]:
     return layers
 
 
-def compose(backbone: Backbone, feature_model, head, class_names, run_metadata: dict):
+def compose(
+    backbone: Backbone,
+    feature_model,
+    head,
+    class_names,
+    run_metadata: dict,
+    prep: Preprocessing | None = None,
+):
     """Join a backbone and a trained head into one inference model with its description."""
     from classifier.tf_runtime import keras
 
@@ -136,7 +151,12 @@ def compose(backbone: Backbone, feature_model, head, class_names, run_metadata: 
             "feature_dim": backbone.feature_dim,
             "layer": feature_model.name,
         },
-        "input": {"size": backbone.input_size, "pixels": "RGB 0..255", "resize": "bilinear"},
+        "input": {
+            "size": backbone.input_size,
+            "pixels": "RGB 0..255",
+            "resize": "bilinear",
+            "preprocessing": (prep or Preprocessing()).to_json(),
+        },
         "head": {"activations": [a for _, _, a in dense_layers(head)]},
         **run_metadata,
     }

@@ -8,14 +8,14 @@ with its error and the run continues.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from classifier import images
-from classifier.errors import SortscopeError
+from classifier import fits, images
+from classifier.errors import ImageError, SortscopeError
 from classifier.features import DEFAULT_BATCH_SIZE, FeatureRow, iter_features, open_cache
 from classifier.modelfile import SortscopeModel
 from classifier.progress import CancelToken, ProgressCallback
@@ -30,6 +30,7 @@ class ClassifyResult:
     folder: Path
     rows: list[Prediction]  # sorted by file
     stats: ExtractionStats
+    extra_columns: tuple[str, ...] = ()  # FITS header keywords each row has values for
 
     @property
     def n_errors(self) -> int:
@@ -63,7 +64,23 @@ def label_for(probabilities: np.ndarray, class_names, threshold: float) -> tuple
     return (class_names[best] if confidence >= threshold else UNCERTAIN), confidence
 
 
-def _to_predictions(chunk: list[FeatureRow], files, folder, model, threshold) -> list[Prediction]:
+def header_columns(path: Path, keys: Sequence[str], hdu: str | int | None) -> tuple[str, ...]:
+    """Values of FITS header `keys` for one file; blanks for other files and missing keys."""
+    if not keys:
+        return ()
+    blank = ("",) * len(keys)
+    if not fits.is_fits_name(path.name):
+        return blank
+    try:
+        values = fits.header_values(images.read_file(path), keys, hdu)
+    except ImageError:
+        return blank
+    return tuple(values[key] for key in keys)
+
+
+def _to_predictions(
+    chunk: list[FeatureRow], files, folder, model, threshold, fits_keys
+) -> list[Prediction]:
     good = [row for row in chunk if row.features is not None]
     probabilities = (
         model.predict_head(np.stack([r.features for r in good]))
@@ -75,13 +92,15 @@ def _to_predictions(chunk: list[FeatureRow], files, folder, model, threshold) ->
     for row in chunk:
         path = Path(files[row.index])
         rel = path.relative_to(folder).as_posix()
+        extra = header_columns(path, fits_keys, model.preprocessing.hdu)
         if row.features is None:
             message = f"{row.problem.message} {row.problem.advice}".strip()
-            out.append(Prediction(rel, "", None, None, message, path))
+            out.append(Prediction(rel, "", None, None, message, path, extra))
             continue
         p = by_index[row.index]
         label, confidence = label_for(p, model.class_names, threshold)
-        out.append(Prediction(rel, label, confidence, tuple(float(v) for v in p), "", path))
+        probabilities = tuple(float(v) for v in p)
+        out.append(Prediction(rel, label, confidence, probabilities, "", path, extra))
     return out
 
 
@@ -95,33 +114,39 @@ def classify_files(
     cancel: CancelToken | None = None,
     on_rows: RowsCallback | None = None,
     cache_dir: str | Path | None = None,
+    fits_keys: Sequence[str] = (),
 ) -> ClassifyResult:
-    """Classify `files` (all under `folder`); `on_rows` receives each chunk as it is ready."""
+    """Classify `files` (all under `folder`); `on_rows` receives each chunk as it is ready.
+
+    `fits_keys` names FITS header keywords whose values each row carries in `extra`.
+    """
     if not 0.0 <= threshold <= 1.0:
         raise SortscopeError(
             f"The confidence threshold {threshold:g} is outside 0..1.", "Use e.g. 0.6."
         )
     folder = Path(folder)
     backbone = model.backbone
+    prep = model.preprocessing
     stats: list[ExtractionStats] = []
     rows: list[Prediction] = []
     chunks = iter_features(
         files,
         backbone,
-        open_cache(backbone, cache_dir),
+        open_cache(backbone, cache_dir, prep),
         None,
         batch_size,
         progress=progress,
         cancel=cancel,
         stats=stats,
+        prep=prep,
     )
     for chunk in chunks:
-        predictions = _to_predictions(chunk, files, folder, model, threshold)
+        predictions = _to_predictions(chunk, files, folder, model, threshold, fits_keys)
         rows.extend(predictions)
         if on_rows is not None:
             on_rows(predictions)
     rows.sort(key=lambda r: r.file)
-    return ClassifyResult(folder, rows, stats[0])
+    return ClassifyResult(folder, rows, stats[0], tuple(fits_keys))
 
 
 def classify_folder(
@@ -134,8 +159,9 @@ def classify_folder(
     cancel: CancelToken | None = None,
     on_rows: RowsCallback | None = None,
     cache_dir: str | Path | None = None,
+    fits_keys: Sequence[str] = (),
 ) -> ClassifyResult:
     files = list_image_files(folder, recursive)
     return classify_files(
-        files, folder, model, threshold, batch_size, progress, cancel, on_rows, cache_dir
+        files, folder, model, threshold, batch_size, progress, cancel, on_rows, cache_dir, fits_keys
     )

@@ -35,8 +35,12 @@ def scan_dataset(
     cancel: CancelToken | None = None,
     max_pixels: int = images.DEFAULT_MAX_PIXELS,
     workers: int | None = None,
+    hdu: str | int | None = None,
 ) -> ScanResult:
-    """List and check every image under `root`; raises Cancelled if `cancel` is set."""
+    """List and check every image under `root`; raises Cancelled if `cancel` is set.
+
+    `hdu` picks the extension of FITS files (by name or index); None takes the first image.
+    """
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(
@@ -45,7 +49,7 @@ def scan_dataset(
         )
     cancel = cancel or CancelToken()
     candidates, problems, ignored, classes = _list_files(root, progress, cancel)
-    records, file_problems = _check_files(candidates, progress, cancel, max_pixels, workers)
+    records, file_problems = _check_files(candidates, progress, cancel, max_pixels, workers, hdu)
     problems += file_problems
     records, dup_problems = _drop_duplicates(records)
     problems += dup_problems
@@ -133,33 +137,47 @@ def _list_class(folder: Path, class_name: str, out: list[_Candidate], cancel: Ca
     return found, ignored
 
 
-def _check_one(candidate: _Candidate, max_pixels: int) -> ImageRecord | Problem:
+def _check_one(
+    candidate: _Candidate, max_pixels: int, hdu: str | int | None
+) -> tuple[ImageRecord | None, Problem | None]:
     str(candidate.path)  # pathlib caches the text: paid here in a worker, not by the GUI later
     try:
         data = images.read_file(candidate.path)
-        width, height, mode, fmt = images.verify(data, max_pixels)
+        info = images.verify(data, max_pixels, hdu)
     except ImageError as exc:
-        return Problem(
+        problem = Problem(
             ProblemKind(exc.kind),
             exc.what,
             exc.todo,
             path=candidate.path,
             class_name=candidate.class_name,
         )
-    return ImageRecord(
+        return None, problem
+    record = ImageRecord(
         path=candidate.path,
         class_name=candidate.class_name,
         rel_path=candidate.rel_path,
         digest=images.content_digest(data),
         size_bytes=len(data),
-        width=width,
-        height=height,
-        mode=mode,
-        format=fmt,
+        width=info.width,
+        height=info.height,
+        mode=info.mode,
+        format=info.format,
     )
+    note = None
+    if info.note:
+        note = Problem(
+            ProblemKind.DATA_CUBE,
+            f"This FITS file is {info.note}.",
+            "Choose another extension if the first plane is not the one to classify.",
+            path=candidate.path,
+            class_name=candidate.class_name,
+            severity=Severity.INFO,
+        )
+    return record, note
 
 
-def _check_files(candidates, progress, cancel: CancelToken, max_pixels: int, workers):
+def _check_files(candidates, progress, cancel: CancelToken, max_pixels: int, workers, hdu):
     clock = StageClock("Checking images", len(candidates), progress)
     records: list[ImageRecord] = []
     problems: list[Problem] = []
@@ -170,8 +188,12 @@ def _check_files(candidates, progress, cancel: CancelToken, max_pixels: int, wor
             if cancel.cancelled:
                 raise Cancelled()
             chunk = candidates[start : start + _CHUNK]
-            for result in pool.map(_check_one, chunk, [max_pixels] * len(chunk)):
-                (records if isinstance(result, ImageRecord) else problems).append(result)
+            n = len(chunk)
+            for record, problem in pool.map(_check_one, chunk, [max_pixels] * n, [hdu] * n):
+                if record is not None:
+                    records.append(record)
+                if problem is not None:
+                    problems.append(problem)
             clock.report(start + len(chunk))
     return records, problems
 

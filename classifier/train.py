@@ -66,6 +66,7 @@ def validate_config(config: TrainConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise SortscopeError(message, f"Optimizers: {', '.join(OPTIMIZERS)}.")
+    config.preprocessing  # noqa: B018 - raises a SortscopeError for an unknown stretch
 
 
 def gather_splits(
@@ -79,15 +80,17 @@ def gather_splits(
     if not scan.usable:
         raise DatasetError(scan.errors[0].message, scan.errors[0].advice)
     backbone = get_backbone(config.backbone)
+    prep = config.preprocessing
     splits = assign_splits(scan.images, config.split)
     records = list(scan.images)
     result = extract_features(
         [r.path for r in records],
         backbone,
-        cache=open_cache(backbone, cache_dir),
+        cache=open_cache(backbone, cache_dir, prep),
         digests=[r.digest for r in records],
         progress=progress,
         cancel=cancel,
+        prep=prep,
     )
     index = {name: i for i, name in enumerate(scan.classes)}
     grouped: dict[Split, SplitData] = {}
@@ -277,5 +280,7 @@ def train(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "app_version": __version__,
     }
-    model = modelfile.compose(backbone, load_feature_model(backbone), head, scan.classes, metadata)
+    model = modelfile.compose(
+        backbone, load_feature_model(backbone), head, scan.classes, metadata, config.preprocessing
+    )
     return TrainOutcome(model, evaluation, history, best_epoch, stopped_early, problems)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier.preprocessing import Preprocessing
+
 
 class Severity(StrEnum):
     ERROR = "error"  # the dataset cannot be trained on as it is
@@ -22,6 +24,8 @@ class ProblemKind(StrEnum):
     CORRUPT = "corrupt"
     TRUNCATED = "truncated"
     TOO_LARGE = "too_large"
+    NO_DATA = "no_data"  # e.g. a FITS file without an image, or with only NaN pixels
+    DATA_CUBE = "data_cube"  # a FITS cube: its first plane is used
     DUPLICATE = "duplicate"
     DUPLICATE_ACROSS_CLASSES = "duplicate_across_classes"
     STRAY_FILE = "stray_file"
@@ -39,6 +43,7 @@ FILE_FAILURES = frozenset(
         ProblemKind.CORRUPT,
         ProblemKind.TRUNCATED,
         ProblemKind.TOO_LARGE,
+        ProblemKind.NO_DATA,
     }
 )
 
@@ -151,10 +156,19 @@ class TrainConfig:
     patience: int = 5  # epochs without validation-loss improvement before stopping
     class_weights: bool = True
     seed: int = 42
+    # How FITS and 16-bit/float images become 8-bit pixels (see classifier.preprocessing).
+    stretch: str = "auto"
+    stretch_low: float = 0.5  # percentiles for the percentile and asinh stretches
+    stretch_high: float = 99.5
+    fits_hdu: str | int | None = None  # None: the first extension that holds an image
 
     @property
     def split(self) -> SplitConfig:
         return SplitConfig(self.validation_percent, self.test_percent)
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        return Preprocessing(self.stretch, self.stretch_low, self.stretch_high, self.fits_hdu)
 
 
 @dataclass(frozen=True)
@@ -240,3 +254,4 @@ class Prediction:
     probabilities: tuple[float, ...] | None
     error: str = ""
     path: Path | None = None
+    extra: tuple[str, ...] = ()  # requested FITS header values, in the order asked for

@@ -1,0 +1,169 @@
+"""How scientific data (FITS, 16-bit and float images) becomes the 8-bit pixels a backbone sees.
+
+Ordinary 8-bit images are used as they are. Data with more range is mapped deliberately by a
+stretch, and the stretch is part of a model: it is stored in the model file and applied
+identically when classifying, so a model never sees data prepared differently from its training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from classifier.errors import ImageError, SortscopeError
+
+# name -> what it does, for the GUI and `--help`
+STRETCHES = {
+    "auto": "asinh for FITS, percentile clip for 16-bit and float TIFF/PNG",
+    "linear": "the full range from the darkest to the brightest pixel",
+    "percentile": "linear between two percentiles (default 0.5 and 99.5 %), clipping outliers",
+    "asinh": "percentile clip, then an asinh curve that keeps faint and bright detail",
+    "zscale": "IRAF/DS9 zscale around the background, for faint structure",
+}
+ASINH_SOFTENING = 0.1  # astropy's AsinhStretch default: linear below ~10 % of the range
+SAMPLE_PIXELS = 1_000_000  # statistics use an even grid of at most this many pixels
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Part of a model: which FITS extension to read and how to stretch high-range data."""
+
+    stretch: str = "auto"
+    low_percent: float = 0.5  # used by the percentile and asinh stretches
+    high_percent: float = 99.5
+    hdu: str | int | None = None  # FITS extension by name or index; None: first with an image
+
+    def __post_init__(self) -> None:
+        if self.stretch not in STRETCHES:
+            raise SortscopeError(
+                f"'{self.stretch}' is not a stretch Sortscope knows.",
+                f"Use one of: {', '.join(STRETCHES)}.",
+            )
+        if not 0.0 <= self.low_percent < self.high_percent <= 100.0:
+            raise SortscopeError(
+                f"The percentiles {self.low_percent:g} and {self.high_percent:g} are not "
+                "0 <= low < high <= 100.",
+                "Use e.g. 0.5 and 99.5.",
+            )
+
+    @property
+    def is_default(self) -> bool:
+        return self == Preprocessing()
+
+    @property
+    def key(self) -> str:
+        """A short, file-name-safe text that differs whenever the pixels could differ."""
+        hdu = "" if self.hdu is None else f"-hdu{self.hdu}"
+        return f"{self.stretch}-{self.low_percent:g}-{self.high_percent:g}{hdu}".replace("/", "_")
+
+    def describe(self) -> str:
+        text = self.stretch
+        if self.stretch in ("percentile", "asinh", "auto"):
+            text += f" ({self.low_percent:g}–{self.high_percent:g} %)"
+        if self.hdu is not None:
+            text += f", FITS extension {self.hdu}"
+        return text
+
+    def to_json(self) -> dict:
+        return {
+            "stretch": self.stretch,
+            "low_percent": self.low_percent,
+            "high_percent": self.high_percent,
+            "hdu": self.hdu,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> Preprocessing:
+        """Read what to_json wrote; files from before stretches existed get the default."""
+        if not data:
+            return cls()
+        return cls(
+            stretch=str(data.get("stretch", "auto")),
+            low_percent=float(data.get("low_percent", 0.5)),
+            high_percent=float(data.get("high_percent", 99.5)),
+            hdu=data.get("hdu"),
+        )
+
+
+def parse_hdu(text: str | None) -> str | int | None:
+    """'' -> first image extension, '1' -> index 1, 'SCI' -> the extension named SCI."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    return int(text) if text.isdigit() else text
+
+
+def sample(data: np.ndarray) -> np.ndarray:
+    """An even grid of at most SAMPLE_PIXELS pixels: the same for the same image, always."""
+    step = max(1, int(np.ceil(np.sqrt(data.size / SAMPLE_PIXELS))))
+    return data[::step, ::step]
+
+
+def fill_invalid(data: np.ndarray) -> np.ndarray:
+    """Float copy with NaN/inf replaced by the median of the valid pixels (the background)."""
+    data = np.asarray(data, dtype=np.float32)
+    finite = np.isfinite(data)
+    if finite.all():
+        return data
+    if not finite.any():
+        raise ImageError(
+            "no_data",
+            "The image holds no valid pixels (every value is NaN or infinite).",
+            "The frame is probably blank or failed in the pipeline; remove it.",
+        )
+    return np.where(finite, data, np.median(data[finite]))
+
+
+def limits(data: np.ndarray, prep: Preprocessing, method: str) -> tuple[float, float]:
+    """The data values that become black and white."""
+    grid = sample(data)
+    if method == "linear":
+        return float(grid.min()), float(grid.max())
+    if method == "zscale":
+        from astropy.visualization import ZScaleInterval
+
+        low, high = ZScaleInterval().get_limits(grid)
+        return float(low), float(high)
+    low, high = np.percentile(grid, [prep.low_percent, prep.high_percent])
+    return float(low), float(high)
+
+
+def resolve(prep: Preprocessing, is_fits: bool) -> str:
+    if prep.stretch != "auto":
+        return prep.stretch
+    return "asinh" if is_fits else "percentile"
+
+
+def shrink(data: np.ndarray, size_hint: tuple[int, int] | None) -> np.ndarray:
+    """Average whole blocks of pixels while the result stays at least twice `size_hint`.
+
+    Like a JPEG draft, this spares stretching millions of pixels to make a 224x224 input. It
+    depends only on the image and the hint, so training and classifying shrink identically.
+    """
+    if size_hint is None:
+        return data
+    height, width = data.shape
+    factor = min(height // (2 * max(1, size_hint[1])), width // (2 * max(1, size_hint[0])))
+    if factor < 2:
+        return data
+    h, w = height // factor * factor, width // factor * factor
+    return data[:h, :w].reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
+
+
+def stretch_to_8bit(
+    data: np.ndarray,
+    prep: Preprocessing,
+    is_fits: bool,
+    size_hint: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Map a 2-D array of any numeric type to uint8 with the chosen stretch."""
+    data = shrink(fill_invalid(data), size_hint)
+    method = resolve(prep, is_fits)
+    low, high = limits(data, prep, method)
+    if high <= low:
+        return np.zeros(data.shape, dtype=np.uint8)  # a flat frame: nothing to show
+    scaled = np.clip((data - low) / (high - low), 0.0, 1.0)
+    if method == "asinh":
+        scaled = np.arcsinh(scaled / ASINH_SOFTENING) / np.arcsinh(1.0 / ASINH_SOFTENING)
+    return np.round(scaled * 255.0).astype(np.uint8)
