@@ -32,6 +32,7 @@ def shared_cache_dir(tmp_path_factory) -> Path:
 # Qt's default settings location is redirected before any QSettings exists, so even code that
 # forgets to take a settings object cannot write the user's real settings during tests.
 _CONFIG_HOME = Path(__file__).parent.parent / ".pytest_cache" / "xdg-config"
+_CONFIG_HOME.mkdir(parents=True, exist_ok=True)  # astropy warns about a missing one
 os.environ["XDG_CONFIG_HOME"] = str(_CONFIG_HOME)
 
 

@@ -51,3 +51,48 @@ def read_csv(path: Path) -> list[list[str]]:
 
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.reader(f))
+
+
+def sky_frame(rng: np.random.Generator, kind: str, shape=(48, 64)) -> np.ndarray:
+    """A float32 'telescope frame': noisy sky, a bright half (left or top) and a hot pixel.
+
+    The hot pixel is far brighter than anything else, so a full-range (linear) stretch
+    squashes the real structure while percentile-based stretches keep it.
+    """
+    height, width = shape
+    data = rng.normal(1000.0, 20.0, shape).astype(np.float32)
+    if kind == "left":
+        data[:, : width // 2] += 400.0
+    else:
+        data[: height // 2, :] += 400.0
+    data[rng.integers(height), rng.integers(width)] = 60000.0
+    return data
+
+
+def write_fits(path: Path, data: np.ndarray, header: dict | None = None, **kwargs) -> Path:
+    """Write `data` as FITS; kwargs: extension=True (empty primary + ImageHDU named SCI),
+    compressed=True (RICE tile compression, in an extension)."""
+    from astropy.io import fits
+
+    primary = fits.PrimaryHDU()
+    for key, value in (header or {}).items():
+        primary.header[key] = value
+    if kwargs.get("compressed"):
+        hdus = [primary, fits.CompImageHDU(data, compression_type="RICE_1", name="SCI")]
+    elif kwargs.get("extension"):
+        hdus = [primary, fits.ImageHDU(data, name="SCI")]
+    else:
+        primary.data = data
+        hdus = [primary]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fits.HDUList(hdus).writeto(path, overwrite=True)
+    return path
+
+
+def make_fits_dataset(root: Path, per_class: int = 20, seed: int = 0) -> Path:
+    """Two classes of float FITS frames that differ by where the bright half is."""
+    rng = np.random.default_rng(seed)
+    for kind in ("left", "top"):
+        for i in range(per_class):
+            write_fits(root / f"{kind}_bright" / f"{kind}_{i:03d}.fits", sky_frame(rng, kind))
+    return root

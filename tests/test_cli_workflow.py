@@ -177,3 +177,26 @@ def test_user_mistakes_exit_1_or_2_without_tracebacks(tmp_path):
     not_model.write_text("x")
     assert "not a Sortscope model" in sortscope("info", not_model, check_rc=1).stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_cli_fits_stretch_hdu_and_header_columns(tmp_path):
+    from datasets import make_fits_dataset, sky_frame, write_fits
+
+    data = make_fits_dataset(tmp_path / "frames", per_class=12)
+    model = tmp_path / "sky.sortscope"
+    common = ["--backbone", "tiny_test", "--epochs", "5", "--quiet"]
+    bad = sortscope("train", data, "--model", model, "--stretch", "gamma", *common, check_rc=2)
+    assert "gamma" in bad.stderr
+    sortscope("train", data, "--model", model, "--stretch", "zscale", "--hdu", "0", *common)
+    info = json.loads(sortscope("info", model).stdout)
+    assert info["input"]["preprocessing"]["stretch"] == "zscale"
+    assert info["input"]["preprocessing"]["hdu"] == 0
+    night = tmp_path / "night"
+    write_fits(night / "n1.fits", sky_frame(np.random.default_rng(1), "top"), {"OBJECT": "M13"})
+    out = tmp_path / "r.csv"
+    sortscope(
+        "classify", night, "--model", model, "--csv", out, "--fits-keys", "object,EXPTIME",
+        "--quiet",
+    )  # fmt: skip
+    header, row = read_csv(out)
+    assert header[-3:] == ["error", "OBJECT", "EXPTIME"] and row[-2:] == ["M13", ""]
