@@ -125,26 +125,54 @@ def _galaxy(rng: np.random.Generator, image: np.ndarray) -> None:
 _DRAW = {"globular_cluster": _globular, "open_cluster": _open, "galaxy": _galaxy}
 
 
-def draw(kind: str, seed: int) -> Image.Image:
-    """One synthetic 8-bit image of `kind`, the same for the same seed."""
+def draw_counts(kind: str, seed: int) -> np.ndarray:
+    """One synthetic frame of `kind` in detector counts (float32), the same for the same seed."""
     rng = np.random.default_rng(seed)
     image = _sky(rng)
     _DRAW[kind](rng, image)
     image = rng.poisson(np.clip(image, 0, None)).astype(np.float64)  # photon noise
     image += rng.normal(0, 3.0, image.shape)  # read noise
+    return image.astype(np.float32)
+
+
+def draw(kind: str, seed: int) -> Image.Image:
+    """One synthetic 8-bit image of `kind`, the same for the same seed."""
+    image = draw_counts(kind, seed).astype(np.float64)
     stretched = np.arcsinh(np.clip(image - 15, 0, None) / 25) / np.arcsinh(400 / 25)
     gray = np.clip(stretched * 255, 0, 255).astype(np.uint8)
     tint = np.array([1.0, 0.97, 0.9])  # slightly warm, like a colour-balanced frame
     return Image.fromarray((gray[..., None] * tint).astype(np.uint8), mode="RGB")
 
 
-def example_root() -> Path:
-    return paths.data_dir() / "example" / f"v{EXAMPLE_VERSION}"
+def example_root(fits: bool = False) -> Path:
+    return paths.data_dir() / "example" / f"v{EXAMPLE_VERSION}{'-fits' if fits else ''}"
 
 
-def ensure_example_dataset(root: Path | None = None) -> ExampleDataset:
-    """Create the example once (atomically: a half-drawn set is never left behind)."""
-    root = root or example_root()
+def _save_png(kind: str, seed: int, path: Path, _number: int) -> None:
+    draw(kind, seed).save(path.with_suffix(".png"), optimize=False)
+
+
+def _save_fits(kind: str, seed: int, path: Path, number: int) -> None:
+    """Raw counts as FITS, with the header keywords a real night's frames carry."""
+    from astropy.io import fits
+
+    header = fits.Header()
+    header["OBJECT"] = kind if "unsorted" not in path.parent.name else "field"
+    header["DATE-OBS"] = f"2026-11-21T{20 + number // 60 % 8:02d}:{number % 60:02d}:00"
+    header["FILTER"] = "RGB"[number % 3]
+    header["EXPTIME"] = 30.0
+    header["COMMENT"] = "Synthetic frame drawn by Sortscope; not real telescope data."
+    fits.PrimaryHDU(np.flipud(draw_counts(kind, seed)), header).writeto(path.with_suffix(".fits"))
+
+
+def ensure_example_dataset(root: Path | None = None, fits: bool = False) -> ExampleDataset:
+    """Create the example once (atomically: a half-drawn set is never left behind).
+
+    With `fits`, the same frames are written as 32-bit float FITS in detector counts, for
+    trying stretches and header columns.
+    """
+    root = root or example_root(fits)
+    save = _save_fits if fits else _save_png
     result = ExampleDataset(root, root / "star_clusters", root / "unsorted_night")
     if (root / "README.txt").is_file():
         return result
@@ -154,12 +182,12 @@ def ensure_example_dataset(root: Path | None = None) -> ExampleDataset:
             folder = staging / "star_clusters" / kind
             folder.mkdir(parents=True)
             for i in range(PER_CLASS):
-                draw(kind, 1000 * k + i).save(folder / f"{kind}_{i:03d}.png", optimize=False)
+                save(kind, 1000 * k + i, folder / f"{kind}_{i:03d}", i)
         night = staging / "unsorted_night"
         night.mkdir()
         for i in range(UNSORTED):
             kind = CLASSES[i % len(CLASSES)]
-            draw(kind, 900_000 + i).save(night / f"frame_{i:04d}.png")
+            save(kind, 900_000 + i, night / f"frame_{i:04d}", i)
         (staging / "README.txt").write_text(_README, encoding="utf-8")
         if not root.exists():  # another process may have finished first
             root.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from classifier import fits
 from classifier.errors import ImageError
-from classifier.preprocessing import Preprocessing, fill_invalid, stretch_to_8bit
+from classifier.preprocessing import (
+    HIGH_RANGE_MODES,
+    Preprocessing,
+    fill_invalid,
+    stretch_to_8bit,
+)
 
 # Lower-case suffixes Sortscope reads; anything else in a dataset is counted and ignored.
 IMAGE_EXTENSIONS = frozenset(
@@ -33,7 +38,6 @@ Image.MAX_IMAGE_PIXELS = None
 # Transparent pixels are composited onto this fixed colour so the same file always looks the same.
 BACKGROUND = (255, 255, 255)
 DEFAULT_PREPROCESSING = Preprocessing()
-HIGH_RANGE_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
 
 
 @dataclass(frozen=True)

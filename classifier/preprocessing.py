@@ -23,6 +23,13 @@ STRETCHES = {
 }
 ASINH_SOFTENING = 0.1  # astropy's AsinhStretch default: linear below ~10 % of the range
 SAMPLE_PIXELS = 1_000_000  # statistics use an even grid of at most this many pixels
+# Pillow modes holding more than 8 bits per pixel; FITS data always counts as high-range.
+HIGH_RANGE_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
+
+
+def is_high_range(mode: str, fmt: str) -> bool:
+    """Whether an image of this mode and format goes through the stretch."""
+    return fmt == "FITS" or mode in HIGH_RANGE_MODES
 
 
 @dataclass(frozen=True)

@@ -272,6 +272,7 @@ def train(
             },
             "images_used": int(sum(len(d.y) for d in data.values())),
             "images_skipped": len(problems),
+            "high_range_images": scan.high_range_images,  # FITS, 16-bit: the stretch matters
         },
         "history": [asdict(h) for h in history],
         "best_epoch": best_epoch,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 
-from classifier.preprocessing import Preprocessing
+from classifier.preprocessing import Preprocessing, is_high_range
 
 
 class Severity(StrEnum):
@@ -88,6 +88,11 @@ class ScanResult:
     def counts(self) -> dict[str, int]:
         counter = Counter(r.class_name for r in self.images)
         return {c: counter.get(c, 0) for c in self.classes}
+
+    @property
+    def high_range_images(self) -> int:
+        """FITS, 16-bit and float images: those a stretch applies to."""
+        return sum(1 for r in self.images if is_high_range(r.mode, r.format))
 
     def images_of(self, class_name: str) -> list[ImageRecord]:
         return [r for r in self.images if r.class_name == class_name]
@@ -169,6 +174,15 @@ class TrainConfig:
     @property
     def preprocessing(self) -> Preprocessing:
         return Preprocessing(self.stretch, self.stretch_low, self.stretch_high, self.fits_hdu)
+
+    def with_preprocessing(self, prep: Preprocessing) -> TrainConfig:
+        return replace(
+            self,
+            stretch=prep.stretch,
+            stretch_low=prep.low_percent,
+            stretch_high=prep.high_percent,
+            fits_hdu=prep.hdu,
+        )
 
 
 @dataclass(frozen=True)

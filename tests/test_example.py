@@ -40,3 +40,21 @@ def test_classes_look_different_in_the_ways_astronomers_expect():
 
     # Globular clusters pile their light into the centre; open clusters spread it out.
     assert central_concentration("globular_cluster") > 1.3 * central_concentration("open_cluster")
+
+
+def test_fits_variant_holds_the_same_frames_in_counts_with_headers(tmp_path):
+    from classifier.fits import header_values, read_fits
+
+    example = ensure_example_dataset(tmp_path / "fits", fits=True)
+    scan = scan_dataset(example.training)
+    assert scan.classes == tuple(sorted(CLASSES)) and not scan.problems
+    assert scan.high_range_images == len(scan.images) == PER_CLASS * len(CLASSES)
+    frames = sorted(example.unsorted.glob("*.fits"))
+    assert len(frames) == UNSORTED
+    data = frames[1].read_bytes()
+    counts = read_fits(data).data
+    assert counts.dtype.kind == "f" and counts.max() > 255  # raw counts, not display values
+    assert header_values(data, ["FILTER", "EXPTIME"]) == {"FILTER": "G", "EXPTIME": "30.0"}
+    # The FITS frame is the very image the PNG example shows, before its display stretch.
+    png = np.asarray(draw(CLASSES[1], 900_001), dtype=float)[..., 0]
+    assert np.corrcoef(counts.ravel(), png.ravel())[0, 1] > 0.8

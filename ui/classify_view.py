@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from classifier import images
 from classifier.export import write_csv
+from classifier.fits import parse_keys
 from classifier.modelfile import SortscopeModel, load_model
 from classifier.predict import UNCERTAIN, ClassifyResult, classify_files, list_image_files
 from classifier.progress import Progress
@@ -70,6 +71,9 @@ def model_card(model: SortscopeModel, path: Path | None) -> str:
         if t
         else ""
     )
+    prep = model.preprocessing
+    if meta.get("dataset", {}).get("high_range_images") or not prep.is_default:
+        settings += f"<br>FITS and 16-bit images stretched with {prep.describe()}"
     return (
         f"<b>{path.name if path else 'Model from this session'}</b> · "
         f"{len(model.class_names)} classes: {', '.join(model.class_names)}<br>"
@@ -208,6 +212,12 @@ class ClassifyView(QWidget):
         browse = QPushButton("Choose folder…")
         browse.clicked.connect(self.choose_folder)
         self.recursive = QCheckBox("Include sub-folders")
+        self.fits_keys = QLineEdit(str(self.settings.value("fits_keys", "")))
+        self.fits_keys.setPlaceholderText("optional, e.g. DATE-OBS, FILTER, EXPTIME, OBJECT")
+        self.fits_keys.setToolTip(
+            "FITS header keywords to show and export as extra columns after 'error'. "
+            "Files without them (or not FITS) get empty cells."
+        )
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)
@@ -234,6 +244,7 @@ class ClassifyView(QWidget):
         folder_row.addWidget(browse)
         folder_row.addWidget(self.recursive)
         top.addRow("Folder", folder_row)
+        top.addRow("FITS header columns", self.fits_keys)
         run_row = QHBoxLayout()
         run_row.addWidget(QLabel("Uncertain below"))
         run_row.addWidget(self.threshold)
@@ -356,6 +367,8 @@ class ClassifyView(QWidget):
             if model is not None
             else "No model yet: train one in the Train area, or open a saved model."
         )
+        if model is not None:  # thumbnails and previews look as the model sees images
+            self.table_loader.set_preprocessing(model.preprocessing)
         self._refresh_recent_models()
         self._update_buttons()
         if self.state.example is not None and not self.folder_edit.text():
@@ -427,7 +440,9 @@ class ClassifyView(QWidget):
             return
         self.folder = folder
         self.settings.setValue("last_classify_folder", str(folder))
-        self.results.reset(model.class_names)
+        keys = parse_keys(self.fits_keys.text())
+        self.settings.setValue("fits_keys", ", ".join(keys))
+        self.results.reset(model.class_names, tuple(keys))
         self._reset_label_filter(model.class_names)
         self.progress.start("Listing images…")
         recursive = self.recursive.isChecked()
@@ -435,7 +450,13 @@ class ClassifyView(QWidget):
         def job(ctx):
             files = list_image_files(folder, recursive)
             return classify_files(
-                files, folder, model, progress=ctx.progress, cancel=ctx.cancel, on_rows=ctx.partial
+                files,
+                folder,
+                model,
+                progress=ctx.progress,
+                cancel=ctx.cancel,
+                on_rows=ctx.partial,
+                fits_keys=keys,
             )
 
         self.runner.start(
@@ -546,9 +567,10 @@ class ClassifyView(QWidget):
         self.preview_info.setText(f"<b>{row.file}</b> → <b>{label}</b><table>{lines}</table>")
         self.preview.setText("Loading…")
         path = row.path
+        prep = self.table_loader.preprocessing  # the model's stretch
         self.runner.start(
             "classify-preview",
-            lambda ctx: pil_to_qimage(images.load_thumbnail(path, PREVIEW_SIZE)),
+            lambda ctx: pil_to_qimage(images.load_thumbnail(path, PREVIEW_SIZE, prep=prep)),
             finished=self._show_preview,
             failed=lambda info: self.preview.setText(info.what),
         )
@@ -567,7 +589,8 @@ class ClassifyView(QWidget):
             self,
             "Check one image",
             "",
-            "Images (*.jpg *.jpeg *.png *.bmp *.gif *.tif *.tiff *.webp);;All files (*)",
+            "Images (*.jpg *.jpeg *.png *.bmp *.gif *.tif *.tiff *.webp *.fits *.fit *.fts "
+            "*.fz *.gz);;All files (*)",
         )
         if path:
             self.check_image(Path(path))
@@ -615,6 +638,7 @@ class ClassifyView(QWidget):
     def export_csv_to(self, path: Path) -> None:
         rows = self.results.relabelled()
         names = self.results.class_names
+        extra = self.results.extra_columns
 
         def done(_):
             self.settings.setValue("last_export_folder", str(path.parent))
@@ -622,7 +646,7 @@ class ClassifyView(QWidget):
 
         self.runner.start(
             "export",
-            lambda ctx: write_csv(rows, names, path),
+            lambda ctx: write_csv(rows, names, path, extra),
             finished=done,
             failed=lambda info: show_error(self, info),
         )

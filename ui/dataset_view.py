@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from classifier import images
+from classifier.preprocessing import Preprocessing
 from classifier.scan import SMALL_CLASS_IMAGES, scan_dataset
 from classifier.split import assign_splits, split_counts, split_key
 from classifier.types import (
@@ -39,6 +40,7 @@ from classifier.types import (
     SplitConfig,
 )
 from ui.state import AppState
+from ui.stretch_controls import StretchControls
 from ui.tasks import TaskRunner
 from ui.thumbnails import ThumbnailLoader, pil_to_qimage
 from ui.widgets import TaskProgress
@@ -98,6 +100,12 @@ class ThumbnailModel(QAbstractListModel):
             index = self.index(row)
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
+    def refresh_pixmaps(self) -> None:
+        """Ask the view to fetch every visible thumbnail again (e.g. after a new stretch)."""
+        if self.records:
+            first, last = self.index(0), self.index(len(self.records) - 1)
+            self.dataChanged.emit(first, last, [Qt.ItemDataRole.DecorationRole])
+
     def row_of(self, path: Path) -> int | None:
         return self._rows.get(str(path))
 
@@ -151,10 +159,12 @@ class DatasetView(QWidget):
         self.thumbnail_model = ThumbnailModel(self.loader)
         self._splits: dict[tuple[str, str], Split] = {}
         self._split_cache: tuple = (None, None, {})
+        self._scanned_hdu: str | int | None = None
         self._build()
         state.scan_changed.connect(self._show_scan)
         state.split_changed.connect(lambda _: self._show_scan(self.state.scan))
         state.dataset_requested.connect(self.open_folder)
+        state.preprocessing_changed.connect(self._preprocessing_changed)
 
     # --- layout -------------------------------------------------------------------------
 
@@ -244,6 +254,9 @@ class DatasetView(QWidget):
         self.grid.setGridSize(QSize(size + 24, size + 28))
         self.grid.setModel(self.thumbnail_model)
         self.grid.selectionModel().currentChanged.connect(self._thumbnail_selected)
+        self.stretch = StretchControls()
+        self.stretch.changed.connect(self.state.set_preprocessing)
+        self.stretch.setVisible(False)
 
         self.preview = QLabel("Select an image to see it here.")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -281,10 +294,15 @@ class DatasetView(QWidget):
         top.addWidget(preview_box)
         top.setSizes([380, 520, 300])
         top.setStretchFactor(1, 1)
-        page = QSplitter(Qt.Orientation.Vertical)
-        page.addWidget(top)
-        page.addWidget(problems)
-        page.setSizes([520, 180])
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(problems)
+        splitter.setSizes([520, 180])
+        page = QWidget()
+        page_layout = QVBoxLayout(page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
+        page_layout.addWidget(self.stretch)
+        page_layout.addWidget(splitter, 1)
         return page
 
     # --- scanning -------------------------------------------------------------------------
@@ -304,9 +322,11 @@ class DatasetView(QWidget):
         self.state.status.emit(f"Scanning {self.folder}…")
         folder = self.folder
         split = self.state.split
+        hdu = self.state.preprocessing.hdu
+        self._scanned_hdu = hdu
 
         def job(ctx):
-            scan = scan_dataset(folder, progress=ctx.progress, cancel=ctx.cancel)
+            scan = scan_dataset(folder, progress=ctx.progress, cancel=ctx.cancel, hdu=hdu)
             return scan, split, assign_splits(scan.images, split)  # hashing stays off the GUI
 
         self.runner.start(
@@ -379,6 +399,25 @@ class DatasetView(QWidget):
         self._class_selected()
         self.chart.show_counts(counts)
         self._show_problems(scan.problems)
+        self._show_stretch(scan)
+
+    def _show_stretch(self, scan: ScanResult) -> None:
+        """The stretch selector appears for datasets with FITS or 16-bit/float images."""
+        count = scan.high_range_images
+        prep = self.state.preprocessing
+        self.stretch.setVisible(bool(count) or not prep.is_default)
+        self.stretch.summary.setText(
+            f"<b>{count}</b> FITS or 16-bit image{'s' if count != 1 else ''}:"
+        )
+        self.stretch.set_preprocessing(prep)
+
+    def _preprocessing_changed(self, prep: Preprocessing) -> None:
+        self.stretch.set_preprocessing(prep)
+        self.loader.set_preprocessing(prep)
+        self.thumbnail_model.refresh_pixmaps()
+        self._thumbnail_selected(self.grid.currentIndex())
+        if self.folder is not None and prep.hdu != self._scanned_hdu:
+            self.open_folder(self.folder)  # another extension: the images must be checked again
 
     def _set_class_row(self, row: int, name: str, count: int, splits, note: str) -> None:
         values = [name, str(count), *(str(splits.get(s, 0)) for s in Split), note]
@@ -456,9 +495,10 @@ class DatasetView(QWidget):
             f"<small>{record.class_name}/{record.rel_path}</small>"
         )
         self.preview.setText("Loading…")
+        prep = self.state.preprocessing
         self.runner.start(
             "preview",
-            lambda ctx: pil_to_qimage(images.load_thumbnail(record.path, PREVIEW_SIZE)),
+            lambda ctx: pil_to_qimage(images.load_thumbnail(record.path, PREVIEW_SIZE, prep=prep)),
             finished=self._show_preview,
             failed=lambda info: self.preview.setText(info.what),
         )

@@ -66,6 +66,12 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Open dataset folder…", self.choose_dataset, QKeySequence.Open)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "Open &example dataset", self.open_example, "Ctrl+E")
+        self._action(
+            file_menu,
+            "Open example dataset as &FITS",
+            lambda: self.open_example(fits=True),
+            "Ctrl+Shift+E",
+        )
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
         view_menu = self.menuBar().addMenu("&View")
@@ -120,11 +126,12 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.dataset_view)
         self.state.dataset_requested.emit(folder)
 
-    def open_example(self) -> None:
+    def open_example(self, fits: bool = False) -> None:
+        """The synthetic star clusters: PNG, or raw float FITS frames with header keywords."""
         self.statusBar().showMessage("Preparing the example dataset…")
         self.runner.start(
             "example",
-            lambda ctx: ensure_example_dataset(),
+            lambda ctx: ensure_example_dataset(fits=fits),
             finished=self._example_ready,
             failed=lambda info: show_error(self, info),
         )

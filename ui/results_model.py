@@ -7,6 +7,7 @@ current confidence threshold, so moving the threshold never needs a re-run.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
@@ -24,6 +25,7 @@ class ResultsModel(QAbstractTableModel):
         super().__init__()
         self.loader = loader
         self.class_names: tuple[str, ...] = ()
+        self.extra_columns: tuple[str, ...] = ()  # requested FITS header keywords
         self.rows: list[Prediction] = []
         self.threshold = 0.0
         self._rows_by_path: dict = {}
@@ -33,9 +35,10 @@ class ResultsModel(QAbstractTableModel):
 
     # --- content --------------------------------------------------------------------------
 
-    def reset(self, class_names: tuple[str, ...]) -> None:
+    def reset(self, class_names: tuple[str, ...], extra_columns: tuple[str, ...] = ()) -> None:
         self.beginResetModel()
         self.class_names = tuple(class_names)
+        self.extra_columns = tuple(extra_columns)
         self.rows = []
         self._rows_by_path = {}
         self._labels = Counter()
@@ -95,10 +98,7 @@ class ResultsModel(QAbstractTableModel):
 
     def relabelled(self) -> list[Prediction]:
         """The rows with labels at the current threshold, as the CSV and sorting need them."""
-        return [
-            Prediction(r.file, self.label(r), r.confidence, r.probabilities, r.error, r.path)
-            for r in self.rows
-        ]
+        return [replace(r, label=self.label(r)) for r in self.rows]
 
     def summary(self) -> tuple[Counter, int]:
         """Images per label at the current threshold, and unreadable files."""
@@ -110,12 +110,19 @@ class ResultsModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.rows)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(FIXED_COLUMNS) + len(self.class_names) + 1
+        if parent.isValid():
+            return 0
+        return len(FIXED_COLUMNS) + len(self.class_names) + 1 + len(self.extra_columns)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
             return None
-        names = [*FIXED_COLUMNS, *(f"P({c})" for c in self.class_names), "Error"]
+        names = [
+            *FIXED_COLUMNS,
+            *(f"P({c})" for c in self.class_names),
+            "Error",
+            *self.extra_columns,
+        ]
         return names[section] if section < len(names) else None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -160,7 +167,10 @@ class ResultsModel(QAbstractTableModel):
         prob_index = column - len(FIXED_COLUMNS)
         if prob_index < len(self.class_names):
             return row.probabilities[prob_index] if row.probabilities else None
-        return row.error
+        extra_index = prob_index - len(self.class_names) - 1
+        if extra_index < 0:
+            return row.error
+        return row.extra[extra_index] if extra_index < len(row.extra) else ""
 
     def _thumbnail_loaded(self, path, _pixmap) -> None:
         index = self._rows_by_path.get(path)

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from classifier.example import ExampleDataset
 from classifier.modelfile import SortscopeModel
 from classifier.predict import ClassifyResult
+from classifier.preprocessing import Preprocessing
 from classifier.types import ScanResult, SplitConfig
 
 
@@ -21,6 +22,7 @@ class AppState(QObject):
     split_changed = Signal(object)  # SplitConfig
     model_changed = Signal(object)  # SortscopeModel | None
     results_changed = Signal(object)  # ClassifyResult | None
+    preprocessing_changed = Signal(object)  # Preprocessing: the stretch training will use
     status = Signal(str)  # a short message for the status bar
 
     def __init__(self) -> None:
@@ -31,6 +33,12 @@ class AppState(QObject):
         self.model_path: Path | None = None
         self.results: ClassifyResult | None = None
         self.example: ExampleDataset | None = None  # set once the example has been opened
+        self.preprocessing = Preprocessing()  # chosen in the dataset browser, used to train
+
+    def set_preprocessing(self, prep: Preprocessing) -> None:
+        if prep != self.preprocessing:
+            self.preprocessing = prep
+            self.preprocessing_changed.emit(prep)
 
     def set_scan(self, scan: ScanResult | None) -> None:
         self.scan = scan

@@ -16,6 +16,7 @@ from PySide6.QtGui import QImage, QPixmap
 
 from classifier import images
 from classifier.errors import ImageError
+from classifier.preprocessing import Preprocessing
 
 CACHE_ITEMS = 1500  # about 55 MB at 96x96
 MAX_PENDING = 300  # older requests are dropped when the user scrolls past them
@@ -37,7 +38,10 @@ class _Worker(QRunnable):
         while (job := self.loader._next_job()) is not None:
             path, generation = job
             try:
-                image = pil_to_qimage(images.load_thumbnail(path, self.loader.size))
+                thumbnail = images.load_thumbnail(
+                    path, self.loader.size, prep=self.loader.preprocessing
+                )
+                image = pil_to_qimage(thumbnail)
             except ImageError:
                 image = None
             self.loader._deliver(path, generation, image)
@@ -50,12 +54,13 @@ class ThumbnailLoader(QObject):
     def __init__(self, size: int = 96, threads: int = 2, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.size = size
+        self.preprocessing = Preprocessing()  # how FITS and 16-bit images are stretched
         self.generation = 0
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
         self._lock = threading.Lock()
         self._pending: OrderedDict[Path, int] = OrderedDict()
-        self._in_flight: set[Path] = set()
+        self._in_flight: dict[Path, int] = {}  # path -> generation it was requested for
         self._cache: OrderedDict[Path, QPixmap | None] = OrderedDict()
         self._workers = 0
         self._results.connect(self._on_result)
@@ -65,6 +70,14 @@ class ThumbnailLoader(QObject):
             self.generation += 1
             self._pending.clear()
 
+    def set_preprocessing(self, prep: Preprocessing) -> None:
+        """Show images with another stretch: everything cached or pending is dropped."""
+        if prep == self.preprocessing:
+            return
+        self.new_generation()  # results decoded with the old stretch arrive stale
+        self.preprocessing = prep
+        self._cache.clear()
+
     def cached(self, path: Path) -> tuple[bool, QPixmap | None]:
         if path in self._cache:
             self._cache.move_to_end(path)
@@ -73,8 +86,8 @@ class ThumbnailLoader(QObject):
 
     def request(self, path: Path) -> None:
         with self._lock:
-            if path in self._in_flight:
-                return
+            if self._in_flight.get(path) == self.generation:
+                return  # already being decoded for what is shown now
             self._pending[path] = self.generation
             self._pending.move_to_end(path)
             while len(self._pending) > MAX_PENDING:
@@ -91,12 +104,13 @@ class ThumbnailLoader(QObject):
                 self._workers -= 1
                 return None
             path, generation = self._pending.popitem(last=True)  # newest first: what is visible
-            self._in_flight.add(path)
+            self._in_flight[path] = generation
             return path, generation
 
     def _deliver(self, path: Path, generation: int, image: QImage | None) -> None:
         with self._lock:
-            self._in_flight.discard(path)
+            if self._in_flight.get(path) == generation:
+                del self._in_flight[path]
         self._results.emit(path, generation, image)
 
     def _on_result(self, path: Path, generation: int, image: QImage | None) -> None:

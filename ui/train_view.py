@@ -342,6 +342,7 @@ class TrainView(QWidget):
         self.loader = ThumbnailLoader(parent=self)
         self._build()
         state.scan_changed.connect(self._scan_changed)
+        state.preprocessing_changed.connect(lambda _: self._scan_changed(state.scan))
         self._scan_changed(state.scan)
 
     # --- layout -----------------------------------------------------------------------
@@ -469,9 +470,15 @@ class TrainView(QWidget):
         if scan is None:
             self.dataset_label.setText("<b>No dataset open.</b> Open one in the Dataset area.")
         else:
-            self.dataset_label.setText(
+            text = (
                 f"<b>{scan.root.name}</b>: {len(scan.images)} images in {len(scan.classes)} classes"
             )
+            if scan.high_range_images:
+                text += (
+                    f"<br>FITS and 16-bit images are stretched with "
+                    f"<b>{self.state.preprocessing.describe()}</b> (change it in the Dataset area)"
+                )
+            self.dataset_label.setText(text)
         self._form_changed()
 
     def _form_changed(self) -> None:
@@ -492,7 +499,8 @@ class TrainView(QWidget):
         scan = self.state.scan
         if scan is None or not self.form.check():
             return
-        config = self.form.config()
+        # The stretch is chosen where its effect is visible: in the dataset browser.
+        config = self.form.config().with_preprocessing(self.state.preprocessing)
         self.loss_plot.clear_points()
         self.accuracy_plot.clear_points()
         self.pages.setCurrentIndex(0)
