@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 from classifier.errors import ImageError, SortscopeError
 
@@ -109,7 +110,10 @@ def sample(data: np.ndarray) -> np.ndarray:
 
 def fill_invalid(data: np.ndarray) -> np.ndarray:
     """Float copy with NaN/inf replaced by the median of the valid pixels (the background)."""
+    integers = np.asarray(data).dtype.kind in "iub"  # always finite: skip the check
     data = np.asarray(data, dtype=np.float32)
+    if integers:
+        return data
     finite = np.isfinite(data)
     if finite.all():
         return data
@@ -154,8 +158,9 @@ def shrink(data: np.ndarray, size_hint: tuple[int, int] | None) -> np.ndarray:
     factor = min(height // (2 * max(1, size_hint[1])), width // (2 * max(1, size_hint[0])))
     if factor < 2:
         return data
-    h, w = height // factor * factor, width // factor * factor
-    return data[:h, :w].reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
+    # Pillow's box reduction: several times faster than NumPy's reshape-and-mean.
+    image = Image.fromarray(np.ascontiguousarray(data, dtype=np.float32), mode="F")
+    return np.asarray(image.reduce(factor))
 
 
 def stretch_to_8bit(
