@@ -66,9 +66,14 @@ class Preprocessing:
         return f"{self.stretch}-{self.low_percent:g}-{self.high_percent:g}{hdu}".replace("/", "_")
 
     def describe(self) -> str:
-        text = self.stretch
-        if self.stretch in ("percentile", "asinh", "auto"):
-            text += f" ({self.low_percent:g}–{self.high_percent:g} %)"
+        """In words, for model cards and logs: 'asinh (0.5–99.5 %), FITS extension SCI'."""
+        clip = f"{self.low_percent:g}–{self.high_percent:g} %"
+        if self.stretch == "auto":
+            text = f"auto (asinh for FITS, percentile for 16-bit; clip {clip})"
+        elif self.stretch in ("percentile", "asinh"):
+            text = f"{self.stretch} ({clip})"
+        else:
+            text = self.stretch
         if self.hdu is not None:
             text += f", FITS extension {self.hdu}"
         return text
