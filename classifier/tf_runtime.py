@@ -24,6 +24,8 @@ def tensorflow():
             with muted_stderr():
                 import tensorflow as _imported
             _tensorflow = _imported
+            # Python-side notices (e.g. "retracing") are for developers, not for our users.
+            _imported.get_logger().setLevel("ERROR")
             # TensorFlow leaves millions of long-lived objects; without this, each full garbage
             # collection walks them all and pauses every thread (the GUI's too) for ~200 ms.
             gc.freeze()

