@@ -110,11 +110,20 @@ def _save_converted(path: Path, weights: dict[str, list[np.ndarray]]) -> None:
 # --- Keras applications: usable when their weights are already on this computer ----------
 
 
+_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/"
+
+
 @dataclass(frozen=True)
 class _KerasApp:
     constructor: str
     weights_file: str
     scale: tuple[float, float] | None  # (scale, offset) applied to 0..255, None if built in
+    url_folder: str  # where Keras itself downloads the file from
+    megabytes: int
+
+    @property
+    def url(self) -> str:
+        return self.url_folder + self.weights_file
 
 
 def _keras_app_availability(app: _KerasApp) -> Availability:
@@ -124,8 +133,9 @@ def _keras_app_availability(app: _KerasApp) -> Availability:
     return Availability(
         False,
         f"Its ImageNet weights are not on this computer (Keras keeps them in {path.parent}, "
-        f"as {app.weights_file}). Copy that file there, or use EfficientNet-Lite0, which works "
-        "offline.",
+        f"as {app.weights_file}). Download it or import a copy of the file (Train area: Get "
+        "weights; command line: sortscope backbones --download / --import), or use "
+        "EfficientNet-Lite0, which works offline.",
     )
 
 
@@ -177,51 +187,73 @@ def _always() -> Availability:
     return Availability(True)
 
 
-def _registry() -> dict[str, Backbone]:
-    apps = {
-        "mobilenet_v2": (
+# name -> (title, input size, feature size, how to build it)
+KERAS_APPS: dict[str, tuple[str, int, int, _KerasApp]] = {
+    "mobilenet_v2": (
+        "MobileNetV2",
+        224,
+        1280,
+        _KerasApp(
             "MobileNetV2",
-            224,
-            1280,
-            _KerasApp(
-                "MobileNetV2",
-                "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
-                (1 / 127.5, -1.0),
-            ),
+            "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
+            (1 / 127.5, -1.0),
+            _KERAS_WEIGHTS + "mobilenet_v2/",
+            9,
         ),
-        "mobilenet_v3_small": (
-            "MobileNetV3 Small",
-            224,
-            576,
-            _KerasApp(
-                "MobileNetV3Small", "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5", None
-            ),
+    ),
+    "mobilenet_v3_small": (
+        "MobileNetV3 Small",
+        224,
+        576,
+        _KerasApp(
+            "MobileNetV3Small",
+            "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5",
+            None,
+            _KERAS_WEIGHTS + "mobilenet_v3/",
+            4,
         ),
-        "mobilenet_v3_large": (
-            "MobileNetV3 Large",
-            224,
-            960,
-            _KerasApp(
-                "MobileNetV3Large", "weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5", None
-            ),
+    ),
+    "mobilenet_v3_large": (
+        "MobileNetV3 Large",
+        224,
+        960,
+        _KerasApp(
+            "MobileNetV3Large",
+            "weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5",
+            None,
+            _KERAS_WEIGHTS + "mobilenet_v3/",
+            12,
         ),
-        "efficientnet_b0": (
-            "EfficientNet-B0",
-            224,
-            1280,
-            _KerasApp("EfficientNetB0", "efficientnetb0_notop.h5", None),
+    ),
+    "efficientnet_b0": (
+        "EfficientNet-B0",
+        224,
+        1280,
+        _KerasApp(
+            "EfficientNetB0",
+            "efficientnetb0_notop.h5",
+            None,
+            "https://storage.googleapis.com/keras-applications/",
+            16,
         ),
-        "inception_v3": (
-            "Inception v3",
-            299,
-            2048,
-            _KerasApp(
-                "InceptionV3",
-                "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                (1 / 127.5, -1.0),
-            ),
+    ),
+    "inception_v3": (
+        "Inception v3",
+        299,
+        2048,
+        _KerasApp(
+            "InceptionV3",
+            "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+            (1 / 127.5, -1.0),
+            _KERAS_WEIGHTS + "inception_v3/",
+            84,
         ),
-    }
+    ),
+}
+
+
+def _registry() -> dict[str, Backbone]:
+    apps = KERAS_APPS
     entries = [
         Backbone(
             "efficientnet_lite0",

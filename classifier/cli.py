@@ -76,6 +76,18 @@ def _scan_json(result, counts) -> dict:
 def _cmd_backbones(args: argparse.Namespace) -> int:
     from classifier.backbones import DEFAULT_BACKBONE, listed_backbones
 
+    if args.import_weights or args.download:
+        from classifier import weights
+
+        if args.import_weights:
+            name, source = args.import_weights
+            installed = weights.import_weights(name, source)
+        else:
+            progress = TextProgress(quiet=args.json)
+            installed = weights.download_weights(args.download, progress)
+            progress.close()
+        print(f"Weights checked and installed as {installed}", file=sys.stderr)
+
     rows = []
     for b in listed_backbones():
         status = b.availability()
@@ -137,6 +149,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
         stretch_low=args.stretch_percentiles[0],
         stretch_high=args.stretch_percentiles[1],
         fits_hdu=args.hdu,
+        model_type=args.model_type,
+        oversample=args.oversample,
+        augment_copies=args.augment_copies,
+        augment_flips=args.flip,
+        augment_rotate90=args.rotate90,
+        augment_rotation=args.rotate,
+        augment_zoom=args.zoom,
+        augment_brightness=args.brightness,
+        augment_contrast=args.contrast,
+        fine_tune_blocks=args.fine_tune_blocks,
+        fine_tune_epochs=args.fine_tune_epochs,
+        fine_tune_learning_rate=args.fine_tune_learning_rate,
+        lr_schedule=args.lr_schedule,
+        tensorboard_dir=str(args.tensorboard or ""),
     )
     validate_config(config)
     progress = TextProgress(quiet=args.quiet)
@@ -312,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="epochs without improvement before stopping early",
     )
+    _add_advanced_training_options(train, d)
     _add_stretch_options(train)
     _add_common(train)
     train.set_defaults(run=_cmd_train)
@@ -359,6 +386,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     backbones = sub.add_parser("backbones", help="list the pretrained networks and availability")
     backbones.add_argument("--json", action="store_true", help="print the list as JSON")
+    backbones.add_argument(
+        "--import",
+        dest="import_weights",
+        nargs=2,
+        metavar=("NAME", "FILE"),
+        help="check a Keras weights file (e.g. copied from another computer) and install it",
+    )
+    backbones.add_argument(
+        "--download", metavar="NAME", help="download a Keras backbone's ImageNet weights"
+    )
     backbones.set_defaults(run=_cmd_backbones)
     return parser
 
@@ -377,6 +414,74 @@ def _add_split_options(parser: argparse.ArgumentParser) -> None:
         default=10.0,
         metavar="P",
         help="share of each class held out for the final test (default 10)",
+    )
+
+
+def _add_advanced_training_options(parser: argparse.ArgumentParser, d) -> None:
+    from classifier.types import LR_SCHEDULES, MODEL_TYPES
+
+    group = parser.add_argument_group("advanced training")
+    group.add_argument(
+        "--model-type",
+        default=d.model_type,
+        choices=MODEL_TYPES,
+        help="transfer: pretrained backbone + head (default); mlp: a 128-unit MLP on 32x32 "
+        "pixels; small_cnn: a small CNN from scratch (both baselines, to compare)",
+    )
+    group.add_argument(
+        "--oversample",
+        action="store_true",
+        help="repeat small classes' images to the largest class's count (instead of weights)",
+    )
+    group.add_argument(
+        "--augment-copies",
+        type=int,
+        default=d.augment_copies,
+        metavar="N",
+        help="augmented copies per training image, cached like the originals (default 0: off)",
+    )
+    group.add_argument("--flip", action="store_true", help="augment: random mirror images")
+    group.add_argument(
+        "--rotate90", action="store_true", help="augment: random 90-degree turns (sky images)"
+    )
+    group.add_argument(
+        "--rotate", type=float, default=0.0, metavar="DEG", help="augment: rotate up to +-DEG"
+    )
+    group.add_argument(
+        "--zoom", type=float, default=0.0, metavar="X", help="augment: crop up to X (0..0.5)"
+    )
+    group.add_argument(
+        "--brightness", type=float, default=0.0, metavar="X", help="augment: brightness 1+-X"
+    )
+    group.add_argument(
+        "--contrast", type=float, default=0.0, metavar="X", help="augment: contrast 1+-X"
+    )
+    group.add_argument(
+        "--fine-tune-blocks",
+        type=int,
+        default=d.fine_tune_blocks,
+        metavar="N",
+        help="after the head, train the backbone's last N blocks too (default 0: off)",
+    )
+    group.add_argument("--fine-tune-epochs", type=int, default=d.fine_tune_epochs, metavar="N")
+    group.add_argument(
+        "--fine-tune-learning-rate",
+        type=float,
+        default=d.fine_tune_learning_rate,
+        metavar="X",
+    )
+    group.add_argument(
+        "--lr-schedule",
+        default=d.lr_schedule,
+        choices=LR_SCHEDULES,
+        help="constant (default), cosine decay, or halve on a validation-loss plateau",
+    )
+    group.add_argument(
+        "--tensorboard",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write the run's loss/accuracy curves to DIR for TensorBoard",
     )
 
 
@@ -400,7 +505,8 @@ def _percentiles(text: str) -> tuple[float, float]:
 
 
 def _add_stretch_options(parser: argparse.ArgumentParser) -> None:
-    choices = "; ".join(f"{name}: {text}" for name, text in STRETCHES.items())
+    # argparse formats help with %: the percent signs in the descriptions are doubled.
+    choices = "; ".join(f"{name}: {text}" for name, text in STRETCHES.items()).replace("%", "%%")
     parser.add_argument(
         "--stretch",
         default="auto",

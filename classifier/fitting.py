@@ -86,6 +86,7 @@ class RunLog:
         self.cancel = cancel or CancelToken()
         self.on_batch = on_batch
         self.history: list[EpochStats] = []
+        self.training_rows = 0  # examples per epoch of the last stage (augmented, oversampled)
         self._writer = None
         self.tensorboard_run: Path | None = None
         if config.tensorboard_dir:

@@ -205,6 +205,7 @@ def train_head(
     )
     has_val = len(validation.y) > 0
     x, y = training_arrays(train, n_classes, config)
+    log.training_rows = len(y)
     callbacks = log.callbacks("head", config.epochs, config.learning_rate, has_val)
     fitted = head.fit(
         x,
@@ -337,6 +338,7 @@ def _fit_from_images(
         if config.oversample:
             pick = oversample_indices(train_labels, n_classes, config.seed)
             train_rows, train_labels = train_rows[pick], train_labels[pick]
+        log.training_rows = len(train_labels)
         augmentation = config.augmentation if config.augmentation.enabled else None
         batches = finetune.image_batches
         train_batches = batches(
@@ -461,6 +463,7 @@ def _metadata(scan, config, labels_by_split, problems, log, best, stopped, evalu
             },
             "images_used": int(sum(len(y) for y in labels_by_split.values())),
             "images_skipped": len(problems),
+            "training_rows": log.training_rows,  # per epoch: with augmented copies, oversampled
             "high_range_images": scan.high_range_images,  # FITS, 16-bit: the stretch matters
         },
         "history": [asdict(h) for h in log.history],

@@ -4,9 +4,9 @@ from datasets import make_dataset
 
 from classifier import modelfile
 from classifier.errors import Cancelled, SortscopeError
+from classifier.fitting import balanced_class_weights
 from classifier.progress import CancelToken
 from classifier.scan import scan_dataset
-from classifier.fitting import balanced_class_weights
 from classifier.train import train, validate_config
 from classifier.types import TrainConfig
 
