@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from datasets import make_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,3 +65,15 @@ def test_no_arguments_without_a_screen_prints_help_instead_of_crashing():
     )
     assert out.returncode == 0
     assert "no screen" in out.stderr and "usage: sortscope" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "command", ["scan", "train", "evaluate", "classify", "info", "export", "backbones"]
+)
+def test_every_command_has_help(command, capsys):
+    from classifier.cli import build_parser
+
+    with pytest.raises(SystemExit) as done:
+        build_parser().parse_args([command, "--help"])
+    assert done.value.code == 0
+    assert "usage: sortscope " + command in capsys.readouterr().out

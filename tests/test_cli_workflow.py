@@ -200,3 +200,30 @@ def test_cli_fits_stretch_hdu_and_header_columns(tmp_path):
     )  # fmt: skip
     header, row = read_csv(out)
     assert header[-3:] == ["error", "OBJECT", "EXPTIME"] and row[-2:] == ["M13", ""]
+
+
+def test_cli_advanced_training_options_are_recorded(tmp_path):
+    data = make_dataset(tmp_path / "data", per_class=12)
+    model = tmp_path / "m.sortscope"
+    board = tmp_path / "board"
+    sortscope(
+        "train", data, "--model", model, "--backbone", "tiny_test", "--epochs", "3",
+        "--augment-copies", "2", "--flip", "--rotate90", "--rotate", "10", "--zoom", "0.1",
+        "--brightness", "0.2", "--contrast", "0.2", "--oversample", "--lr-schedule", "cosine",
+        "--tensorboard", board, "--quiet",
+    )  # fmt: skip
+    info = json.loads(sortscope("info", model).stdout)
+    training = info["training"]
+    assert training["augment_copies"] == 2 and training["augment_flips"] is True
+    assert training["augment_rotate90"] is True and training["augment_zoom"] == 0.1
+    assert training["oversample"] is True and training["lr_schedule"] == "cosine"
+    assert training["model_type"] == "transfer" and info["model_type"] == "transfer"
+    assert list(board.rglob("events.out.tfevents*"))
+    baseline = tmp_path / "mlp.sortscope"
+    sortscope("train", data, "--model", baseline, "--model-type", "mlp", "--epochs", "2",
+              "--quiet")  # fmt: skip
+    assert json.loads(sortscope("info", baseline).stdout)["backbone"]["name"] == "pixels_32"
+    no_change = sortscope(
+        "train", data, "--model", model, "--augment-copies", "2", check_rc=1
+    )  # copies without any change to make them
+    assert "no change" in no_change.stderr
