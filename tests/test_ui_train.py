@@ -116,3 +116,77 @@ def test_a_run_on_the_real_backbone(qtbot, train_window):
     outcome = view.runs[0][1]
     assert outcome.model.metadata["backbone"]["name"] == "efficientnet_lite0"
     assert outcome.evaluation.accuracy >= 0.8
+
+
+def test_advanced_options_reach_the_run_and_the_runs_table(qtbot, train_window):
+    view = train_window.train_view
+    form = view.form
+    configure(view, epochs=3)
+    assert not form.advanced.isVisibleTo(form)
+    form.advanced_toggle.click()
+    assert form.advanced.isVisibleTo(form)
+    advanced = form.advanced
+    advanced.copies.setValue(2)
+    assert "no change" in form.error.text() and not view.start_button.isEnabled()
+    advanced.flips.setChecked(True)
+    advanced.rotation.setValue(10)
+    assert form.error.text() == "" and view.start_button.isEnabled()
+    advanced.oversample.setChecked(True)
+    assert not form.class_weights.isEnabled()
+    advanced.schedule.setCurrentIndex(advanced.schedule.findData("cosine"))
+    advanced.model_type.setCurrentIndex(advanced.model_type.findData("small_cnn"))
+    assert not form.backbone.isEnabled() and not advanced.fine_tune_blocks.isEnabled()
+    advanced.model_type.setCurrentIndex(advanced.model_type.findData("transfer"))
+    config = form.config()
+    assert config.augment_copies == 2 and config.augment_rotation == 10.0
+    assert config.oversample and config.lr_schedule == "cosine"
+    view.start()
+    qtbot.waitUntil(lambda: len(view.runs) == 1, timeout=60000)
+    outcome = view.runs[0][1]
+    training = outcome.model.metadata["training"]
+    assert training["augment_flips"] and training["oversample"]
+    rates = [e.learning_rate for e in outcome.history]
+    assert rates[-1] < rates[0]  # the cosine schedule ran
+    summary = view.runs_table.item(0, 6).text()
+    assert "oversampled" in summary and "2x augmented" in summary and "cosine" in summary
+    form.set_config(TrainConfig())  # restore defaults resets the advanced part too
+    assert advanced.copies.value() == 0 and not advanced.oversample.isChecked()
+
+
+def test_baseline_model_types_train_from_the_form(qtbot, train_window):
+    view = train_window.train_view
+    configure(view, epochs=2, model_type="small_cnn", batch_size=8)
+    view.start()
+    qtbot.waitUntil(lambda: len(view.runs) == 1, timeout=60000)
+    assert view.runs_table.item(0, 1).text() == "Small CNN from scratch"
+    assert "(end-to-end)" in view.log.toPlainText()
+
+
+def test_weights_can_be_imported_from_the_train_form(qtbot, train_window, tmp_path, monkeypatch):
+    from test_weights import _weights_file
+
+    import ui.train_view
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    view = train_window.train_view
+    form = view.form
+    form.refresh_backbones()
+    actions = [a.text() for a in form.get_weights.menu().actions()]
+    assert "Import MobileNetV3 Small weights from a file…" in actions
+    assert any(a.startswith("Download Inception v3 weights") for a in actions)
+    source = _weights_file(tmp_path / "small.h5")
+    monkeypatch.setattr(
+        ui.train_view.QFileDialog, "getOpenFileName", lambda *a, **k: (str(source), "")
+    )
+    index = form.backbone.findData("mobilenet_v3_small")
+    assert not form.backbone.model().item(index).isEnabled()
+    form.weights_requested.emit("mobilenet_v3_small", "import")
+    qtbot.waitUntil(
+        lambda: (
+            form.backbone.model().item(form.backbone.findData("mobilenet_v3_small")).isEnabled()
+        ),
+        timeout=60000,
+    )
+    assert "Import MobileNetV3 Small" not in " ".join(
+        a.text() for a in form.get_weights.menu().actions()
+    )

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -31,11 +32,12 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from classifier.backbones import DEFAULT_BACKBONE, listed_backbones
+from classifier.backbones import DEFAULT_BACKBONE, KERAS_APPS, get_backbone, listed_backbones
 from classifier.errors import SortscopeError
 from classifier.modelfile import save_model
 from classifier.progress import Progress
@@ -45,6 +47,7 @@ from ui.errors import show_error
 from ui.state import AppState
 from ui.tasks import ErrorInfo, TaskRunner
 from ui.thumbnails import ThumbnailLoader
+from ui.train_options import MODEL_TYPE_TITLES, AdvancedOptions
 from ui.widgets import TaskProgress, ThumbnailStrip, hint
 
 CURVE_COLOURS = {"train": "#3b82c4", "validation": "#d9822b"}
@@ -54,21 +57,27 @@ class TrainForm(QWidget):
     """Every training option with a sensible default and a one-line explanation."""
 
     changed = Signal()
+    weights_requested = Signal(str, str)  # backbone name, "download" or "import"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         d = TrainConfig()
         self.backbone = QComboBox()
-        model = QStandardItemModel()
-        self.backbone.setModel(model)
-        for b in listed_backbones():
-            status = b.availability()
-            self.backbone.addItem(
-                b.title if status.available else f"{b.title} (unavailable)", b.name
-            )
-            item = model.item(model.rowCount() - 1)
-            item.setEnabled(status.available)
-            item.setToolTip(b.description if status.available else status.reason)
+        self.backbone.setModel(QStandardItemModel())
+        # Long titles must not widen the whole form: the combo shows what fits.
+        self.backbone.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.backbone.setMinimumContentsLength(14)
+        self.get_weights = QToolButton()
+        self.get_weights.setText("Get weights…")
+        self.get_weights.setToolTip(
+            "Download the ImageNet weights of another backbone, or import a copy of the file "
+            "(for computers without internet)."
+        )
+        self.get_weights.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.get_weights.setMenu(QMenu(self.get_weights))
+        self.refresh_backbones()
         self.epochs = self._spin(1, 1000, d.epochs)
         self.batch_size = self._spin(1, 4096, d.batch_size)
         self.learning_rate = QDoubleSpinBox()
@@ -96,7 +105,10 @@ class TrainForm(QWidget):
         self.error.setWordWrap(True)
 
         form = QFormLayout(self)
-        form.addRow("Backbone", self.backbone)
+        backbone_row = QHBoxLayout()
+        backbone_row.addWidget(self.backbone, 1)
+        backbone_row.addWidget(self.get_weights)
+        form.addRow("Backbone", backbone_row)
         form.addRow(
             hint(
                 "The pretrained network that turns each image into features. "
@@ -129,6 +141,14 @@ class TrainForm(QWidget):
         form.addRow("Patience (epochs)", self.patience)
         form.addRow("Random seed", self.seed)
         form.addRow(hint("The same data and seed give the same model and the same numbers."))
+        self.advanced = AdvancedOptions()
+        self.advanced_toggle = QPushButton("Advanced options ▸")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setFlat(True)
+        self.advanced_toggle.toggled.connect(self._show_advanced)
+        self.advanced.setVisible(False)
+        form.addRow(self.advanced_toggle)
+        form.addRow(self.advanced)
         form.addRow(self.error)
         self.hidden.toggled.connect(self._sync_enabled)
         self.early_stopping.toggled.connect(self._sync_enabled)
@@ -148,6 +168,8 @@ class TrainForm(QWidget):
             box.toggled.connect(self.changed)
         self.backbone.currentIndexChanged.connect(self.changed)
         self.optimizer.currentIndexChanged.connect(self.changed)
+        self.advanced.changed.connect(self._sync_enabled)
+        self.advanced.changed.connect(self.changed)
         self.changed.connect(self.check)
         self.set_config(d)
 
@@ -170,6 +192,42 @@ class TrainForm(QWidget):
         self.hidden_units.setEnabled(self.hidden.isChecked())
         self.dropout.setEnabled(self.hidden.isChecked())
         self.patience.setEnabled(self.early_stopping.isChecked())
+        self.backbone.setEnabled(self.advanced.model_type.currentData() == "transfer")
+        self.class_weights.setEnabled(not self.advanced.oversample.isChecked())
+
+    def _show_advanced(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        self.advanced_toggle.setText("Advanced options ▾" if shown else "Advanced options ▸")
+
+    def refresh_backbones(self) -> None:
+        """List the backbones with their availability now (e.g. after weights arrived)."""
+        chosen = self.backbone.currentData()
+        model = self.backbone.model()
+        self.backbone.blockSignals(True)
+        self.backbone.clear()
+        menu = self.get_weights.menu()
+        menu.clear()
+        for b in listed_backbones():
+            status = b.availability()
+            self.backbone.addItem(
+                b.title if status.available else f"{b.title} (unavailable)", b.name
+            )
+            item = model.item(model.rowCount() - 1)
+            item.setEnabled(status.available)
+            item.setToolTip(b.description if status.available else status.reason)
+            if not status.available and b.name in KERAS_APPS:
+                megabytes = KERAS_APPS[b.name][3].megabytes
+                for action, text in (
+                    ("download", f"Download {b.title} weights (about {megabytes} MB)"),
+                    ("import", f"Import {b.title} weights from a file…"),
+                ):
+                    menu.addAction(text).triggered.connect(
+                        lambda _=False, n=b.name, a=action: self.weights_requested.emit(n, a)
+                    )
+        self.get_weights.setEnabled(not menu.isEmpty())
+        index = self.backbone.findData(chosen)
+        self.backbone.setCurrentIndex(index if index >= 0 else 0)
+        self.backbone.blockSignals(False)
 
     def set_config(self, c: TrainConfig) -> None:
         index = self.backbone.findData(c.backbone)
@@ -188,10 +246,14 @@ class TrainForm(QWidget):
         self.early_stopping.setChecked(c.early_stopping)
         self.patience.setValue(c.patience)
         self.seed.setValue(c.seed)
+        self.advanced.set_config(c)
         self._sync_enabled()
         self.check()
 
     def config(self) -> TrainConfig:
+        return self.advanced.apply(self._basic_config())
+
+    def _basic_config(self) -> TrainConfig:
         return TrainConfig(
             backbone=self.backbone.currentData() or DEFAULT_BACKBONE,
             epochs=self.epochs.value(),
@@ -300,6 +362,24 @@ class ConfusionTable(QTableWidget):
             self.cell_chosen.emit(self.classes[row], self.classes[column])
 
 
+def model_title(config: TrainConfig) -> str:
+    """What was trained, in a few words: 'EfficientNet-Lite0 + last 2 blocks', 'Small CNN'."""
+    if config.model_type != "transfer":
+        return MODEL_TYPE_TITLES[config.model_type].split(" (")[0]
+    title = get_backbone(config.backbone).title
+    if config.fine_tune_blocks:
+        title += f" + last {config.fine_tune_blocks} block(s) fine-tuned"
+    return title
+
+
+def fine_tune_epochs(config: TrainConfig) -> int:
+    return (
+        config.fine_tune_epochs
+        if config.fine_tune_blocks and config.model_type == "transfer"
+        else 0
+    )
+
+
 def summary_text(evaluation: Evaluation) -> str:
     """The evaluation in plain words, model beside the do-nothing baseline."""
     if evaluation.n_images == 0:
@@ -350,10 +430,12 @@ class TrainView(QWidget):
     def _build(self) -> None:
         self.form = TrainForm()
         self.form.changed.connect(self._form_changed)
+        self.form.weights_requested.connect(self.get_weights)
         scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(340)
+        scroll.setMinimumWidth(400)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.dataset_label = QLabel()
         self.dataset_label.setWordWrap(True)
         self.start_button = QPushButton("Start training")
@@ -423,12 +505,12 @@ class TrainView(QWidget):
         self.runs_table.setHorizontalHeaderLabels(
             [
                 "#",
-                "Backbone",
+                "Model",
                 "Epochs",
                 "Learning rate",
                 "Optimizer",
                 "Hidden",
-                "Class weights",
+                "Balance, augmentation, schedule",
                 "Test accuracy (baseline)",
                 "Saved as",
             ]
@@ -459,7 +541,7 @@ class TrainView(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(right)
-        splitter.setSizes([380, 900])
+        splitter.setSizes([440, 900])
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
@@ -533,8 +615,50 @@ class TrainView(QWidget):
 
     def _progressed(self, p: Progress) -> None:
         if p.stage == "Training":
-            self.stage.setText(f"Stage 2 of 2: training the classifier ({p.message})")
+            self.stage.setText(f"Training ({p.message})")
+        elif p.stage == "Loading images":
+            self.stage.setText("Loading images for training from pixels")
+        elif p.stage == "Augmenting images":
+            self.stage.setText("Computing features of augmented copies (cached for next time)")
         self.progress.update_progress(p)
+
+    # --- backbone weights -------------------------------------------------------------
+
+    def get_weights(self, name: str, action: str) -> None:
+        """Download or import a Keras backbone's weights in the background."""
+        from classifier import weights
+
+        if action == "import":
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Import weights file", str(Path.home()), "Keras weights (*.h5);;All (*)"
+            )
+            if not path:
+                return
+            job = lambda ctx: weights.import_weights(name, path)  # noqa: E731
+        else:
+            job = lambda ctx: weights.download_weights(name, ctx.progress, ctx.cancel)  # noqa: E731
+        self.progress.start("Getting weights…")
+        self.stage.setText("Getting backbone weights")
+
+        def done(installed) -> None:
+            self.progress.finish()
+            self.form.refresh_backbones()
+            self.stage.setText("Ready.")
+            self._say(f"Weights installed: {installed}")
+
+        def failed(info: ErrorInfo) -> None:
+            self.progress.finish()
+            self.stage.setText("Ready.")
+            show_error(self, info)
+
+        self.runner.start(
+            "weights",
+            job,
+            progressed=self.progress.update_progress,
+            finished=done,
+            failed=failed,
+            cancelled=lambda: (self.progress.finish(), self.stage.setText("Ready.")),
+        )
 
     def _epochs(self, epochs: list[EpochStats]) -> None:
         for e in epochs:
@@ -542,7 +666,10 @@ class TrainView(QWidget):
             self.loss_plot.add_point("validation", e.epoch, e.val_loss)
             self.accuracy_plot.add_point("train", e.epoch, e.accuracy)
             self.accuracy_plot.add_point("validation", e.epoch, e.val_accuracy)
-            line = f"Epoch {e.epoch}/{e.epochs}: loss {e.loss:.3f}, accuracy {e.accuracy:.1%}"
+            stage = "" if e.stage == "head" else f" ({e.stage})"
+            line = (
+                f"Epoch {e.epoch}/{e.epochs}{stage}: loss {e.loss:.3f}, accuracy {e.accuracy:.1%}"
+            )
             if e.val_loss is not None:
                 line += f"; validation loss {e.val_loss:.3f}, accuracy {e.val_accuracy:.1%}"
             self._say(line)
@@ -592,12 +719,12 @@ class TrainView(QWidget):
         self.runs_table.setRowCount(len(self.runs))
         values = [
             str(index + 1),
-            config.backbone,
-            f"{len(outcome.history)}/{config.epochs}",
+            model_title(config),
+            f"{len(outcome.history)}/{config.epochs + fine_tune_epochs(config)}",
             f"{config.learning_rate:g}",
             config.optimizer,
             str(config.hidden_units) if config.hidden_units else "no",
-            "yes" if config.class_weights else "no",
+            self.form.advanced.summary(config),
             f"{ev.accuracy:.1%} ({ev.baseline_accuracy:.1%})",
             str(saved) if saved else "not saved",
         ]
