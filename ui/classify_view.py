@@ -54,6 +54,17 @@ PREVIEW_SIZE = 420
 MAX_RECENT_MODELS = 8
 
 
+def network_title(meta: dict, model: SortscopeModel) -> str:
+    kind = meta.get("model_type", "transfer")
+    if kind == "mlp":
+        return "MLP on 32x32 pixels"
+    if kind == "small_cnn":
+        return "Small CNN trained from scratch"
+    blocks = (meta.get("fine_tune") or {}).get("blocks")
+    tuned = f" (last {blocks} block(s) fine-tuned)" if blocks else ""
+    return model.backbone.title + tuned
+
+
 def model_card(model: SortscopeModel, path: Path | None) -> str:
     meta = model.metadata
     metrics = meta.get("test_metrics", {})
@@ -77,7 +88,7 @@ def model_card(model: SortscopeModel, path: Path | None) -> str:
     return (
         f"<b>{path.name if path else 'Model from this session'}</b> · "
         f"{len(model.class_names)} classes: {', '.join(model.class_names)}<br>"
-        f"{model.backbone.title} · {score} · {created}<br><small>{settings}</small>"
+        f"{network_title(meta, model)} · {score} · {created}<br><small>{settings}</small>"
     )
 
 
