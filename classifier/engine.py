@@ -10,6 +10,7 @@ Set SORTSCOPE_ENGINE=keras (or tflite) to force one.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import io
 import os
 import subprocess
@@ -42,18 +43,28 @@ class KerasEngine:
         return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
 
 
+def _interpreter_class():
+    """LiteRT's standalone interpreter when installed (imports in 0.3 s instead of
+    TensorFlow's 3 s: a cold `classify` starts at once), else TensorFlow's own."""
+    try:
+        with muted_stderr():
+            from ai_edge_litert.interpreter import Interpreter
+        return Interpreter
+    except ImportError:
+        return tensorflow().lite.Interpreter
+
+
 class TFLiteEngine:
     name = "tflite"
     fallback_reason = ""
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
-        tf = tensorflow()
         if not Path(path).is_file():
             raise FileNotFoundError(path)
-
+        interpreter = _interpreter_class()
         with warnings.catch_warnings(), muted_stderr():
             warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
-            self._interpreter = tf.lite.Interpreter(
+            self._interpreter = interpreter(
                 model_path=str(path), num_threads=threads or os.cpu_count() or 2
             )
         self._input = self._interpreter.get_input_details()[0]["index"]
@@ -73,10 +84,16 @@ class TFLiteEngine:
             return np.array(self._interpreter.get_tensor(self._output), dtype=np.float32)
 
 
-def _converted_path(backbone: Backbone) -> Path:
-    tf = tensorflow()
+def _tensorflow_version() -> str:
+    """TensorFlow's version from the installed package's metadata, without importing it."""
+    for distribution in ("tensorflow", "tensorflow-cpu", "tensorflow-macos"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            return importlib.metadata.version(distribution)
+    return tensorflow().__version__
 
-    name = f"{backbone.cache_key}-tf{tf.__version__}-e{ENGINE_VERSION}.tflite"
+
+def _converted_path(backbone: Backbone) -> Path:
+    name = f"{backbone.cache_key}-tf{_tensorflow_version()}-e{ENGINE_VERSION}.tflite"
     return paths.cache_dir() / "engines" / name
 
 

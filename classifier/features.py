@@ -63,11 +63,12 @@ def open_cache(
 ) -> FeatureCache:
     """The cache for one backbone and one way of preparing pixels.
 
-    A stretch changes the pixels of high-range images, so each non-default preprocessing has a
-    folder of its own; the default keeps the plain backbone folder.
+    A stretch changes the pixels of high-range images, so each preprocessing has a folder of its
+    own (caches from before stretches existed, keyed by the backbone alone, are not reused:
+    their 16-bit images were mapped differently).
     """
     root = Path(cache_dir) if cache_dir else paths.cache_dir()
-    name = backbone.cache_key if prep.is_default else f"{backbone.cache_key}--{prep.key}"
+    name = f"{backbone.cache_key}--{prep.key}"
     return FeatureCache(root / "features" / name, backbone.feature_dim)
 
 

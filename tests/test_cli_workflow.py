@@ -128,7 +128,7 @@ def test_cli_options_reach_training_and_cache_dir(tmp_path):
     assert training["optimizer"] == "rmsprop" and training["batch_size"] == 8
     assert training["validation_percent"] == 20 and training["class_weights"] is False
     assert training["seed"] == 9 and training["learning_rate"] == 0.05
-    assert [p.name for p in (cache / "features").iterdir()] == ["tiny_test-v1-32px"]
+    assert [p.name for p in (cache / "features").iterdir()] == ["tiny_test-v1-32px--auto-0.5-99.5"]
     night = make_night(tmp_path / "night")
     (night / "deeper").mkdir()
     noisy_image(np.random.default_rng(0), (1, 1, 1)).save(night / "deeper" / "x.png")

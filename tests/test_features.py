@@ -51,7 +51,7 @@ def test_features_match_the_backbone_and_are_stored_compactly(dataset):
     pixels = np.stack([features.images.load_for_model(f, 32)[0] for f in files[:5]])
     direct = np.asarray(model.predict_on_batch(pixels.astype(np.float32)))
     np.testing.assert_allclose(result.features, direct, atol=2e-3)  # float16 storage
-    shard = next((features.paths.cache_dir() / "features" / TINY.cache_key).glob("shard-*.npy"))
+    shard = next(features.open_cache(TINY).folder.glob("shard-*.npy"))
     assert np.load(shard, allow_pickle=False).dtype["features"].base == np.float16
 
 
@@ -98,7 +98,7 @@ def test_cancel_keeps_finished_batches(dataset):
     cache = features.open_cache(TINY)
     kept = sum(d in cache for d in digests)
     assert 8 <= kept < 60
-    folder = features.paths.cache_dir() / "features" / TINY.cache_key
+    folder = features.open_cache(TINY).folder
     assert not [p for p in os.listdir(folder) if p.endswith(".tmp")]
     rerun = features.extract_features(files, TINY, digests=digests)
     assert rerun.stats.from_cache == kept and rerun.stats.computed == 60 - kept
