@@ -15,6 +15,7 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
 import warnings
@@ -109,25 +110,38 @@ def convert(model) -> bytes:
         return converter.convert()
 
 
-def _convert_in_child(backbone: Backbone) -> bool:
-    """Convert a registry backbone in a child process; True when the checked copy exists.
+def _convert_in_child(backbone: Backbone, model_source) -> bool:
+    """Convert a backbone in a child process; True when the checked copy exists.
 
     The converter holds Python's GIL for seconds at a time: in-process it would freeze the
     window (2 s measured). A child has its own interpreter, so the GUI stays responsive.
+    Registry backbones are built by name there; others (fine-tuned, trained from scratch)
+    travel as a temporary .keras file.
     """
-    if os.environ.get(_CHILD_FLAG) or BACKBONES.get(backbone.name) != backbone:
+    if os.environ.get(_CHILD_FLAG):
         return False
     env = {**os.environ, _CHILD_FLAG: "1"}
-    command = [sys.executable, "-m", "classifier.engine", backbone.name]
-    done = subprocess.run(command, env=env, capture_output=True, timeout=1800, check=False)
-    return done.returncode == 0 and _converted_path(backbone).is_file()
+    target = str(_converted_path(backbone))
+    with tempfile.TemporaryDirectory(prefix="sortscope-convert-") as tmp:
+        if BACKBONES.get(backbone.name) == backbone:
+            source = ["--backbone", backbone.name]
+        else:
+            keras_file = Path(tmp) / "backbone.keras"
+            model_source().save(keras_file)
+            source = ["--keras-file", str(keras_file)]
+        command = [sys.executable, "-m", "classifier.engine", *source, "--out", target]
+        done = subprocess.run(command, env=env, capture_output=True, timeout=1800, check=False)
+    return done.returncode == 0 and Path(target).is_file()
 
 
-def _checked_tflite(backbone: Backbone, model_source, on_status) -> TFLiteEngine:
-    path = _converted_path(backbone)
+def _checked_tflite(
+    title: str, model_source, on_status, path: Path, backbone: Backbone | None = None
+) -> TFLiteEngine:
+    """The converted copy at `path`, made (in a child process when `backbone` is given) and
+    checked against Keras if it does not exist yet."""
     if not path.is_file():
-        on_status(f"Preparing {backbone.title} for fast inference (once on this computer)…")
-        if _convert_in_child(backbone):
+        on_status(f"Preparing {title} for fast inference (once on this computer)…")
+        if backbone is not None and _convert_in_child(backbone, model_source):
             return TFLiteEngine(path)
         model = model_source()
         content = convert(model)
@@ -175,7 +189,8 @@ def load_engine(backbone: Backbone, on_status=None):
             engine = KerasEngine(model_source())
         else:
             try:
-                engine = _checked_tflite(backbone, model_source, on_status)
+                path = _converted_path(backbone)
+                engine = _checked_tflite(backbone.title, model_source, on_status, path, backbone)
             except Exception as exc:  # any failure: Keras gives the same features, slower
                 if choice == "tflite":
                     raise
@@ -184,7 +199,17 @@ def load_engine(backbone: Backbone, on_status=None):
         return engine
 
 
-if __name__ == "__main__":  # the child process of _convert_in_child
-    _child_backbone = get_backbone(sys.argv[1])
-    keras()
-    _checked_tflite(_child_backbone, lambda: load_feature_model(_child_backbone), print)
+def _child_main(argv: list[str]) -> None:
+    """The child process of _convert_in_child: --backbone NAME | --keras-file F, --out PATH."""
+    options = dict(zip(argv[::2], argv[1::2], strict=True))
+    k = keras()
+    if "--backbone" in options:
+        backbone = get_backbone(options["--backbone"])
+        network = load_feature_model(backbone)
+    else:
+        network = k.saving.load_model(options["--keras-file"], compile=False, safe_mode=True)
+    _checked_tflite(network.name, lambda: network, print, Path(options["--out"]))
+
+
+if __name__ == "__main__":
+    _child_main(sys.argv[1:])
