@@ -588,11 +588,15 @@ class TrainView(QWidget):
         self.pages.setCurrentIndex(0)
         self.log.clear()
         self._say(
-            f"Training on {len(scan.images)} images of {len(scan.classes)} classes with "
-            f"{self.form.backbone.currentText()}."
+            f"Training on {len(scan.images)} images of {len(scan.classes)} classes: "
+            f"{model_title(config)}."
         )
-        self._say("Stage 1: computing image features (images seen before come from the cache).")
-        self.stage.setText("Stage 1 of 2: extracting features")
+        if config.model_type == "small_cnn":
+            self._say("First the images are loaded once, then the network trains on them.")
+            self.stage.setText("Loading images")
+        else:
+            self._say("First image features are computed (images seen before come from the cache).")
+            self.stage.setText("Extracting features")
         self.progress.start("Starting…")
         self.start_button.setEnabled(False)
         self.runner.start(
