@@ -59,6 +59,23 @@ def settings(tmp_path):
 @pytest.fixture
 def window(qtbot, settings):
     """The main window with test settings; closed (and its tasks stopped) after the test."""
+    yield from _open_window(qtbot, settings)
+
+
+@pytest.fixture
+def tiny_window(qtbot, settings, monkeypatch):
+    """The main window with the tiny test backbone offered first in the Train area."""
+    import ui.train_view
+    from classifier import backbones
+
+    tiny = backbones.get_backbone("tiny_test")
+    monkeypatch.setattr(
+        ui.train_view, "listed_backbones", lambda: [tiny, *backbones.listed_backbones()]
+    )
+    yield from _open_window(qtbot, settings)
+
+
+def _open_window(qtbot, settings):
     from ui.main_window import MainWindow
 
     win = MainWindow(settings)

@@ -1,29 +1,10 @@
 """FITS datasets in the GUI: the stretch selector, training with it, header columns."""
 
 import numpy as np
-import pytest
 from datasets import make_dataset, make_fits_dataset, read_csv, sky_frame, write_fits
 from PySide6.QtCore import Qt
 
-from classifier import backbones
 from classifier.preprocessing import Preprocessing
-
-
-@pytest.fixture
-def fits_window(qtbot, settings, monkeypatch, tmp_path):
-    import ui.train_view
-    from ui.main_window import MainWindow
-
-    tiny = backbones.get_backbone("tiny_test")
-    monkeypatch.setattr(
-        ui.train_view, "listed_backbones", lambda: [tiny, *backbones.listed_backbones()]
-    )
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
-    assert win.runner.shutdown(timeout=10)
 
 
 def open_and_wait(qtbot, window, root):
@@ -41,9 +22,9 @@ def thumbnail_pixels(qtbot, view, path):
 
 
 def test_stretch_selector_rethumbnails_retrains_and_is_hidden_for_jpegs(
-    qtbot, fits_window, tmp_path
+    qtbot, tiny_window, tmp_path
 ):
-    window = fits_window
+    window = tiny_window
     view = window.dataset_view
     jpegs = make_dataset(tmp_path / "photos", per_class=4, fmt="jpg")
     open_and_wait(qtbot, window, jpegs)
@@ -83,7 +64,7 @@ def test_stretch_selector_rethumbnails_retrains_and_is_hidden_for_jpegs(
     assert model.metadata["dataset"]["high_range_images"] == 24
 
 
-def test_fits_header_columns_in_the_table_and_csv(qtbot, fits_window, tmp_path):
+def test_fits_header_columns_in_the_table_and_csv(qtbot, tiny_window, tmp_path):
     from classifier.modelfile import save_model
     from classifier.scan import scan_dataset
     from classifier.train import train
@@ -97,15 +78,15 @@ def test_fits_header_columns_in_the_table_and_csv(qtbot, fits_window, tmp_path):
     write_fits(night / "a.fits", sky_frame(rng, "top"), {"OBJECT": "NGC 6791", "EXPTIME": 60})
     write_fits(night / "b.fits.fz", sky_frame(rng, "left"), {"OBJECT": "M13"}, compressed=True)
 
-    view = fits_window.classify_view
+    view = tiny_window.classify_view
     view.open_model(model_file)
-    qtbot.waitUntil(lambda: fits_window.state.model_path == model_file, timeout=30000)
+    qtbot.waitUntil(lambda: tiny_window.state.model_path == model_file, timeout=30000)
     assert "zscale" in view.card.text()
     assert view.table_loader.preprocessing.stretch == "zscale"
     view.folder_edit.setText(str(night))
     view.fits_keys.setText("object, exptime")
     view.start()
-    qtbot.waitUntil(lambda: fits_window.state.results is not None, timeout=60000)
+    qtbot.waitUntil(lambda: tiny_window.state.results is not None, timeout=60000)
     results = view.results
     n = results.columnCount()
     columns = [results.headerData(c, Qt.Orientation.Horizontal) for c in range(n)]

@@ -3,31 +3,18 @@ import time
 import pytest
 from datasets import make_dataset
 
-from classifier import backbones
 from classifier.modelfile import load_model
 from classifier.types import TrainConfig
 
 
 @pytest.fixture
-def train_window(qtbot, settings, monkeypatch, tmp_path):
+def train_window(qtbot, tiny_window, tmp_path):
     """The main window with the tiny test backbone offered first, and a dataset open."""
-    import ui.train_view
-    from ui.main_window import MainWindow
-
-    tiny = backbones.get_backbone("tiny_test")
-    monkeypatch.setattr(
-        ui.train_view, "listed_backbones", lambda: [tiny, *backbones.listed_backbones()]
-    )
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.show()
     root = make_dataset(tmp_path / "data", per_class=25)
-    win.open_dataset(root)
-    qtbot.waitUntil(lambda: win.state.scan is not None, timeout=30000)
-    win.tabs.setCurrentWidget(win.train_view)
-    yield win
-    win.close()
-    assert win.runner.shutdown(timeout=10)
+    tiny_window.open_dataset(root)
+    qtbot.waitUntil(lambda: tiny_window.state.scan is not None, timeout=30000)
+    tiny_window.tabs.setCurrentWidget(tiny_window.train_view)
+    return tiny_window
 
 
 def configure(view, **changes):
