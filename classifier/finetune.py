@@ -7,10 +7,12 @@ Keras reads batches from it through a PyDataset, with augmentation applied on th
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ from classifier.types import Problem, ProblemKind
 SMALL_CNN_SIZE = 64
 SMALL_CNN_FILTERS = (32, 64, 128)
 _CHUNK = 64
+STALE_SECONDS = 24 * 3600
 # Layer names that start a block in the networks Sortscope offers (Lite: block7_..., Keras
 # EfficientNet: block6a_..., MobileNetV2: block_12_..., V3: expanded_conv_10_..., Inception:
 # mixed9...). Layers after the last block (the final 1x1 convolution) form one more block.
@@ -60,6 +63,7 @@ def decode_images(
     cancel = cancel or CancelToken()
     folder = paths.cache_dir() / "tmp"
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_stale(folder)
     handle, name = tempfile.mkstemp(prefix="images-", suffix=".u8", dir=folder)
     os.close(handle)
     path = Path(name)
@@ -91,6 +95,15 @@ def decode_images(
         path.unlink(missing_ok=True)
         raise
     return ImageStore(pixels, ok, problems, path)
+
+
+def _remove_stale(folder: Path) -> None:
+    """Delete image files left by runs that were killed (a day old: no live run owns them)."""
+    cutoff = time.time() - STALE_SECONDS
+    for old in folder.glob("images-*.u8"):
+        with contextlib.suppress(OSError):
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
 
 
 def image_batches(

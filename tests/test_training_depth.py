@@ -15,6 +15,7 @@ from classifier.features import extract_features, open_cache
 from classifier.fitting import oversample_indices
 from classifier.modelfile import load_model, save_model
 from classifier.predict import classify_folder
+from classifier.preprocessing import Preprocessing
 from classifier.scan import scan_dataset
 from classifier.split import assign_splits, split_key
 from classifier.train import train, validate_config
@@ -216,3 +217,28 @@ def test_fine_tuning_the_real_backbone_changes_only_its_last_block(tmp_path, mon
     assert loaded.backbone.cache_key != get_backbone("efficientnet_lite0").cache_key
     result = classify_folder(small.root / "Red", loaded)
     assert sum(r.label == "Red" for r in result.rows) >= 8
+
+
+def test_decoded_images_file_is_removed_and_stale_ones_swept(scan, tmp_path):
+    import os
+    import time
+
+    from classifier import paths
+
+    folder = paths.cache_dir() / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    stale = folder / "images-killed.u8"
+    stale.write_bytes(b"x")
+    old = time.time() - finetune.STALE_SECONDS - 60
+    os.utime(stale, (old, old))
+    fresh = folder / "images-running.u8"
+    fresh.write_bytes(b"x")
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    files = [r.path for r in scan.images[:3]] + [broken]
+    store = finetune.decode_images(files, 32, Preprocessing())
+    assert store.ok.tolist() == [True, True, True, False]
+    assert store.problems[0].path == broken
+    assert store.pixels.shape == (4, 32, 32, 3) and store.pixels[0].any()
+    store.close()
+    assert sorted(p.name for p in folder.iterdir()) == ["images-running.u8"]
