@@ -1,5 +1,6 @@
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -188,3 +189,33 @@ def test_partial_results_arrive_without_waiting_for_the_next_one(qtbot, window):
     assert time.monotonic() - start < 1.0
     release.set()
     qtbot.waitUntil(lambda: not window.runner.is_running("slow"), timeout=5000)
+
+
+def test_a_job_is_no_longer_running_in_its_own_last_handler(qtbot, window, monkeypatch):
+    """Views re-enable their buttons in the finished/failed handler: the runner must already
+    say the job is over there, even while its thread is still winding down."""
+    from ui import tasks
+
+    emit = tasks.TaskContext._emit
+
+    def emit_then_linger(self, signal, *args):
+        emit(self, signal, *args)
+        if signal in (self._task.finished, self._task.failed):
+            time.sleep(0.5)  # the thread lives on while the GUI runs the handler
+
+    monkeypatch.setattr(tasks.TaskContext, "_emit", emit_then_linger)
+    seen = {}
+
+    def finished(_result):
+        seen["finished"] = window.runner.is_running("quick")
+
+    def failed(_info):
+        seen["failed"] = window.runner.is_running("bad")
+
+    def failing(ctx):
+        raise ValueError("boom")
+
+    window.runner.start("quick", lambda ctx: "result", finished=finished)
+    window.runner.start("bad", failing, failed=failed)
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=5000)
+    assert seen == {"finished": False, "failed": False}

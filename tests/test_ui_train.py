@@ -147,6 +147,7 @@ def test_baseline_model_types_train_from_the_form(qtbot, train_window):
     qtbot.waitUntil(lambda: len(view.runs) == 1, timeout=60000)
     assert view.runs_table.item(0, 1).text() == "Small CNN from scratch"
     assert "(end-to-end)" in view.log.toPlainText()
+    assert view.loss_plot.stage_marks == []  # one stage: nothing to mark
 
 
 def test_weights_can_be_imported_from_the_train_form(qtbot, train_window, tmp_path, monkeypatch):

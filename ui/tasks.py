@@ -64,6 +64,7 @@ class Task(QObject):
         self.kind = kind
         self.cancel_token = CancelToken()
         self.stale = False  # set when superseded: nothing more is emitted
+        self.ended = False  # set by the worker just before its last signal
         self.thread: threading.Thread | None = None
 
     def cancel(self) -> None:
@@ -71,6 +72,12 @@ class Task(QObject):
 
     @property
     def running(self) -> bool:
+        """The job is still working. False already in the handler of its last signal, although
+        the thread may live a moment longer: views re-enable their buttons there."""
+        return self.alive and not self.ended
+
+    @property
+    def alive(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
 
 
@@ -171,7 +178,7 @@ class TaskRunner(QObject):
             target=self._run, args=(task, context, job), name=f"sortscope-{kind}", daemon=True
         )
         self._current[kind] = task
-        self._all = [t for t in self._all if t.running] + [task]
+        self._all = [t for t in self._all if t.alive] + [task]
         task.thread.start()
         return task
 
@@ -180,14 +187,17 @@ class TaskRunner(QObject):
         try:
             result = job(context)
             context.flush()
+            task.ended = True
             if task.cancel_token.cancelled:
                 context._emit(task.cancelled)
             else:
                 context._emit(task.finished, result)
         except Cancelled:
             context.flush()
+            task.ended = True
             context._emit(task.cancelled)
         except BaseException as exc:  # every failure reaches the user, none kills the app
+            task.ended = True
             context._emit(task.failed, ErrorInfo.from_exception(exc))
 
     def current(self, kind: str) -> Task | None:
@@ -211,4 +221,4 @@ class TaskRunner(QObject):
         for task in self._all:
             if task.thread is not None:
                 task.thread.join(max(0.0, deadline - time.monotonic()))
-        return not any(t.running for t in self._all)
+        return not any(t.alive for t in self._all)

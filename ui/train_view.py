@@ -293,7 +293,8 @@ class CurvePlot(pg.PlotWidget):
         item.setLabel("left", ylabel)
         item.showGrid(x=True, y=True, alpha=0.2)
         # Loss falls and accuracy rises: keep each legend in the corner its curves leave free.
-        item.addLegend(offset=(-10, -10) if ylabel == "share correct" else (-10, 10))
+        self.rising = ylabel == "share correct"
+        item.addLegend(offset=(-10, -10) if self.rising else (-10, 10))
         self.curves = {
             name: item.plot(
                 [],
@@ -310,11 +311,28 @@ class CurvePlot(pg.PlotWidget):
         self.points: dict[str, tuple[list[float], list[float]]] = {
             name: ([], []) for name in self.curves
         }
+        self.stage_marks: list[pg.InfiniteLine] = []
 
     def clear_points(self) -> None:
         for name, curve in self.curves.items():
             self.points[name] = ([], [])
             curve.setData([], [])
+        for mark in self.stage_marks:
+            self.removeItem(mark)
+        self.stage_marks.clear()
+
+    def mark_stage(self, before_epoch: int, stage: str) -> None:
+        """A dashed line where a new stage (e.g. fine-tuning) begins."""
+        mark = pg.InfiniteLine(
+            before_epoch - 0.5,
+            angle=90,
+            pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine),
+            label=stage,
+            # Accuracy curves rise to the top and loss curves fall: label where they are not.
+            labelOpts={"position": 0.08 if self.rising else 0.95, "color": "#666666"},
+        )
+        self.addItem(mark)
+        self.stage_marks.append(mark)
 
     def add_point(self, name: str, epoch: int, value: float | None) -> None:
         if value is None:
@@ -419,6 +437,7 @@ class TrainView(QWidget):
         self.settings = settings
         self.runs: list[tuple[TrainConfig, TrainOutcome, Path | None]] = []
         self.current: TrainOutcome | None = None
+        self._last_stage = ""  # of the last epoch shown: a new stage gets a mark on the curves
         self.loader = ThumbnailLoader(parent=self)
         self._build()
         state.scan_changed.connect(self._scan_changed)
@@ -585,6 +604,7 @@ class TrainView(QWidget):
         config = self.form.config().with_preprocessing(self.state.preprocessing)
         self.loss_plot.clear_points()
         self.accuracy_plot.clear_points()
+        self._last_stage = ""
         self.pages.setCurrentIndex(0)
         self.log.clear()
         self._say(
@@ -666,6 +686,10 @@ class TrainView(QWidget):
 
     def _epochs(self, epochs: list[EpochStats]) -> None:
         for e in epochs:
+            if e.epoch > 1 and e.stage != self._last_stage:
+                for plot in (self.loss_plot, self.accuracy_plot):
+                    plot.mark_stage(e.epoch, e.stage)
+            self._last_stage = e.stage
             self.loss_plot.add_point("train", e.epoch, e.loss)
             self.loss_plot.add_point("validation", e.epoch, e.val_loss)
             self.accuracy_plot.add_point("train", e.epoch, e.accuracy)
