@@ -152,17 +152,47 @@ def _augment(frame: np.ndarray, augmentation: Augmentation, rng) -> np.ndarray:
 
 
 def blocks(model) -> list[list]:
-    """The network's layers grouped into blocks, in order, nested models flattened."""
+    """The network's layers grouped into blocks, in order, nested models flattened.
+
+    Layers named like a block start it (Lite, EfficientNet, MobileNet) or, for Inception's
+    `mixedN`, end it; unnamed layers in between (convolutions, activations) belong to the
+    block around them. Layers before the first block are the stem (never unfrozen); those
+    after the last one form a final block of their own.
+    """
+    layers = _flatten(model)
+    keys = [_block_key(layer.name) for layer in layers]
+    named = [i for i, key in enumerate(keys) if key is not None]
+    if not named:
+        return []
+    ends_blocks = keys[named[0]].startswith("mixed")
+    first, last = named[0], named[-1]
+    filled: list[str] = []
+    current = "stem"
+    for i, key in enumerate(keys):
+        if key is not None:
+            current = key
+        elif i > last:
+            current = "top"
+        elif ends_blocks and i > first:
+            current = next(keys[j] for j in named if j > i)  # the module this layer feeds
+        elif ends_blocks:
+            current = keys[first]
+        filled.append(current)
     groups: dict[str, list] = {}
-    seen_block = False
-    for layer in _flatten(model):
-        match = _BLOCK.match(layer.name)
-        if match:
-            key, seen_block = match.group(1), True
-        else:
-            key = "top" if seen_block else "stem"
+    for layer, key in zip(layers, filled, strict=True):
         groups.setdefault(key, []).append(layer)
-    return [group for key, group in groups.items() if key != "stem"]
+    # Blocks without weights (a final pooling) cannot learn: "the last N" skips them.
+    return [g for key, g in groups.items() if key != "stem" and any(x.weights for x in g)]
+
+
+def _block_key(name: str) -> str | None:
+    match = _BLOCK.match(name)
+    if match is None:
+        return None
+    inner = re.match(r"^mixed(\d+)_(\d+)", name)
+    if inner:  # Keras names the inner joins of Inception's modules 9 and 10 mixed9_0, mixed9_1
+        return f"mixed{int(inner.group(1)) + int(inner.group(2))}"
+    return match.group(1)
 
 
 def _flatten(model) -> list:

@@ -242,3 +242,27 @@ def test_decoded_images_file_is_removed_and_stale_ones_swept(scan, tmp_path):
     assert store.pixels.shape == (4, 32, 32, 3) and store.pixels[0].any()
     store.close()
     assert sorted(p.name for p in folder.iterdir()) == ["images-running.u8"]
+
+
+@pytest.mark.parametrize(
+    ("constructor", "size", "last_two"),
+    [
+        ("MobileNetV3Small", 224, [("expanded_conv_10_expand", "expanded_conv_10_add"),
+                                   ("conv_1", "avg_pool")]),
+        ("InceptionV3", 299, [("conv2d_80", "mixed9"), ("conv2d_89", "mixed10")]),
+    ],
+)  # fmt: skip
+def test_blocks_of_keras_applications(constructor, size, last_two):
+    from classifier.tf_runtime import keras
+
+    k = keras()
+    base = getattr(k.applications, constructor)(
+        include_top=False, weights=None, input_shape=(size, size, 3), pooling="avg"
+    )
+    image = k.Input((size, size, 3))
+    network = k.Model(image, base(image))  # nested, as Sortscope builds them
+    groups = finetune.blocks(network)
+    assert [(g[0].name, g[-1].name) for g in groups[-2:]] == last_two
+    finetune.unfreeze_last_blocks(network, 1)
+    trainable = {w.path.split("/")[-2] for w in network.trainable_weights}
+    assert trainable and trainable <= {layer.name for layer in groups[-1]}
