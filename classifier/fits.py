@@ -13,6 +13,7 @@ import warnings
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -191,20 +192,39 @@ def read_fits(
 
 
 def header_values(
-    data: bytes, keys: Sequence[str], hdu: str | int | None = None, max_pixels: int = 200_000_000
+    source: bytes | Path,
+    keys: Sequence[str],
+    hdu: str | int | None = None,
+    max_pixels: int = 200_000_000,
 ) -> dict[str, str]:
     """Values of header keywords, from the image's extension or else the primary header.
 
     Keywords that are missing give "", so every row of a results table has every column.
+    Given a path, only the headers are read (astropy skips the pixel data), so adding header
+    columns to a run whose features are cached does not read every frame whole.
     """
-    raw = _unpack(data, max_pixels)
-    with _open(raw) as hdul:
-        try:
-            _, chosen = _choose(hdul, hdu)
-            headers = [chosen.header, hdul[0].header]
-        except ImageError:
-            headers = [hdul[0].header]
-        return {key: _value(headers, key) for key in keys}
+    try:
+        with _open_headers(source, max_pixels) as hdul:
+            try:
+                _, chosen = _choose(hdul, hdu)
+                headers = [chosen.header, hdul[0].header]
+            except ImageError:
+                headers = [hdul[0].header]
+            return {key: _value(headers, key) for key in keys}
+    except ImageError:
+        raise
+    except Exception as exc:  # a damaged header further into the file
+        raise _corrupt(str(exc) or type(exc).__name__) from exc
+
+
+def _open_headers(source: bytes | Path, max_pixels: int):
+    if isinstance(source, bytes):
+        return _open(_unpack(source, max_pixels))
+    fits = _fits_module()
+    try:
+        return fits.open(source, memmap=False, lazy_load_hdus=True)
+    except Exception as exc:  # astropy raises many types for bad headers
+        raise _corrupt(str(exc) or type(exc).__name__) from exc
 
 
 def _value(headers, key: str) -> str:

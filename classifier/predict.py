@@ -72,7 +72,7 @@ def header_columns(path: Path, keys: Sequence[str], hdu: str | int | None) -> tu
     if not fits.is_fits_name(path.name):
         return blank
     try:
-        values = fits.header_values(images.read_file(path), keys, hdu)
+        values = fits.header_values(path, keys, hdu)
     except ImageError:
         return blank
     return tuple(values[key] for key in keys)

@@ -260,3 +260,21 @@ def test_fits_keys_become_extra_csv_columns_after_error(fits_model, tmp_path):
     plain = read_csv(write_csv(unasked.rows, model.class_names, tmp_path / "p.csv"))
     assert plain[0] == ["file", "label", "confidence", *probs, "error"]
     assert {len(r) for r in plain} == {len(plain[0])}
+
+
+def test_header_values_from_a_path_read_headers_only(tmp_path):
+    frame = np.zeros((2000, 2000), dtype=np.float32)  # 16 MB of pixels
+    plain = write_fits(tmp_path / "big.fits", frame, {"OBJECT": "M13"}, extension=True)
+    gz = tmp_path / "big.fits.gz"
+    gz.write_bytes(gzip.compress(plain.read_bytes(), 1))
+    fz = write_fits(tmp_path / "big.fits.fz", frame, {"FILTER": "R"}, compressed=True)
+    assert fits.header_values(plain, ["OBJECT", "NAXIS1"]) == {"OBJECT": "M13", "NAXIS1": "2000"}
+    assert fits.header_values(gz, ["OBJECT"]) == {"OBJECT": "M13"}
+    assert fits.header_values(fz, ["FILTER", "OBJECT"]) == {"FILTER": "R", "OBJECT": ""}
+    cut = tmp_path / "cut.fits"
+    cut.write_bytes(plain.read_bytes()[:4000])  # the extension's header is cut off
+    assert fits.header_values(cut, ["OBJECT"], hdu="SCI") == {"OBJECT": "M13"}  # primary's
+    garbage = tmp_path / "garbage.fits"
+    garbage.write_bytes(b"not a FITS file at all" * 200)
+    with pytest.raises(ImageError):
+        fits.header_values(garbage, ["OBJECT"])
