@@ -44,8 +44,6 @@ from classifier.types import (
     TrainConfig,
 )
 
-__all__ = ["EpochCallback", "SplitData", "TrainOutcome", "train", "train_head"]
-
 
 @dataclass
 class SplitData:
