@@ -205,3 +205,30 @@ def test_cancel_mid_run_and_resume_reuses_work(qtbot, window, model_file, tmp_pa
     assert len(view.results.rows) == 300
     assert window.state.results.stats.from_cache >= 32
     shutil.rmtree(folder)
+
+
+def test_results_sort_keeps_thumbnail_updates_on_the_right_row(qtbot, tmp_path):
+    from PySide6.QtGui import QPixmap
+
+    from classifier.types import Prediction
+    from ui.results_model import ResultsFilter, ResultsModel
+    from ui.thumbnails import ThumbnailLoader
+
+    loader = ThumbnailLoader()
+    results = ResultsModel(loader)
+    results.reset(("a", "b"))
+    rows = [
+        Prediction(f"{i}.png", "", p, (p, 1 - p), "", tmp_path / f"{i}.png")
+        for i, p in enumerate([0.9, 0.2, 0.6])
+    ]
+    results.append(rows)
+    view_filter = ResultsFilter(results)
+    view_filter.sort(3, Qt.SortOrder.AscendingOrder)
+    assert [r.file for r in results.rows] == ["1.png", "2.png", "0.png"]
+    with qtbot.waitSignal(results.dataChanged) as changed:
+        loader.loaded.emit(tmp_path / "0.png", QPixmap(4, 4))
+    assert changed.args[0].row() == 2  # the row where 0.png is now
+    results.append([Prediction("3.png", "", 0.5, (0.5, 0.5), "", tmp_path / "3.png")])
+    with qtbot.waitSignal(results.dataChanged) as changed:
+        loader.loaded.emit(tmp_path / "3.png", QPixmap(4, 4))
+    assert changed.args[0].row() == 3

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from operator import itemgetter
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
@@ -28,7 +29,9 @@ class ResultsModel(QAbstractTableModel):
         self.extra_columns: tuple[str, ...] = ()  # requested FITS header keywords
         self.rows: list[Prediction] = []
         self.threshold = 0.0
-        self._rows_by_path: dict = {}
+        # Text keys: str hashes are cached, pathlib's are recomputed in Python every time.
+        # None after a sort: rebuilt when a thumbnail first needs it, not in the sort's pause.
+        self._rows_by_path: dict[str, int] | None = {}
         self._labels: Counter = Counter()  # kept up to date so summaries never rescan all rows
         self._errors = 0
         loader.loaded.connect(self._thumbnail_loaded)
@@ -52,7 +55,8 @@ class ResultsModel(QAbstractTableModel):
         start = len(self.rows)
         self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
         for offset, row in enumerate(rows):
-            self._rows_by_path[row.path] = start + offset
+            if self._rows_by_path is not None:
+                self._rows_by_path[str(row.path)] = start + offset
             self._count(row)
         self.rows.extend(rows)
         self.endInsertRows()
@@ -85,15 +89,13 @@ class ResultsModel(QAbstractTableModel):
         if column <= 0:
             return
 
-        def key(row: Prediction):
-            return self._value(row, column)
-
-        filled = [r for r in self.rows if key(r) is not None]
-        empty = [r for r in self.rows if key(r) is None]  # rows without a value stay last
-        filled.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+        keyed = [(self._value(r, column), r) for r in self.rows]  # one key per row, once
+        filled = [pair for pair in keyed if pair[0] is not None]
+        empty = [r for k, r in keyed if k is None]  # rows without a value stay last
+        filled.sort(key=itemgetter(0), reverse=order == Qt.SortOrder.DescendingOrder)
         self.beginResetModel()
-        self.rows = filled + empty
-        self._rows_by_path = {r.path: i for i, r in enumerate(self.rows)}
+        self.rows = [r for _, r in filled] + empty
+        self._rows_by_path = None
         self.endResetModel()
 
     def relabelled(self) -> list[Prediction]:
@@ -173,7 +175,9 @@ class ResultsModel(QAbstractTableModel):
         return row.extra[extra_index] if extra_index < len(row.extra) else ""
 
     def _thumbnail_loaded(self, path, _pixmap) -> None:
-        index = self._rows_by_path.get(path)
+        if self._rows_by_path is None:
+            self._rows_by_path = {str(r.path): i for i, r in enumerate(self.rows)}
+        index = self._rows_by_path.get(str(path))
         if index is not None:
             cell = self.index(index, 0)
             self.dataChanged.emit(cell, cell, [Qt.ItemDataRole.DecorationRole])
@@ -207,6 +211,9 @@ class ResultsFilter(QSortFilterProxyModel):
         self.endFilterChange()
 
     def filterAcceptsRow(self, source_row: int, _parent: QModelIndex) -> bool:
+        # Called for every row after each sort or reset: no filter must mean no work.
+        if not (self.errors_only or self.uncertain_only or self.text) and self.label_filter is None:
+            return True
         row = self.results.rows[source_row]
         if self.errors_only and not row.error:
             return False
