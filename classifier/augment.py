@@ -89,13 +89,7 @@ class Augmentation:
         if self.rotate90:
             turns = int(rng.integers(0, 4))
             if turns:
-                image = image.transpose(
-                    (
-                        Image.Transpose.ROTATE_90,
-                        Image.Transpose.ROTATE_180,
-                        Image.Transpose.ROTATE_270,
-                    )[turns - 1]
-                )
+                image = image.transpose(_TURNS[turns - 1])
                 if image.size != (width, height):
                     image = image.resize((width, height), Image.Resampling.BILINEAR)
         if self.rotation:

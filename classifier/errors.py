@@ -27,6 +27,17 @@ class ImageError(SortscopeError):
         self.kind = kind
 
 
+def too_large(width: int, height: int, max_pixels: int) -> ImageError:
+    """The decompression-bomb guard's refusal, the same for every format."""
+    return ImageError(
+        "too_large",
+        f"The image is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels), "
+        f"above the limit of {max_pixels / 1e6:.0f} megapixels that protects against "
+        "decompression bombs.",
+        "Shrink the image, or raise the pixel limit if you trust the file.",
+    )
+
+
 class BackboneUnavailable(SortscopeError):
     """The chosen pretrained network cannot be loaded on this machine."""
 

@@ -75,7 +75,8 @@ def decode_images(
 
     def load(i: int):
         try:
-            pixels[i] = images.load_for_model(files[i], size, max_pixels, prep)[0]
+            data = images.read_file(files[i])
+            pixels[i] = images.decode_for_model(data, size, max_pixels, prep)
             return None
         except ImageError as exc:
             return Problem(ProblemKind(exc.kind), exc.what, exc.todo, path=Path(files[i]))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.errors import ImageError
+from classifier.errors import ImageError, too_large
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fz", ".fits.gz", ".fit.gz", ".fts.gz")
 MAGIC = b"SIMPLE  ="
@@ -105,17 +105,6 @@ def _too_large_unpacked(limit: int) -> ImageError:
     )
 
 
-def _too_large(shape: tuple[int, ...], max_pixels: int) -> ImageError:
-    height, width = shape[-2], shape[-1]
-    return ImageError(
-        "too_large",
-        f"The image is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels), above "
-        f"the limit of {max_pixels / 1e6:.0f} megapixels that protects against decompression "
-        "bombs.",
-        "Shrink the image, or raise the pixel limit if you trust the file.",
-    )
-
-
 def _open(raw: bytes):
     fits = _fits_module()
     try:
@@ -173,7 +162,7 @@ def read_fits(
         index, chosen = _choose(hdul, hdu)
         shape = tuple(chosen.shape)
         if shape[-2] * shape[-1] > max_pixels:
-            raise _too_large(shape, max_pixels)
+            raise too_large(shape[-1], shape[-2], max_pixels)
         info = chosen.fileinfo()
         if info is not None and info["datLoc"] + info["datSpan"] > len(raw):
             raise _truncated()

@@ -195,7 +195,7 @@ class RunLog:
                     # package installed to train (only to look at the curves).
                     tf.summary.write(
                         name, tf.constant(value, tf.float32), step=stats.epoch,
-                        metadata=_SCALAR_METADATA(),
+                        metadata=_scalar_metadata(),
                     )  # fmt: skip
         self._writer.flush()
 
@@ -205,7 +205,8 @@ class RunLog:
             self._writer = None
 
 
-def _SCALAR_METADATA():
+def _scalar_metadata():
+    """Marks a summary as a scalar for TensorBoard (built on use: it needs TensorFlow)."""
     from tensorflow.core.framework import summary_pb2
 
     metadata = summary_pb2.SummaryMetadata()

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from classifier import fits
-from classifier.errors import ImageError
+from classifier.errors import ImageError, too_large
 from classifier.preprocessing import (
     HIGH_RANGE_MODES,
     Preprocessing,
@@ -102,13 +102,7 @@ def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image
         )
     width, height = image.size
     if width * height > max_pixels:
-        raise ImageError(
-            "too_large",
-            f"The image is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels), "
-            f"above the limit of {max_pixels / 1e6:.0f} megapixels that protects against "
-            "decompression bombs.",
-            "Shrink the image, or raise the pixel limit if you trust the file.",
-        )
+        raise too_large(width, height, max_pixels)
     return image
 
 

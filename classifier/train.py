@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier import __version__, modelfile
+from classifier import __version__, finetune, modelfile
 from classifier.backbones import Availability, Backbone, get_backbone, load_feature_model
 from classifier.errors import DatasetError, SortscopeError
 from classifier.evaluate import evaluate_predictions
@@ -118,9 +118,7 @@ def gather_splits(
     cache_dir: str | Path | None = None,
 ) -> tuple[dict[Split, SplitData], list[Problem]]:
     """Features and labels of every usable image, grouped by split; training images also get
-    their augmented copies when `config` asks for them."""
-    if not scan.usable:
-        raise DatasetError(scan.errors[0].message, scan.errors[0].advice)
+    their augmented copies when `config` asks for them. `scan` must be usable."""
     backbone = feature_backbone(config)
     prep = config.preprocessing
     cache = open_cache(backbone, cache_dir, prep)
@@ -292,7 +290,6 @@ class FitResult:
 
 def _fine_tune(data, feature_model, head, config, progress, log: RunLog):
     """Train the backbone's last blocks and the head together, from images."""
-    from classifier import finetune
     from classifier.tf_runtime import keras
 
     k = keras()
@@ -319,8 +316,6 @@ def _fit_from_images(
     model, data, config, progress, log: RunLog, stage: str, epochs: int, learning_rate: float
 ) -> FitResult:
     """Fit `model` (pixels -> probabilities) on the splits' images, decoded once."""
-    from classifier import finetune
-
     n_classes = model.output_shape[-1]
     size = model.input_shape[1]
     files = [p for s in Split for p in data[s].paths]
@@ -384,22 +379,15 @@ def trained_backbone(base: Backbone, network, tag: str) -> Backbone:
     """A backbone whose weights Sortscope trained: its own feature-cache key and engine."""
     return replace(
         base,
-        version=f"{base.version}+{tag}{_digest(network)}",
+        version=f"{base.version}+{tag}{finetune.weights_digest(network)}",
         builder=lambda: network,
         availability=lambda: Availability(True),
         listed=False,
     )
 
 
-def _digest(network) -> str:
-    from classifier.finetune import weights_digest
-
-    return weights_digest(network)
-
-
 def _train_small_cnn(scan, config, progress, log: RunLog) -> TrainOutcome:
     """A small CNN from scratch: the baseline that shows what pretrained features buy."""
-    from classifier import finetune
     from classifier.tf_runtime import keras
 
     k = keras()
@@ -433,7 +421,7 @@ def _train_small_cnn(scan, config, progress, log: RunLog) -> TrainOutcome:
         "Small CNN (trained from scratch)",
         size,
         network.output_shape[-1],
-        f"1+w{_digest(network)}",
+        f"1+w{finetune.weights_digest(network)}",
         "Convolutional network trained by Sortscope on this dataset only.",
         lambda: network,
         lambda: Availability(True),

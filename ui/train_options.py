@@ -204,15 +204,16 @@ class AdvancedOptions(QWidget):
             tensorboard_dir=self.tensorboard.text().strip(),
         )
 
-    def summary(self, c: TrainConfig) -> str:
-        """The non-default advanced choices of `c`, in a few words (for the runs table)."""
-        parts = []
-        if c.oversample:
-            parts.append("oversampled")
-        elif c.class_weights:
-            parts.append("class weights")
-        if c.variants is not None:
-            parts.append(f"{c.augment_copies}x augmented ({c.augmentation.describe()})")
-        if c.lr_schedule != "constant":
-            parts.append(f"{c.lr_schedule} schedule")
-        return ", ".join(parts) or "-"
+
+def run_summary(c: TrainConfig) -> str:
+    """The balance, augmentation and schedule of a run, in a few words (for the runs table)."""
+    parts = []
+    if c.oversample:
+        parts.append("oversampled")
+    elif c.class_weights:
+        parts.append("class weights")
+    if c.variants is not None:
+        parts.append(f"{c.augment_copies}x augmented ({c.augmentation.describe()})")
+    if c.lr_schedule != "constant":
+        parts.append(f"{c.lr_schedule} schedule")
+    return ", ".join(parts) or "-"

@@ -47,7 +47,7 @@ from ui.errors import show_error
 from ui.state import AppState
 from ui.tasks import ErrorInfo, TaskRunner
 from ui.thumbnails import ThumbnailLoader
-from ui.train_options import MODEL_TYPE_TITLES, AdvancedOptions
+from ui.train_options import MODEL_TYPE_TITLES, AdvancedOptions, run_summary
 from ui.widgets import TaskProgress, ThumbnailStrip, hint
 
 CURVE_COLOURS = {"train": "#3b82c4", "validation": "#d9822b"}
@@ -652,15 +652,19 @@ class TrainView(QWidget):
         """Download or import a Keras backbone's weights in the background."""
         from classifier import weights
 
+        path = ""
         if action == "import":
             path, _ = QFileDialog.getOpenFileName(
                 self, "Import weights file", str(Path.home()), "Keras weights (*.h5);;All (*)"
             )
             if not path:
                 return
-            job = lambda ctx: weights.import_weights(name, path)  # noqa: E731
-        else:
-            job = lambda ctx: weights.download_weights(name, ctx.progress, ctx.cancel)  # noqa: E731
+
+        def job(ctx):
+            if path:
+                return weights.import_weights(name, path)
+            return weights.download_weights(name, ctx.progress, ctx.cancel)
+
         self.progress.start("Getting weights…")
         self.stage.setText("Getting backbone weights")
 
@@ -752,7 +756,7 @@ class TrainView(QWidget):
             f"{config.learning_rate:g}",
             config.optimizer,
             str(config.hidden_units) if config.hidden_units else "no",
-            self.form.advanced.summary(config),
+            run_summary(config),
             f"{ev.accuracy:.1%} ({ev.baseline_accuracy:.1%})",
             str(saved) if saved else "not saved",
         ]
