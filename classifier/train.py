@@ -50,7 +50,8 @@ class SplitData:
     x: np.ndarray
     y: np.ndarray
     paths: list[Path]
-    augmented: np.ndarray | None = None  # (n, copies, dim): augmented copies' features
+    augmented: np.ndarray | None = None  # (m, copies, dim): augmented copies' features
+    augmented_y: np.ndarray | None = None  # (m,): their labels
 
 
 @dataclass
@@ -162,7 +163,9 @@ def gather_splits(
             prep=prep,
             variants=config.variants,
         )
-        grouped[Split.TRAIN].augmented = augmented.features
+        # A copy that failed (the file changed since) must not train as a zero vector.
+        grouped[Split.TRAIN].augmented = augmented.features[augmented.ok]
+        grouped[Split.TRAIN].augmented_y = grouped[Split.TRAIN].y[augmented.ok]
     return grouped, list(result.errors.values())
 
 
@@ -172,7 +175,7 @@ def training_arrays(train: SplitData, n_classes: int, config: TrainConfig):
     if train.augmented is not None and train.augmented.size:
         copies = train.augmented.shape[1]
         x = np.concatenate([x, train.augmented.reshape(-1, x.shape[1])])
-        y = np.concatenate([y, np.repeat(train.y, copies)])
+        y = np.concatenate([y, np.repeat(train.augmented_y, copies)])
     if config.oversample:
         rows = oversample_indices(y, n_classes, config.seed)
         x, y = x[rows], y[rows]

@@ -266,3 +266,15 @@ def test_blocks_of_keras_applications(constructor, size, last_two):
     finetune.unfreeze_last_blocks(network, 1)
     trainable = {w.path.split("/")[-2] for w in network.trainable_weights}
     assert trainable and trainable <= {layer.name for layer in groups[-1]}
+
+
+def test_augmented_copies_that_failed_do_not_train_as_zero_vectors():
+    from classifier.train import SplitData, training_arrays
+
+    x = np.array([[1.0, 1.0], [2.0, 2.0]], dtype=np.float32)
+    y = np.array([0, 1])
+    copies = np.array([[[3.0, 3.0], [4.0, 4.0]]], dtype=np.float32)  # only file 1's copies
+    train = SplitData(x, y, [], augmented=copies, augmented_y=y[1:])
+    rows, labels = training_arrays(train, 2, TrainConfig())
+    assert labels.tolist() == [0, 1, 1, 1]
+    assert not (rows == 0).all(axis=1).any()
