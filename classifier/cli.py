@@ -247,13 +247,8 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         )
     stats = result.stats
     if args.verbose:
-        print(
-            f"time: {stats.seconds:.1f}s total ({stats.engine or 'no'} inference engine), "
-            f"{stats.from_cache} from cache, "
-            f"{stats.computed} computed; decode {stats.decode_seconds:.1f}s (all threads), "
-            f"inference {stats.inference_seconds:.1f}s",
-            file=sys.stderr,
-        )
+        engine = f"{stats.engine} inference engine" if stats.engine else "no inference needed"
+        print(f"time: {stats.breakdown()} ({engine})", file=sys.stderr)
     return EXIT_OK
 
 

@@ -13,6 +13,7 @@ import contextlib
 import importlib.metadata
 import io
 import os
+import queue
 import subprocess
 import sys
 import tempfile
@@ -31,17 +32,21 @@ from classifier.tf_runtime import keras, muted_stderr, tensorflow
 ENGINE_VERSION = 1
 _CHILD_FLAG = "SORTSCOPE_CONVERTING"  # set in the child process that converts
 MAX_DIFFERENCE = 1e-3  # largest feature difference from Keras a converted copy may show
+MAX_INTERPRETERS = 8  # each holds its own copy of the packed weights
 
 
 class KerasEngine:
     name = "keras"
+    concurrent = False  # Keras runs one batch at a time on all cores
 
     def __init__(self, model, fallback_reason: str = "") -> None:
         self.model = model
         self.fallback_reason = fallback_reason
+        self._lock = threading.Lock()
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
+        with self._lock:
+            return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
 
 
 def _interpreter_class():
@@ -55,34 +60,74 @@ def _interpreter_class():
         return tensorflow().lite.Interpreter
 
 
-class TFLiteEngine:
-    name = "tflite"
-    fallback_reason = ""
+class _Interpreter:
+    """One interpreter, resized to batches of one image."""
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
-        if not Path(path).is_file():
-            raise FileNotFoundError(path)
-        interpreter = _interpreter_class()
+    def __init__(self, path: Path, threads: int) -> None:
         with warnings.catch_warnings(), muted_stderr():
             warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
-            self._interpreter = interpreter(
-                model_path=str(path), num_threads=threads or os.cpu_count() or 2
-            )
-        self._input = self._interpreter.get_input_details()[0]["index"]
+            self._interpreter = _interpreter_class()(model_path=str(path), num_threads=threads)
+        self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]["index"]
-        self._batch = 0
-        self._lock = threading.Lock()  # an interpreter serves one caller at a time
+        shape = [1, *self._input["shape"][1:]]
+        self._interpreter.resize_tensor_input(self._input["index"], shape)
+        with muted_stderr():
+            self._interpreter.allocate_tensors()
+
+    def run(self, image: np.ndarray) -> np.ndarray:
+        self._interpreter.set_tensor(self._input["index"], image[None])
+        self._interpreter.invoke()  # releases the GIL: other interpreters run meanwhile
+        return np.array(self._interpreter.get_tensor(self._output)[0], dtype=np.float32)
+
+
+class TFLiteEngine:
+    """Several interpreters of one converted network, one per concurrent caller.
+
+    On a CPU, `n` single-threaded interpreters, each fed by the thread that decoded its images,
+    beat one `n`-threaded interpreter next to `n` decoding threads: nothing waits at XNNPACK's
+    thread barriers while a decoder holds the core (2 cores: 165 vs 133 img/s end to end).
+    One image per invoke keeps the working set in the CPU's cache (105 vs 90 img/s per thread
+    for batches of 32).
+    """
+
+    name = "tflite"
+    fallback_reason = ""
+    concurrent = True
+
+    def __init__(self, path: Path, instances: int | None = None) -> None:
+        if not Path(path).is_file():
+            raise FileNotFoundError(path)
+        cores = os.cpu_count() or 2
+        self.instances = instances or min(cores, MAX_INTERPRETERS)
+        self._threads = max(1, cores // self.instances)
+        self._path = Path(path)
+        self._idle: queue.SimpleQueue[_Interpreter] = queue.SimpleQueue()
+        self._idle.put(_Interpreter(self._path, self._threads))  # a broken file fails here
+        self._made = 1
+        self._lock = threading.Lock()
+
+    @property
+    def interpreters(self) -> int:
+        """How many interpreters exist so far (one per caller that ran at the same time)."""
+        return self._made
+
+    def _acquire(self) -> _Interpreter:
+        with self._lock:
+            try:
+                return self._idle.get_nowait()
+            except queue.Empty:
+                if self._made < self.instances:
+                    self._made += 1
+                    return _Interpreter(self._path, self._threads)
+        return self._idle.get()
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        with self._lock:
-            if len(batch) != self._batch:
-                self._interpreter.resize_tensor_input(self._input, list(batch.shape))
-                with muted_stderr():
-                    self._interpreter.allocate_tensors()
-                self._batch = len(batch)
-            self._interpreter.set_tensor(self._input, np.ascontiguousarray(batch, np.float32))
-            self._interpreter.invoke()
-            return np.array(self._interpreter.get_tensor(self._output), dtype=np.float32)
+        images = np.ascontiguousarray(batch, np.float32)
+        interpreter = self._acquire()
+        try:
+            return np.stack([interpreter.run(image) for image in images])
+        finally:
+            self._idle.put(interpreter)
 
 
 def _tensorflow_version() -> str:

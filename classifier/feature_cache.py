@@ -3,7 +3,8 @@
 One folder per backbone cache key. Each write adds one shard: a single .npy file holding a
 structured array of (digest, float16 features), written to a temporary name and renamed, so a
 killed run loses at most the batch in flight and readers never see half a shard. Loading uses
-NumPy without pickle. Many small shards are merged now and then to keep start-up fast.
+NumPy without pickle. Small shards are merged into one as soon as there are many, so a
+million-image folder leaves a few dozen large shards, not thousands of files and memory maps.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import numpy as np
 from classifier.atomic import atomic_write
 
 DIGEST_BYTES = 32  # hex of a 16-byte blake2b digest
-MERGE_ABOVE_SHARDS = 64
+MERGE_ABOVE_SHARDS = 64  # small shards tolerated before they are merged
+SMALL_SHARD_ROWS = 8192  # shards at least this big are never rewritten
 
 
 class FeatureCache:
@@ -82,24 +84,32 @@ class FeatureCache:
             np.save(f, records, allow_pickle=False)
         with self._lock:
             self._add_shard(path)
+        self.merge_small_shards(MERGE_ABOVE_SHARDS)
 
-    def merge_small_shards(self) -> None:
-        """Rewrite many shards as one; cheap to call after every run."""
+    def merge_small_shards(self, above: int = 1) -> None:
+        """Rewrite the small shards as one when there are more than `above` of them.
+
+        Large shards stay as they are, so the work per merge does not grow with the cache.
+        """
         with self._lock:
-            if len(self._shard_paths) <= MERGE_ABOVE_SHARDS:
+            small = {i for i, s in enumerate(self._shards) if len(s) < SMALL_SHARD_ROWS}
+            if len(small) <= max(above, 1):
                 return
-            old_paths = list(self._shard_paths)
-            merged = np.concatenate([np.asarray(s) for s in self._shards])
+            merged = np.concatenate([np.asarray(self._shards[i]) for i in sorted(small)])
             _, first = np.unique(merged["digest"], return_index=True)
             merged = merged[np.sort(first)]
             path = self.folder / f"shard-{uuid.uuid4().hex}.npy"
             with atomic_write(path, durable=False) as f:
                 np.save(f, merged, allow_pickle=False)
             # The merged shard exists before any old one goes, so no feature is ever lost.
+            paths = list(self._shard_paths)
             self._index.clear()
             self._shards.clear()
             self._shard_paths.clear()
-            for old in old_paths:
-                with contextlib.suppress(OSError):
-                    os.unlink(old)
+            for i, old in enumerate(paths):
+                if i in small:
+                    with contextlib.suppress(OSError):
+                        os.unlink(old)
+                else:
+                    self._add_shard(old)
             self._add_shard(path)

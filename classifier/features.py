@@ -1,9 +1,12 @@
-"""Batched feature extraction through a backbone, reusing the on-disk cache.
+"""Feature extraction through a backbone, reusing the on-disk cache.
 
-Files are read, hashed and decoded in a thread pool while the backbone runs on whole batches in
-the calling thread, so decoding and inference overlap. Only cache misses are decoded at all: a
-file whose content digest is cached costs one read and one hash. Each computed batch is written
-to the cache before it is reported, so a cancelled or killed run keeps everything finished.
+A pool with one worker per core takes small chunks of files: each worker reads, hashes and
+decodes its chunk, then runs it through the backbone itself (the engine gives every worker an
+interpreter of its own), so all cores stay busy and no thread waits on another. The calling
+thread only stores results and reports. Only cache misses are decoded at all: a file whose
+content digest is cached costs one read and one hash. New features are written to the cache
+every few hundred rows and when a run ends, is cancelled or fails, so a killed run loses at
+most a few seconds of work.
 """
 
 from __future__ import annotations
@@ -28,7 +31,13 @@ from classifier.preprocessing import Preprocessing
 from classifier.progress import CancelToken, ProgressCallback, StageClock
 from classifier.types import ExtractionStats, FeatureSet, Problem, ProblemKind
 
-DEFAULT_BATCH_SIZE = 32
+DEFAULT_BATCH_SIZE = 32  # rows per yielded chunk
+TASK_FILES = 8  # files one worker decodes and runs through the backbone in one go
+# New features are written to the cache in shards of this many rows, or after this long: a
+# killed run loses at most a few seconds of work, and a big folder does not leave a shard file
+# per chunk.
+SAVE_EVERY_ROWS = 256
+SAVE_EVERY_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -44,8 +53,9 @@ class FeatureRow:
 class _Output:
     copy: int
     key: str  # the feature cache key: the digest, or a variant's key
-    features: np.ndarray | None = None  # from the cache
+    features: np.ndarray | None = None  # from the cache, or computed
     pixels: np.ndarray | None = None  # to run through the backbone
+    computed: bool = False  # features are new: the cache does not hold them yet
 
 
 @dataclass
@@ -53,7 +63,22 @@ class _Prepared:
     digest: str | None = None
     outputs: list[_Output] = field(default_factory=list)
     problem: Problem | None = None
-    seconds: float = 0.0
+    read_seconds: float = 0.0  # reading and hashing the file
+    decode_seconds: float = 0.0
+
+
+@dataclass
+class _Chunk:
+    index: int  # the first file's index
+    prepared: list[_Prepared]
+    inference_seconds: float = 0.0
+
+
+class _EngineSlot:
+    """The engine, once the calling thread has loaded it (workers never load it: loading
+    reports progress and may convert the network). Until then workers only decode."""
+
+    engine = None
 
 
 def open_cache(
@@ -106,13 +131,53 @@ def _prepare(
             return prepared
         data = images.read_file(path)
         prepared.digest = images.content_digest(data)
+        read = time.perf_counter()
+        prepared.read_seconds = read - start
         prepared.outputs = _decode_outputs(
             data, prepared.digest, size, cache, max_pixels, prep, variants
         )
+        prepared.decode_seconds = time.perf_counter() - read
     except ImageError as exc:
         prepared.problem = Problem(ProblemKind(exc.kind), exc.what, exc.todo, path=Path(path))
-    prepared.seconds = time.perf_counter() - start
     return prepared
+
+
+def _infer(engine, outputs: list[_Output]) -> float:
+    """Run decoded outputs through the backbone in place; the seconds it took."""
+    if not outputs:
+        return 0.0
+    start = time.perf_counter()
+    batch = np.stack([o.pixels for o in outputs]).astype(np.float32)
+    # Round as the cache stores them, so a first run and a cached rerun see equal features.
+    features = engine.predict(batch).astype(np.float16).astype(np.float32)
+    for output, row in zip(outputs, features, strict=True):
+        output.features, output.pixels, output.computed = row, None, True
+    return time.perf_counter() - start
+
+
+def _waiting(prepared: list[_Prepared]) -> list[_Output]:
+    return [o for p in prepared for o in p.outputs if o.pixels is not None]
+
+
+def _run_chunk(
+    index: int,
+    files: Sequence[Path],
+    digests: Sequence[str | None],
+    slot: _EngineSlot,
+    cancel: CancelToken,
+    prepare_args: tuple,
+) -> _Chunk:
+    """Decode a few files, then run them through the engine if it is loaded (in this thread:
+    the engine lends each worker an interpreter of its own)."""
+    prepared = []
+    for path, digest in zip(files, digests, strict=True):
+        if cancel.cancelled:
+            break  # the caller sees the cancellation before it reads this chunk
+        prepared.append(_prepare(Path(path), digest, *prepare_args))
+    chunk = _Chunk(index, prepared)
+    if slot.engine is not None and not cancel.cancelled:
+        chunk.inference_seconds = _infer(slot.engine, _waiting(prepared))
+    return chunk
 
 
 def _decode_outputs(data, digest, size, cache, max_pixels, prep, variants) -> list[_Output]:
@@ -133,12 +198,18 @@ def _decode_outputs(data, digest, size, cache, max_pixels, prep, variants) -> li
 
 
 class _Stats:
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, workers: int) -> None:
         self.total = total
+        self.workers = workers
         self.from_cache = self.computed = self.failed = 0
-        self.decode = self.inference = 0.0
+        self.read = self.decode = self.inference = self.startup = 0.0
         self.engine = ""
         self.start = time.perf_counter()
+
+    def add(self, chunk: _Chunk) -> None:
+        self.read += sum(p.read_seconds for p in chunk.prepared)
+        self.decode += sum(p.decode_seconds for p in chunk.prepared)
+        self.inference += chunk.inference_seconds
 
     def frozen(self) -> ExtractionStats:
         return ExtractionStats(
@@ -150,6 +221,9 @@ class _Stats:
             self.decode,
             self.inference,
             self.engine,
+            self.read,
+            self.startup,
+            self.workers,
         )
 
 
@@ -167,7 +241,8 @@ def iter_features(
     prep: Preprocessing = images.DEFAULT_PREPROCESSING,
     variants: Variants | None = None,
 ) -> Iterator[list[FeatureRow]]:
-    """Yield chunks of FeatureRow (in no particular order) until every file is covered.
+    """Yield chunks of about `batch_size` FeatureRows (in no particular order) until every
+    file is covered.
 
     `digests`, when the caller already knows them (from a scan), lets cached files skip even the
     read. If `stats` is given, the run's ExtractionStats is appended to it at the end. `prep`
@@ -175,82 +250,93 @@ def iter_features(
     per augmented copy (a failed file gives one row with its problem); counts are in rows.
     """
     cancel = cancel or CancelToken()
+    digests = digests if digests is not None else [None] * len(files)
     per_file = variants.copies if variants is not None else 1
-    total = len(files) * per_file
-    counters = _Stats(total)
-    stage = "Augmenting images" if variants is not None else "Extracting features"
-    clock = StageClock(stage, total, progress)
     workers = workers or os.cpu_count() or 2
-    window = batch_size * 2 + workers  # bounded read-ahead: memory stays flat for any folder
-    size = backbone.input_size
-    engine = None
-    pending: list[tuple[int, str, _Output]] = []  # (file index, content digest, output)
+    counters = _Stats(len(files) * per_file, workers)
+    stage = "Augmenting images" if variants is not None else "Extracting features"
+    clock = StageClock(stage, counters.total, progress)
+    window = 2 * workers  # chunks in flight: bounded read-ahead, flat memory for any folder
+    slot = _EngineSlot()
+    prepare_args = (backbone.input_size, cache, max_pixels, prep, variants)
     ready: list[FeatureRow] = []
+    unsaved: list[_Output] = []
+    saved_at = time.perf_counter()
     done = 0
     clock.report(0)
 
-    def run_batch() -> None:
-        nonlocal engine, done
-        if engine is None:
-            clock.report(done, f"Loading {backbone.title}…")
-            engine = load_engine(backbone, on_status=lambda message: clock.report(done, message))
-            counters.engine = engine.name
-            clock.report(done, "")
+    def save() -> None:
+        nonlocal saved_at
+        if unsaved:
+            cache.put_many([o.key for o in unsaved], np.stack([o.features for o in unsaved]))
+            unsaved.clear()
+        saved_at = time.perf_counter()
+
+    def load() -> None:
         start = time.perf_counter()
-        batch = np.stack([o.pixels for _, _, o in pending]).astype(np.float32)
-        out = engine.predict(batch)
-        # Round as the cache stores them, so a first run and a cached rerun see equal features.
-        out = out.astype(np.float16).astype(np.float32)
-        counters.inference += time.perf_counter() - start
-        cache.put_many([o.key for _, _, o in pending], out)
-        for (index, digest, output), row in zip(pending, out, strict=True):
-            ready.append(FeatureRow(index, digest, row, copy=output.copy))
-        counters.computed += len(pending)
-        done += len(pending)
-        pending.clear()
+        clock.report(done, f"Loading {backbone.title}…")
+        slot.engine = load_engine(backbone, on_status=lambda message: clock.report(done, message))
+        counters.engine = slot.engine.name
+        counters.startup = time.perf_counter() - start
+        clock.report(done, "")
+
+    def collect(chunk: _Chunk) -> None:
+        """Store a finished chunk's new features and queue its rows (calling thread only)."""
+        nonlocal done
+        waiting = _waiting(chunk.prepared)
+        if waiting:  # decoded before the engine was loaded
+            if slot.engine is None:
+                load()
+            chunk.inference_seconds += _infer(slot.engine, waiting)
+        counters.add(chunk)
+        computed = [o for p in chunk.prepared for o in p.outputs if o.computed]
+        counters.computed += len(computed)
+        unsaved.extend(computed)
+        if len(unsaved) >= SAVE_EVERY_ROWS or time.perf_counter() - saved_at > SAVE_EVERY_SECONDS:
+            save()
+        for index, prepared in enumerate(chunk.prepared, chunk.index):
+            if prepared.problem is not None:
+                counters.failed += per_file
+                done += per_file
+                ready.append(FeatureRow(index, None, None, prepared.problem))
+            for output in prepared.outputs:
+                counters.from_cache += not output.computed
+                done += 1
+                ready.append(FeatureRow(index, prepared.digest, output.features, copy=output.copy))
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        in_flight: deque[tuple[int, Future]] = deque()
+        in_flight: deque[Future] = deque()
         next_index = 0
         try:
             while next_index < len(files) or in_flight:
                 cancel.check()
                 while next_index < len(files) and len(in_flight) < window:
-                    known = digests[next_index] if digests is not None else None
-                    path = Path(files[next_index])
-                    future = pool.submit(
-                        _prepare, path, known, size, cache, max_pixels, prep, variants
+                    end = min(next_index + TASK_FILES, len(files))
+                    in_flight.append(
+                        pool.submit(
+                            _run_chunk,
+                            next_index,
+                            files[next_index:end],
+                            digests[next_index:end],
+                            slot,
+                            cancel,
+                            prepare_args,
+                        )
                     )
-                    in_flight.append((next_index, future))
-                    next_index += 1
-                index, future = in_flight.popleft()
-                prepared: _Prepared = future.result()
-                counters.decode += prepared.seconds
-                if prepared.problem is not None:
-                    counters.failed += per_file
-                    done += per_file
-                    ready.append(FeatureRow(index, None, None, prepared.problem))
-                for output in prepared.outputs:
-                    if output.features is not None:
-                        counters.from_cache += 1
-                        done += 1
-                        row = FeatureRow(index, prepared.digest, output.features, copy=output.copy)
-                        ready.append(row)
-                    else:
-                        pending.append((index, prepared.digest, output))
-                        if len(pending) >= batch_size:
-                            run_batch()
-                if not in_flight and pending:
-                    run_batch()
+                    next_index = end
+                chunk = in_flight.popleft().result()
+                cancel.check()  # a cancelled worker may have stopped part-way
+                collect(chunk)
                 if len(ready) >= batch_size or (not in_flight and ready):
                     clock.report(done)
                     yield list(ready)
                     ready.clear()
         except (Cancelled, GeneratorExit):
-            for _, future in in_flight:
+            for future in in_flight:
                 future.cancel()
             raise
         finally:
+            save()
             cache.merge_small_shards()
             if stats is not None:
                 stats.append(counters.frozen())

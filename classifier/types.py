@@ -126,9 +126,33 @@ class ExtractionStats:
     computed: int = 0
     failed: int = 0
     seconds: float = 0.0
-    decode_seconds: float = 0.0  # summed over worker threads
+    decode_seconds: float = 0.0  # summed over worker threads, like read and inference
     inference_seconds: float = 0.0
     engine: str = ""  # "tflite" or "keras"; empty when nothing had to be computed
+    read_seconds: float = 0.0  # reading and hashing files (I/O)
+    startup_seconds: float = 0.0  # loading the engine (and converting it, the first time)
+    workers: int = 1
+
+    def breakdown(self) -> str:
+        """Where the time went, per image, in a line for people: what limits this run."""
+        parts = [f"{self.seconds:.1f} s for {self.total} images"]
+        if self.startup_seconds >= 0.05:
+            parts.append(f"start-up {self.startup_seconds:.1f} s")
+        computed = self.computed + self.failed
+        if computed:
+            costs = {
+                "reading files": self.read_seconds,
+                "decoding": self.decode_seconds,
+                "inference": self.inference_seconds,
+            }
+            each = ", ".join(f"{k} {1000 * v / computed:.1f} ms" for k, v in costs.items())
+            limit = max(costs, key=costs.get)
+            parts.append(
+                f"per new image on each of {self.workers} workers: {each} (limited by {limit})"
+            )
+        if self.from_cache:
+            parts.append(f"{self.from_cache} from the cache")
+        return "; ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,10 @@ def test_train_save_reload_classify_on_the_real_backbone(tmp_path):
 
     night = make_night(tmp_path / "night")
     csv_path = tmp_path / "results.csv"
-    classified = sortscope("classify", night, "--model", model, "--csv", csv_path)
+    classified = sortscope("classify", night, "--model", model, "--csv", csv_path, "--verbose")
     assert "2 file(s) could not be read" in classified.stderr
+    # Where the time went, per image: what limits this run.
+    assert "per new image on each of" in classified.stderr and "limited by" in classified.stderr
     rows = read_csv(csv_path)
     assert rows[0] == CSV_HEADER
     body = {r[0]: r for r in rows[1:]}

@@ -1,3 +1,5 @@
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -73,3 +75,18 @@ def test_engine_can_be_forced(monkeypatch, convert_here):
     monkeypatch.setattr(engine, "convert", lambda *_: b"not a model")
     with pytest.raises(ValueError):
         engine.load_engine(backbones.get_backbone("tiny_test"))
+
+
+def test_each_thread_gets_an_interpreter_of_its_own_with_equal_results():
+    """Workers run inference side by side; results must not depend on which interpreter."""
+    tiny = backbones.get_backbone("tiny_test")
+    fast = engine.load_engine(tiny)
+    assert fast.name == "tflite", fast.fallback_reason
+    pool = engine.TFLiteEngine(engine._converted_path(tiny), instances=2)
+    batches = [sample(32) + k for k in range(8)]
+    expected = [fast.predict(b) for b in batches]
+    with ThreadPoolExecutor(2) as threads:
+        results = list(threads.map(pool.predict, batches))
+    for got, want in zip(results, expected, strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
+    assert pool.interpreters <= 2

@@ -6,7 +6,7 @@ import pytest
 from datasets import make_dataset
 from PIL import Image
 
-from classifier import backbones, features
+from classifier import backbones, feature_cache, features
 from classifier.errors import Cancelled
 from classifier.feature_cache import FeatureCache
 from classifier.progress import CancelToken
@@ -127,3 +127,45 @@ def test_cache_merges_shards_and_ignores_foreign_files(tmp_path):
     assert len(reopened) == 70
     np.testing.assert_allclose(reopened.get(digests[42]), vectors[42], atol=1e-2)
     assert FeatureCache(tmp_path, 8).get(digests[0]) is None  # other feature size: no reuse
+
+
+def test_a_long_run_leaves_few_shards_and_loses_nothing(dataset, monkeypatch):
+    """A million-file folder must not leave a shard (and a memory map) per chunk."""
+    files, digests = _files(dataset)
+    monkeypatch.setattr(features, "SAVE_EVERY_ROWS", 4)  # a shard every chunk or so
+    monkeypatch.setattr(feature_cache, "MERGE_ABOVE_SHARDS", 3)
+    result = features.extract_features(files, TINY, digests=digests)
+    assert result.stats.computed == 60
+    folder = features.open_cache(TINY).folder
+    assert len(list(folder.glob("shard-*.npy"))) == 1  # small shards merged during and after
+    reopened = features.open_cache(TINY)
+    assert len(reopened) == 60
+    for row, digest in enumerate(digests):
+        np.testing.assert_array_equal(reopened.get(digest), result.features[row])
+
+
+def test_merging_leaves_large_shards_alone(tmp_path, monkeypatch):
+    monkeypatch.setattr(feature_cache, "SMALL_SHARD_ROWS", 10)
+    cache = FeatureCache(tmp_path, 4)
+    vectors = np.arange(23 * 4, dtype=np.float32).reshape(23, 4)
+    cache.put_many([f"{i:032x}" for i in range(20)], vectors[:20])  # large
+    large = set(tmp_path.glob("shard-*.npy"))
+    for i in range(20, 23):
+        cache.put_many([f"{i:032x}"], vectors[i : i + 1])
+    cache.merge_small_shards()
+    shards = set(tmp_path.glob("shard-*.npy"))
+    assert large < shards and len(shards) == 2
+    reopened = FeatureCache(tmp_path, 4)
+    assert len(reopened) == 23
+    np.testing.assert_array_equal(reopened.get(f"{22:032x}"), vectors[22])
+
+
+def test_stats_say_where_the_time_went(dataset):
+    files, digests = _files(dataset)
+    stats = features.extract_features(files, TINY, digests=digests, workers=2).stats
+    assert stats.workers == 2 and stats.engine
+    assert stats.read_seconds > 0 and stats.decode_seconds > 0 and stats.inference_seconds > 0
+    line = stats.breakdown()
+    assert "for 60 images" in line and "decoding" in line and "limited by" in line
+    again = features.extract_features(files, TINY, digests=digests).stats.breakdown()
+    assert "60 from the cache" in again and "limited by" not in again

@@ -7,6 +7,7 @@ Classification is the core's `classify_files()` in a background task, exactly as
 
 from __future__ import annotations
 
+import html
 from datetime import date
 from pathlib import Path
 
@@ -502,12 +503,8 @@ class ClassifyView(QWidget):
         self.proxy.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
         self.state.set_results(result)
         s = result.stats
-        self._show_summary(
-            f" · {s.seconds:.1f} s: {s.from_cache} from cache, {s.computed} computed"
-            f"{f' by {s.engine}' if s.engine else ''} (decode {s.decode_seconds:.1f} s "
-            "over all threads, inference "
-            f"{s.inference_seconds:.1f} s)"
-        )
+        engine = f", {s.engine} engine" if s.engine else ""
+        self._show_summary(f"<br><small>Run details: {html.escape(s.breakdown())}{engine}</small>")
         self._update_buttons()
         self.state.status.emit(f"Classified {len(result.rows)} images in {self.folder}")
 
