@@ -12,7 +12,6 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
-
 from bench_features import make_jpegs  # noqa: E402
 from datasets import make_dataset  # noqa: E402
+from workdir import work_folder  # noqa: E402
 
 
 def run(*args: str, env: dict) -> float:
@@ -40,7 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=1000)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="sortscope-bench-classify-"))
+    work = work_folder("sortscope-bench-classify-")
     env = {**os.environ, "SORTSCOPE_CACHE_DIR": str(work / "cache")}
     make_dataset(work / "train", per_class=20)
     run(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -19,6 +19,8 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workdir import work_folder
 
 
 def make_jpegs(folder: Path, count: int, size: tuple[int, int], seed: int) -> list[Path]:
@@ -37,6 +39,28 @@ def make_jpegs(folder: Path, count: int, size: tuple[int, int], seed: int) -> li
     return files
 
 
+def pure_inference(engines: list, batch_size: int, size: int = 224, images: int = 320) -> float:
+    """Images per second of the backbone alone on random pixels, each engine driven by a thread
+    of its own (an engine listed twice serves two threads, an interpreter each); the first
+    round warms up."""
+    batch = np.random.default_rng(0).uniform(0, 255, (batch_size, size, size, 3))
+    batch = batch.astype(np.float32)
+    rounds = max(1, images // (batch_size * len(engines)))
+
+    def run(engine) -> None:
+        for _ in range(rounds):
+            engine.predict(batch)
+
+    for _ in range(2):
+        start = time.perf_counter()
+        threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return rounds * batch_size * len(engines) / (time.perf_counter() - start)
+
+
 def rate(count: int, seconds: float) -> str:
     return f"{count / seconds:8.1f} img/s ({1000 * seconds / count:6.1f} ms/img)"
 
@@ -48,7 +72,7 @@ def main() -> None:
     parser.add_argument("--backbone", default="efficientnet_lite0")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="sortscope-bench-"))
+    work = work_folder("sortscope-bench-")
     os.environ["SORTSCOPE_CACHE_DIR"] = str(work / "cache")
     from classifier import images
     from classifier.backbones import get_backbone, load_feature_model
@@ -63,17 +87,15 @@ def main() -> None:
     from classifier.engine import KerasEngine, load_engine
 
     size = backbone.input_size
-    batch = np.random.default_rng(0).uniform(0, 255, (32, size, size, 3)).astype(np.float32)
     # The fast engine is converted once per computer; do it before timing anything.
-    for engine in (KerasEngine(load_feature_model(backbone)), load_engine(backbone)):
-        engine.predict(batch)
-        start = time.perf_counter()
-        for _ in range(5):
-            engine.predict(batch)
-        print(
-            f"peak inference (batch 32, {engine.name:>6}):       "
-            f"{rate(160, time.perf_counter() - start)}"
-        )
+    engine = load_engine(backbone)
+    keras_rate = pure_inference([KerasEngine(load_feature_model(backbone))], 32, size)
+    print(f"peak inference, keras (batch 32):             {keras_rate:8.1f} img/s")
+    cores = os.cpu_count() or 2
+    fast_rate = pure_inference(
+        [engine] * cores, 1, size
+    )  # as extraction uses it: a caller per core
+    print(f"peak inference, {engine.name} ({cores} callers, 1 image each): {fast_rate:8.1f} img/s")
 
     for label, files in sets.items():
         start = time.perf_counter()

@@ -14,7 +14,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
+from workdir import work_folder  # noqa: E402
 
-WORK = Path(tempfile.mkdtemp(prefix="sortscope-bench-gui-"))
+WORK = work_folder("sortscope-bench-gui-")
 os.environ["SORTSCOPE_CACHE_DIR"] = str(WORK / "cache")
 os.environ["SORTSCOPE_DATA_DIR"] = str(WORK / "data")
 os.environ["XDG_CONFIG_HOME"] = str(WORK / "config")

@@ -20,8 +20,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -31,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
-
-from bench_features import make_jpegs  # noqa: E402
+from bench_features import make_jpegs, pure_inference  # noqa: E402
 from datasets import make_dataset  # noqa: E402
+from workdir import work_folder  # noqa: E402
 
 
 def classify(folder: Path, model: Path, csv: Path, env: dict) -> float:
@@ -57,34 +55,12 @@ def classify(folder: Path, model: Path, csv: Path, env: dict) -> float:
     return time.perf_counter() - start
 
 
-def pure_inference(engines: list, batch_size: int, images: int = 320) -> float:
-    """Images per second of the backbone alone on random pixels, each engine in a thread of
-    its own (several single-threaded interpreters, or one using every core)."""
-    batch = np.random.default_rng(0).uniform(0, 255, (batch_size, 224, 224, 3))
-    batch = batch.astype(np.float32)
-    for engine in engines:
-        engine.predict(batch)
-    rounds = max(1, images // (batch_size * len(engines)))
-
-    def run(engine) -> None:
-        for _ in range(rounds):
-            engine.predict(batch)
-
-    start = time.perf_counter()
-    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return rounds * batch_size * len(engines) / (time.perf_counter() - start)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=1500)
     parser.add_argument("--large", type=int, default=40)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="sortscope-bench-speed-"))
+    work = work_folder("sortscope-bench-speed-")
     cache = work / "cache"
     env = {**os.environ, "SORTSCOPE_CACHE_DIR": str(cache)}
     os.environ["SORTSCOPE_CACHE_DIR"] = str(cache)
@@ -125,7 +101,7 @@ def main() -> None:
     pure = max(  # one interpreter on all cores, batches of 32 or 1; one per core
         pure_inference([TFLiteEngine(engine_file, instances=1)], 32),
         pure_inference([TFLiteEngine(engine_file, instances=1)], 1),
-        pure_inference([TFLiteEngine(engine_file, instances=cores) for _ in range(cores)], 1),
+        pure_inference([engine] * cores, 1),  # as extraction uses it
     )
 
     # The loop gets the best single-caller engine: one interpreter using every core.
