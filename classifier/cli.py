@@ -357,7 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="X",
         help="label images below this confidence 'uncertain' (0..1)",
     )
-    classify.add_argument("--batch-size", type=int, default=32, metavar="N")
+    classify.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        metavar="N",
+        help="results are gathered and reported N images at a time (each core's worker runs "
+        "the network one image at a time, which is fastest on a CPU)",
+    )
     classify.add_argument("--verbose", action="store_true", help="say where the time went")
     classify.add_argument(
         "--fits-keys",
