@@ -38,6 +38,7 @@ from classifier.types import (
     OPTIMIZERS,
     EpochStats,
     Evaluation,
+    ExtractionStats,
     Problem,
     ScanResult,
     Split,
@@ -62,6 +63,7 @@ class TrainOutcome:
     best_epoch: int
     stopped_early: bool
     problems: list[Problem] = field(default_factory=list)  # images that failed to decode
+    extraction: ExtractionStats | None = None  # where feature extraction spent its time
 
 
 def validate_config(config: TrainConfig) -> None:
@@ -117,9 +119,10 @@ def gather_splits(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     cache_dir: str | Path | None = None,
-) -> tuple[dict[Split, SplitData], list[Problem]]:
+) -> tuple[dict[Split, SplitData], list[Problem], ExtractionStats]:
     """Features and labels of every usable image, grouped by split; training images also get
-    their augmented copies when `config` asks for them. `scan` must be usable."""
+    their augmented copies when `config` asks for them. `scan` must be usable. The stats are
+    those of the images themselves (augmented copies not counted)."""
     backbone = feature_backbone(config)
     prep = config.preprocessing
     cache = open_cache(backbone, cache_dir, prep)
@@ -166,7 +169,7 @@ def gather_splits(
         # A copy that failed (the file changed since) must not train as a zero vector.
         grouped[Split.TRAIN].augmented = augmented.features[augmented.ok]
         grouped[Split.TRAIN].augmented_y = grouped[Split.TRAIN].y[augmented.ok]
-    return grouped, list(result.errors.values())
+    return grouped, list(result.errors.values()), result.stats
 
 
 def training_arrays(train: SplitData, n_classes: int, config: TrainConfig):
@@ -251,7 +254,7 @@ def train(
 
 def _train_on_features(scan, config, progress, log: RunLog, cache_dir) -> TrainOutcome:
     backbone = feature_backbone(config)
-    data, problems = gather_splits(scan, config, progress, log.cancel, cache_dir)
+    data, problems, extraction = gather_splits(scan, config, progress, log.cancel, cache_dir)
     n_classes = len(scan.classes)
     progress(Progress("Training", 0, config.epochs, message="Fitting the classifier head"))
     head, best_epoch, stopped_early = train_head(
@@ -278,7 +281,9 @@ def _train_on_features(scan, config, progress, log: RunLog, cache_dir) -> TrainO
     model = modelfile.compose(
         backbone, feature_model, head, scan.classes, metadata, config.preprocessing
     )
-    return TrainOutcome(model, evaluation, log.history, best_epoch, stopped_early, problems)
+    return TrainOutcome(
+        model, evaluation, log.history, best_epoch, stopped_early, problems, extraction
+    )
 
 
 @dataclass

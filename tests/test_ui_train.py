@@ -57,6 +57,9 @@ def test_full_run_curves_results_clickthrough_and_save(qtbot, train_window, tmp_
     assert ev.accuracy > ev.baseline_accuracy
     assert "held-out test images" in view.summary.text()
     assert view.per_class.rowCount() == 3
+    # The log says where feature extraction spent its time.
+    assert outcome.extraction.total == len(train_window.state.scan.images)
+    assert "Image features: " in view.log.toPlainText() and "limited by" in view.log.toPlainText()
     # Clicking a confusion-matrix cell shows exactly the test images behind it.
     i = 1
     cls = ev.classes[i]

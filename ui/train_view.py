@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -69,13 +68,12 @@ class TrainForm(QWidget):
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.backbone.setMinimumContentsLength(14)
-        self.get_weights = QToolButton()
-        self.get_weights.setText("Get weights…")
+        # A push button leaves room for its menu arrow (a tool button draws it over the text).
+        self.get_weights = QPushButton("Get weights…")
         self.get_weights.setToolTip(
             "Download the ImageNet weights of another backbone, or import a copy of the file "
             "(for computers without internet)."
         )
-        self.get_weights.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.get_weights.setMenu(QMenu(self.get_weights))
         self.refresh_backbones()
         self.epochs = self._spin(1, 1000, d.epochs)
@@ -719,6 +717,8 @@ class TrainView(QWidget):
             )
         if outcome.problems:
             self._say(f"{len(outcome.problems)} image(s) could not be read and were skipped.")
+        if outcome.extraction is not None:
+            self._say(f"Image features: {outcome.extraction.breakdown()}.")
         self._say(
             f"Test accuracy {outcome.evaluation.accuracy:.1%} "
             f"(baseline {outcome.evaluation.baseline_accuracy:.1%})."
