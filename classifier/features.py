@@ -312,6 +312,11 @@ def iter_features(
                 cancel.check()
                 while next_index < len(files) and len(in_flight) < window:
                     end = min(next_index + TASK_FILES, len(files))
+                    images.read_ahead(
+                        files[i]
+                        for i in range(next_index, end)
+                        if digests[i] is None or digests[i] not in cache
+                    )
                     in_flight.append(
                         pool.submit(
                             _run_chunk,

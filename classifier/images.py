@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +74,25 @@ def read_file(path: Path) -> bytes:
             "It was probably not copied completely; copy it again or delete it.",
         )
     return data
+
+
+def read_ahead(paths: Iterable[Path]) -> None:
+    """Ask the operating system to start loading these files into its cache, without waiting:
+    by the time a worker reads one, a slow disk or network share has already delivered it.
+    A no-op where the OS has no such call (Windows, macOS) or a file cannot be opened."""
+    if not hasattr(os, "posix_fadvise"):
+        return
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue  # reading it later reports the problem properly
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def content_digest(data: bytes) -> str:

@@ -169,3 +169,14 @@ def test_stats_say_where_the_time_went(dataset):
     assert "for 60 images" in line and "decoding" in line and "limited by" in line
     again = features.extract_features(files, TINY, digests=digests).stats.breakdown()
     assert "60 from the cache" in again and "limited by" not in again
+
+
+def test_files_still_to_compute_are_read_ahead_cached_ones_are_not(dataset, monkeypatch):
+    files, digests = _files(dataset)
+    features.extract_features(files[:20], TINY, digests=digests[:20])
+    asked = []
+    real = features.images.read_ahead
+    monkeypatch.setattr(features.images, "read_ahead", lambda paths: asked.extend(paths))
+    features.extract_features(files, TINY, digests=digests)
+    assert sorted(asked) == sorted(files[20:])
+    real([files[0], files[0].parent / "gone.png"])  # a vanished file is not an error here
