@@ -12,9 +12,10 @@ most a few seconds of work.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,10 +76,25 @@ class _Chunk:
 
 
 class _EngineSlot:
-    """The engine, once the calling thread has loaded it (workers never load it: loading
-    reports progress and may convert the network). Until then workers only decode."""
+    """The backbone's engine, loaded by the first worker that has something to run (a warm
+    cache never loads it, so never imports TensorFlow); the others wait for it."""
 
-    engine = None
+    def __init__(self, backbone: Backbone, report: Callable[[str], None]) -> None:
+        self.backbone = backbone
+        self.report = report
+        self.engine = None
+        self.seconds = 0.0  # loading it, converting the network the first time included
+        self._lock = threading.Lock()
+
+    def get(self):
+        with self._lock:
+            if self.engine is None:
+                start = time.perf_counter()
+                self.report(f"Loading {self.backbone.title}…")
+                self.engine = load_engine(self.backbone, on_status=self.report)
+                self.report("")
+                self.seconds = time.perf_counter() - start
+        return self.engine
 
 
 def open_cache(
@@ -167,16 +183,17 @@ def _run_chunk(
     cancel: CancelToken,
     prepare_args: tuple,
 ) -> _Chunk:
-    """Decode a few files, then run them through the engine if it is loaded (in this thread:
-    the engine lends each worker an interpreter of its own)."""
+    """Decode a few files, then run the new ones through the engine in this thread (the
+    engine lends each worker an interpreter of its own)."""
     prepared = []
     for path, digest in zip(files, digests, strict=True):
         if cancel.cancelled:
             break  # the caller sees the cancellation before it reads this chunk
         prepared.append(_prepare(Path(path), digest, *prepare_args))
     chunk = _Chunk(index, prepared)
-    if slot.engine is not None and not cancel.cancelled:
-        chunk.inference_seconds = _infer(slot.engine, _waiting(prepared))
+    waiting = _waiting(prepared)
+    if waiting and not cancel.cancelled:
+        chunk.inference_seconds = _infer(slot.get(), waiting)
     return chunk
 
 
@@ -257,7 +274,7 @@ def iter_features(
     stage = "Augmenting images" if variants is not None else "Extracting features"
     clock = StageClock(stage, counters.total, progress)
     window = 2 * workers  # chunks in flight: bounded read-ahead, flat memory for any folder
-    slot = _EngineSlot()
+    slot = _EngineSlot(backbone, lambda message: clock.report(done, message))
     prepare_args = (backbone.input_size, cache, max_pixels, prep, variants)
     ready: list[FeatureRow] = []
     unsaved: list[_Output] = []
@@ -272,22 +289,9 @@ def iter_features(
             unsaved.clear()
         saved_at = time.perf_counter()
 
-    def load() -> None:
-        start = time.perf_counter()
-        clock.report(done, f"Loading {backbone.title}…")
-        slot.engine = load_engine(backbone, on_status=lambda message: clock.report(done, message))
-        counters.engine = slot.engine.name
-        counters.startup = time.perf_counter() - start
-        clock.report(done, "")
-
     def collect(chunk: _Chunk) -> None:
         """Store a finished chunk's new features and queue its rows (calling thread only)."""
         nonlocal done
-        waiting = _waiting(chunk.prepared)
-        if waiting:  # decoded before the engine was loaded
-            if slot.engine is None:
-                load()
-            chunk.inference_seconds += _infer(slot.engine, waiting)
         counters.add(chunk)
         computed = [o for p in chunk.prepared for o in p.outputs if o.computed]
         counters.computed += len(computed)
@@ -343,6 +347,8 @@ def iter_features(
         finally:
             save()
             cache.merge_small_shards()
+            counters.engine = slot.engine.name if slot.engine is not None else ""
+            counters.startup = slot.seconds
             if stats is not None:
                 stats.append(counters.frozen())
 

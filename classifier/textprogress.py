@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import TextIO
 
@@ -48,10 +49,15 @@ class TextProgress:
         self._last_stage = ""
         self._last_message = ""
         self._width = 0
+        self._lock = threading.Lock()  # workers report too (loading the engine)
 
     def __call__(self, p: Progress) -> None:
         if self.quiet:
             return
+        with self._lock:
+            self._draw(p)
+
+    def _draw(self, p: Progress) -> None:
         now = time.monotonic()
         finished = p.total and p.done >= p.total
         new_stage = p.stage != self._last_stage
