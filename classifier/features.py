@@ -26,7 +26,7 @@ from classifier import images, paths
 from classifier.augment import Variants
 from classifier.backbones import Backbone
 from classifier.engine import load_engine
-from classifier.errors import Cancelled, ImageError
+from classifier.errors import ImageError
 from classifier.feature_cache import FeatureCache
 from classifier.preprocessing import Preprocessing
 from classifier.progress import CancelToken, ProgressCallback, StageClock
@@ -84,14 +84,21 @@ class _EngineSlot:
         self.report = report
         self.engine = None
         self.seconds = 0.0  # loading it, converting the network the first time included
+        self._failure: Exception | None = None  # raised again, not retried, for other workers
         self._lock = threading.Lock()
 
     def get(self):
         with self._lock:
+            if self._failure is not None:
+                raise self._failure
             if self.engine is None:
                 start = time.perf_counter()
                 self.report(f"Loading {self.backbone.title}…")
-                self.engine = load_engine(self.backbone, on_status=self.report)
+                try:
+                    self.engine = load_engine(self.backbone, on_status=self.report)
+                except Exception as exc:
+                    self._failure = exc
+                    raise
                 self.report("")
                 self.seconds = time.perf_counter() - start
         return self.engine
@@ -340,7 +347,7 @@ def iter_features(
                     clock.report(done)
                     yield list(ready)
                     ready.clear()
-        except (Cancelled, GeneratorExit):
+        except BaseException:  # cancelled, abandoned or failed: queued chunks never start
             for future in in_flight:
                 future.cancel()
             raise

@@ -180,3 +180,17 @@ def test_files_still_to_compute_are_read_ahead_cached_ones_are_not(dataset, monk
     features.extract_features(files, TINY, digests=digests)
     assert sorted(asked) == sorted(files[20:])
     real([files[0], files[0].parent / "gone.png"])  # a vanished file is not an error here
+
+
+def test_an_engine_that_cannot_load_fails_the_run_once_not_per_worker(dataset, monkeypatch):
+    files, digests = _files(dataset)
+    attempts = []
+
+    def broken(backbone, on_status=None):
+        attempts.append(backbone.name)
+        raise RuntimeError("no engine here")
+
+    monkeypatch.setattr(features, "load_engine", broken)
+    with pytest.raises(RuntimeError, match="no engine here"):
+        features.extract_features(files, TINY, digests=digests, workers=2)
+    assert attempts == ["tiny_test"]
