@@ -90,6 +90,12 @@ def test_classify_table_filters_threshold_and_csv(qtbot, window, model_file, nig
     view.search.setText("blue")
     assert len(table_column(view, 1)) == 3
     view.search.setText("")
+    view.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)  # labels move with their rows
+    shown = table_column(view, 2)
+    assert shown == sorted(shown) and shown[0] == ""  # the unreadable file has no label
+    results = view.results
+    assert all(results.labels[i] == results.label(r) for i, r in enumerate(results.rows))
+    view.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
 
     view.threshold.setValue(1.0)  # everything below certainty is uncertain
     view.uncertain_only.setChecked(True)
@@ -222,13 +228,20 @@ def test_results_sort_keeps_thumbnail_updates_on_the_right_row(qtbot, tmp_path):
         for i, p in enumerate([0.9, 0.2, 0.6])
     ]
     results.append(rows)
+    decoration = Qt.ItemDataRole.DecorationRole
+    results.data(results.index(0, 0), decoration)  # 0.png drawn at row 0: its thumbnail asked
     view_filter = ResultsFilter(results)
     view_filter.sort(3, Qt.SortOrder.AscendingOrder)
     assert [r.file for r in results.rows] == ["1.png", "2.png", "0.png"]
+    # Drawn again after the sort, 0.png asks from its new row; row 0 (now 1.png) stays as is.
+    results.data(results.index(2, 0), decoration)
     with qtbot.waitSignal(results.dataChanged) as changed:
         loader.loaded.emit(tmp_path / "0.png", QPixmap(4, 4))
-    assert changed.args[0].row() == 2  # the row where 0.png is now
+    assert changed.args[0].row() == 2
     results.append([Prediction("3.png", "", 0.5, (0.5, 0.5), "", tmp_path / "3.png")])
+    results.data(results.index(3, 0), decoration)
     with qtbot.waitSignal(results.dataChanged) as changed:
         loader.loaded.emit(tmp_path / "3.png", QPixmap(4, 4))
     assert changed.args[0].row() == 3
+    with qtbot.assertNotEmitted(results.dataChanged, wait=200):  # nobody asked for it
+        loader.loaded.emit(tmp_path / "9.png", QPixmap(4, 4))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from operator import itemgetter
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
@@ -19,6 +18,7 @@ from ui.thumbnails import ThumbnailLoader
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
 FIXED_COLUMNS = ["", "File", "Label", "Confidence"]
+MAX_WAITING = 5000  # thumbnail requests remembered; shown rows ask again when drawn
 
 
 class ResultsModel(QAbstractTableModel):
@@ -29,10 +29,14 @@ class ResultsModel(QAbstractTableModel):
         self.extra_columns: tuple[str, ...] = ()  # requested FITS header keywords
         self.rows: list[Prediction] = []
         self.threshold = 0.0
-        # Text keys: str hashes are cached, pathlib's are recomputed in Python every time.
-        # None after a sort: rebuilt when a thumbnail first needs it, not in the sort's pause.
-        self._rows_by_path: dict[str, int] | None = {}
-        self._labels: Counter = Counter()  # kept up to date so summaries never rescan all rows
+        # Thumbnails being decoded: path -> the row that asked. Only shown rows ask, so this
+        # stays small; an index of all rows would cost seconds to rebuild after each sort of a
+        # million rows. Text keys: str hashes are cached, pathlib's are recomputed every time.
+        self._waiting: dict[str, int] = {}
+        # Each row's label at the current threshold, in row order: filtering and sorting a
+        # million rows read it instead of working out a label per row each time.
+        self.labels: list[str] = []
+        self._label_counts: Counter = Counter()  # so summaries never rescan all rows
         self._errors = 0
         loader.loaded.connect(self._thumbnail_loaded)
 
@@ -43,8 +47,9 @@ class ResultsModel(QAbstractTableModel):
         self.class_names = tuple(class_names)
         self.extra_columns = tuple(extra_columns)
         self.rows = []
-        self._rows_by_path = {}
-        self._labels = Counter()
+        self.labels = []
+        self._waiting = {}
+        self._label_counts = Counter()
         self._errors = 0
         self.loader.new_generation()
         self.endResetModel()
@@ -54,30 +59,31 @@ class ResultsModel(QAbstractTableModel):
             return
         start = len(self.rows)
         self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
-        for offset, row in enumerate(rows):
-            if self._rows_by_path is not None:
-                self._rows_by_path[str(row.path)] = start + offset
-            self._count(row)
+        labels = [self.label(row) for row in rows]
+        self._count(rows, labels)
         self.rows.extend(rows)
+        self.labels.extend(labels)
         self.endInsertRows()
 
-    def _count(self, row: Prediction) -> None:
-        if row.error:
-            self._errors += 1
-        else:
-            self._labels[self.label(row)] += 1
+    def _count(self, rows: list[Prediction], labels: list[str]) -> None:
+        for row, label in zip(rows, labels, strict=True):
+            if row.error:
+                self._errors += 1
+            else:
+                self._label_counts[label] += 1
 
     def set_threshold(self, threshold: float) -> None:
         self.threshold = threshold
-        self._labels = Counter()
+        self.labels = [self.label(row) for row in self.rows]
+        self._label_counts = Counter()
         self._errors = 0
-        for row in self.rows:
-            self._count(row)
+        self._count(self.rows, self.labels)
         if self.rows:
             self.dataChanged.emit(self.index(0, 2), self.index(len(self.rows) - 1, 2))
 
     def label(self, row: Prediction) -> str:
-        # Pure Python on purpose: called per row by the filter, a NumPy call would be slower.
+        """A row's label at the current threshold ("" for an unreadable file)."""
+        # Pure Python on purpose: for one row a NumPy call would be slower.
         probabilities = row.probabilities
         if row.error or probabilities is None:
             return ""
@@ -88,23 +94,35 @@ class ResultsModel(QAbstractTableModel):
         """Sort the rows themselves: one key per row, not a Python call per comparison."""
         if column <= 0:
             return
-
-        keyed = [(self._value(r, column), r) for r in self.rows]  # one key per row, once
-        filled = [pair for pair in keyed if pair[0] is not None]
-        empty = [r for k, r in keyed if k is None]  # rows without a value stay last
-        filled.sort(key=itemgetter(0), reverse=order == Qt.SortOrder.DescendingOrder)
+        keys = self._sort_keys(column)
+        present = [i for i, key in enumerate(keys) if key is not None]
+        missing = [i for i, key in enumerate(keys) if key is None]  # rows without a value: last
+        present.sort(key=keys.__getitem__, reverse=order == Qt.SortOrder.DescendingOrder)
+        order = present + missing
+        rows, labels = self.rows, self.labels
         self.beginResetModel()
-        self.rows = [r for _, r in filled] + empty
-        self._rows_by_path = None
+        self.rows = [rows[i] for i in order]
+        self.labels = [labels[i] for i in order]
+        self._waiting = {}  # rows moved: shown rows ask again as they are drawn
         self.endResetModel()
+
+    def _sort_keys(self, column: int) -> list:
+        """The column's value of every row; the common columns without a call per row."""
+        if column == 1:
+            return [r.file for r in self.rows]
+        if column == 2:
+            return list(self.labels)
+        if column == 3:
+            return [r.confidence for r in self.rows]
+        return [self._value(i, column) for i in range(len(self.rows))]
 
     def relabelled(self) -> list[Prediction]:
         """The rows with labels at the current threshold, as the CSV and sorting need them."""
-        return [replace(r, label=self.label(r)) for r in self.rows]
+        return [replace(r, label=label) for r, label in zip(self.rows, self.labels, strict=True)]
 
     def summary(self) -> tuple[Counter, int]:
         """Images per label at the current threshold, and unreadable files."""
-        return Counter(self._labels), self._errors
+        return Counter(self._label_counts), self._errors
 
     # --- Qt model -------------------------------------------------------------------------
 
@@ -138,10 +156,13 @@ class ResultsModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.DecorationRole and row.path is not None:
                 known, pixmap = self.loader.cached(row.path)
                 if not known:
+                    if len(self._waiting) > MAX_WAITING:  # long scrolls: forget old requests
+                        self._waiting.clear()
+                    self._waiting[str(row.path)] = index.row()
                     self.loader.request(row.path)
                 return pixmap
             return None
-        value = self._value(row, column)
+        value = self._value(index.row(), column)
         if role == Qt.ItemDataRole.DisplayRole:
             if isinstance(value, float):
                 return f"{value:.3f}"
@@ -159,11 +180,12 @@ class ResultsModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def _value(self, row: Prediction, column: int):
+    def _value(self, index: int, column: int):
+        row = self.rows[index]
         if column == 1:
             return row.file
         if column == 2:
-            return self.label(row)
+            return self.labels[index]
         if column == 3:
             return row.confidence
         prob_index = column - len(FIXED_COLUMNS)
@@ -175,10 +197,8 @@ class ResultsModel(QAbstractTableModel):
         return row.extra[extra_index] if extra_index < len(row.extra) else ""
 
     def _thumbnail_loaded(self, path, _pixmap) -> None:
-        if self._rows_by_path is None:
-            self._rows_by_path = {str(r.path): i for i, r in enumerate(self.rows)}
-        index = self._rows_by_path.get(str(path))
-        if index is not None:
+        index = self._waiting.pop(str(path), None)
+        if index is not None and index < len(self.rows) and self.rows[index].path == path:
             cell = self.index(index, 0)
             self.dataChanged.emit(cell, cell, [Qt.ItemDataRole.DecorationRole])
 
@@ -217,7 +237,7 @@ class ResultsFilter(QSortFilterProxyModel):
         row = self.results.rows[source_row]
         if self.errors_only and not row.error:
             return False
-        label = self.results.label(row)
+        label = self.results.labels[source_row]
         if self.uncertain_only and label != UNCERTAIN:
             return False
         if self.label_filter is not None and label != self.label_filter:
