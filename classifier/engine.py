@@ -37,12 +37,11 @@ MAX_INTERPRETERS = 8  # each holds its own copy of the packed weights
 
 class KerasEngine:
     name = "keras"
-    concurrent = False  # Keras runs one batch at a time on all cores
 
     def __init__(self, model, fallback_reason: str = "") -> None:
         self.model = model
         self.fallback_reason = fallback_reason
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one batch at a time: Keras already uses every core
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
@@ -92,7 +91,6 @@ class TFLiteEngine:
 
     name = "tflite"
     fallback_reason = ""
-    concurrent = True
 
     def __init__(self, path: Path, instances: int | None = None) -> None:
         if not Path(path).is_file():
