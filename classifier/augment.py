@@ -54,7 +54,7 @@ class Augmentation:
             f"b{self.brightness:g}c{self.contrast:g}"
         )
 
-    def describe(self) -> str:
+    def summary(self) -> str:
         parts = []
         if self.flips:
             parts.append("flips")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from classifier import __version__, paths
 from classifier.errors import Cancelled, SortscopeError
-from classifier.fits import parse_keys
+from classifier.fits_reader import parse_keys
 from classifier.preprocessing import STRETCHES, parse_hdu
 from classifier.textprogress import TextProgress
 
@@ -125,7 +125,7 @@ def _print_epoch(stats) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from classifier.evaluate import describe
+    from classifier.evaluate import evaluation_text
     from classifier.modelfile import save_model
     from classifier.scan import scan_dataset
     from classifier.train import train, validate_config
@@ -184,7 +184,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     save_model(outcome.model, args.model)
-    print(describe(outcome.evaluation))
+    print(evaluation_text(outcome.evaluation))
     print(f"Model saved to {args.model}")
     return EXIT_OK
 
@@ -196,7 +196,7 @@ def _load(path: Path, lazy: bool = False):
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from classifier.evaluate import describe, evaluate_scan
+    from classifier.evaluate import evaluate_scan, evaluation_text
     from classifier.scan import scan_dataset
 
     model = _load(args.model, lazy=True)
@@ -207,7 +207,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(evaluation.to_json(), indent=2))
     else:
-        print(describe(evaluation))
+        print(evaluation_text(evaluation))
     if unreadable:
         print(f"note: {unreadable} file(s) could not be read and were not scored.", file=sys.stderr)
     return EXIT_OK

@@ -73,7 +73,7 @@ def evaluate_predictions(
     )
 
 
-def describe(evaluation: Evaluation) -> str:
+def evaluation_text(evaluation: Evaluation) -> str:
     """A few lines in plain words for the terminal and the log."""
     lines = [
         f"Test accuracy {evaluation.accuracy:.1%} on {evaluation.n_images} held-out images "

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from classifier import fits
+from classifier import fits_reader
 from classifier.errors import ImageError, too_large
 from classifier.preprocessing import (
     HIGH_RANGE_MODES,
@@ -54,7 +54,7 @@ class ImageInfo:
 
 
 def is_image_name(name: str) -> bool:
-    return Path(name).suffix.lower() in IMAGE_EXTENSIONS or fits.is_fits_name(name)
+    return Path(name).suffix.lower() in IMAGE_EXTENSIONS or fits_reader.is_fits_name(name)
 
 
 def read_file(path: Path) -> bytes:
@@ -154,8 +154,8 @@ def decode_rgb(
     be averaged down before stretching, when the caller only needs a small image: a
     24-megapixel photo is never fully decoded to make 224x224.
     """
-    if fits.is_fits(data):
-        frame = fits.read_fits(data, prep.hdu, max_pixels)
+    if fits_reader.is_fits(data):
+        frame = fits_reader.read_fits(data, prep.hdu, max_pixels)
         return _gray_to_rgb(stretch_to_8bit(frame.data, prep, True, size_hint))
     image = open_image(data, max_pixels)
     try:
@@ -233,8 +233,8 @@ def verify(
     data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, hdu: str | int | None = None
 ) -> ImageInfo:
     """Prove an image decodes (JPEGs cheaply, at 1/8 scale) and describe it."""
-    if fits.is_fits(data):
-        frame = fits.read_fits(data, hdu, max_pixels)
+    if fits_reader.is_fits(data):
+        frame = fits_reader.read_fits(data, hdu, max_pixels)
         fill_invalid(frame.data)  # an all-NaN frame is unusable
         height, width = frame.data.shape
         return ImageInfo(width, height, f"BITPIX={frame.bitpix}", "FITS", frame.note)

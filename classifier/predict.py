@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier import fits, images
+from classifier import fits_reader, images
 from classifier.errors import ImageError, SortscopeError
 from classifier.features import DEFAULT_BATCH_SIZE, FeatureRow, iter_features, open_cache
 from classifier.modelfile import SortscopeModel
@@ -69,10 +69,10 @@ def header_columns(path: Path, keys: Sequence[str], hdu: str | int | None) -> tu
     if not keys:
         return ()
     blank = ("",) * len(keys)
-    if not fits.is_fits_name(path.name):
+    if not fits_reader.is_fits_name(path.name):
         return blank
     try:
-        values = fits.header_values(path, keys, hdu)
+        values = fits_reader.header_values(path, keys, hdu)
     except ImageError:
         return blank
     return tuple(values[key] for key in keys)

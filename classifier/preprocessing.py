@@ -65,7 +65,7 @@ class Preprocessing:
         hdu = "" if self.hdu is None else f"-hdu{self.hdu}"
         return f"{self.stretch}-{self.low_percent:g}-{self.high_percent:g}{hdu}".replace("/", "_")
 
-    def describe(self) -> str:
+    def summary(self) -> str:
         """In words, for model cards and logs: 'asinh (0.5–99.5 %), FITS extension SCI'."""
         clip = f"{self.low_percent:g}–{self.high_percent:g} %"
         if self.stretch == "auto":

@@ -21,7 +21,7 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def describe(p: Progress) -> str:
+def progress_line(p: Progress) -> str:
     """One line such as 'Extracting features  120/500 (24%)  31.2/s  ~12s left'."""
     parts = [p.stage]
     if p.total:
@@ -69,7 +69,7 @@ class TextProgress:
         if new_stage and self._last_stage and self.tty:
             self.stream.write("\n")
         self._last_stage = p.stage
-        line = describe(p)
+        line = progress_line(p)
         if self.tty:
             self.stream.write("\r" + line.ljust(self._width))
             self._width = len(line)

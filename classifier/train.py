@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier import __version__, finetune, modelfile
+from classifier import __version__, end_to_end, modelfile
 from classifier.backbones import Availability, Backbone, get_backbone, load_feature_model
 from classifier.errors import DatasetError, SortscopeError
 from classifier.evaluate import evaluate_predictions
 from classifier.features import extract_features, open_cache
-from classifier.fitting import (
+from classifier.keras_loop import (
     EpochCallback,
     RunLog,
     build_head,
@@ -301,8 +301,8 @@ def _fine_tune(data, feature_model, head, config, progress, log: RunLog):
     from classifier.tf_runtime import keras
 
     k = keras()
-    network = finetune.clone_network(feature_model)
-    trainable = finetune.unfreeze_last_blocks(network, config.fine_tune_blocks)
+    network = end_to_end.clone_network(feature_model)
+    trainable = end_to_end.unfreeze_last_blocks(network, config.fine_tune_blocks)
     size = network.input_shape[1]
     inputs = k.Input((size, size, 3), name="image")
     model = k.Model(inputs, head(network(inputs)), name="fine_tuning")
@@ -327,7 +327,7 @@ def _fit_from_images(
     n_classes = model.output_shape[-1]
     size = model.input_shape[1]
     files = [p for s in Split for p in data[s].paths]
-    store = finetune.decode_images(files, size, config.preprocessing, progress, log.cancel)
+    store = end_to_end.decode_images(files, size, config.preprocessing, progress, log.cancel)
     try:
         offsets = np.cumsum([0, *(len(data[s].paths) for s in Split)])
         rows = {s: np.arange(offsets[i], offsets[i + 1]) for i, s in enumerate(Split)}
@@ -341,7 +341,7 @@ def _fit_from_images(
             train_rows, train_labels = train_rows[pick], train_labels[pick]
         log.training_rows = len(train_labels)
         augmentation = config.augmentation if config.augmentation.enabled else None
-        batches = finetune.image_batches
+        batches = end_to_end.image_batches
         train_batches = batches(
             store, train_rows, train_labels, config.batch_size, augmentation, True, config.seed
         )
@@ -387,7 +387,7 @@ def trained_backbone(base: Backbone, network, tag: str) -> Backbone:
     """A backbone whose weights Sortscope trained: its own feature-cache key and engine."""
     return replace(
         base,
-        version=f"{base.version}+{tag}{finetune.weights_digest(network)}",
+        version=f"{base.version}+{tag}{end_to_end.weights_digest(network)}",
         builder=lambda: network,
         availability=lambda: Availability(True),
         listed=False,
@@ -407,9 +407,9 @@ def _train_small_cnn(scan, config, progress, log: RunLog) -> TrainOutcome:
         labels = np.array([index[r.class_name] for r in chosen], dtype=np.int64)
         data[split] = SplitData(np.zeros((len(chosen), 0)), labels, [r.path for r in chosen])
     n_classes = len(scan.classes)
-    network = finetune.build_small_cnn(config.seed)
+    network = end_to_end.build_small_cnn(config.seed)
     head = build_head(network.output_shape[-1], n_classes, config)
-    size = finetune.SMALL_CNN_SIZE
+    size = end_to_end.SMALL_CNN_SIZE
     inputs = k.Input((size, size, 3), name="image")
     model = k.Model(inputs, head(network(inputs)), name="small_cnn_training")
     fit = _fit_from_images(
@@ -429,7 +429,7 @@ def _train_small_cnn(scan, config, progress, log: RunLog) -> TrainOutcome:
         "Small CNN (trained from scratch)",
         size,
         network.output_shape[-1],
-        f"1+w{finetune.weights_digest(network)}",
+        f"1+w{end_to_end.weights_digest(network)}",
         "Convolutional network trained by Sortscope on this dataset only.",
         lambda: network,
         lambda: Availability(True),

@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.evaluate import describe, evaluate_predictions
+from classifier.evaluate import evaluate_predictions, evaluation_text
 
 
 def one_hot_probs(predicted, n, confidence=0.9):
@@ -31,7 +31,7 @@ def test_metrics_against_a_hand_computed_example():
     wrong = {(m.path.name, m.true_label, m.predicted_label) for m in ev.misclassified}
     assert wrong == {("3.png", "cat", "dog"), ("5.png", "dog", "cat"), ("9.png", "owl", "dog")}
     assert all(m.confidence == pytest.approx(0.9) for m in ev.misclassified)
-    text = describe(ev)
+    text = evaluation_text(ev)
     assert "70.0%" in text and "Always answering 'cat' would score 40.0%" in text
 
 

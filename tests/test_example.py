@@ -43,7 +43,7 @@ def test_classes_look_different_in_the_ways_astronomers_expect():
 
 
 def test_fits_variant_holds_the_same_frames_in_counts_with_headers(tmp_path):
-    from classifier.fits import header_values, read_fits
+    from classifier.fits_reader import header_values, read_fits
 
     example = ensure_example_dataset(tmp_path / "fits", fits=True)
     scan = scan_dataset(example.training)

@@ -8,7 +8,7 @@ import pytest
 from astropy.io import fits as afits
 from datasets import make_fits_dataset, noisy_image, read_csv, sky_frame, write_fits
 
-from classifier import fits, images
+from classifier import fits_reader, images
 from classifier.errors import ImageError, SortscopeError
 from classifier.export import write_csv
 from classifier.features import extract_features, open_cache
@@ -36,7 +36,7 @@ def test_uint16_with_bzero_reads_true_values_and_shows_top_row_up():
     values = np.array([[0, 1000], [40000, 65535]], dtype=np.uint16)
     data = _fits_bytes(afits.PrimaryHDU(values))
     assert b"BZERO   =                32768" in data  # stored as scaled signed integers
-    frame = fits.read_fits(data)
+    frame = fits_reader.read_fits(data)
     # FITS stores the bottom row first; the reader flips it so images look as in DS9.
     assert frame.data.tolist() == [[40000, 65535], [0, 1000]]
     assert frame.bitpix == 16
@@ -74,14 +74,14 @@ def test_empty_primary_then_image_extension_by_default_name_or_index():
     data = _fits_bytes(
         afits.PrimaryHDU(), afits.ImageHDU(sci, name="SCI"), afits.ImageHDU(other, name="DQ")
     )
-    assert fits.read_fits(data).hdu_index == 1
-    assert fits.read_fits(data, "dq").data.shape == (5, 5)  # names are case-insensitive
-    assert fits.read_fits(data, 2).hdu_index == 2
+    assert fits_reader.read_fits(data).hdu_index == 1
+    assert fits_reader.read_fits(data, "dq").data.shape == (5, 5)  # names are case-insensitive
+    assert fits_reader.read_fits(data, 2).hdu_index == 2
     with pytest.raises(ImageError) as missing:
-        fits.read_fits(data, "ERR")
+        fits_reader.read_fits(data, "ERR")
     assert missing.value.kind == "no_data" and "1:SCI" in missing.value.what
     with pytest.raises(ImageError) as not_image:
-        fits.read_fits(data, 0)
+        fits_reader.read_fits(data, 0)
     assert not_image.value.kind == "no_data"
 
 
@@ -95,7 +95,7 @@ def test_rice_compressed_and_gzipped_files_decode_like_the_plain_one(tmp_path):
     assert all(images.is_image_name(p.name) for p in (plain, fz, gz))
     expected = np.asarray(images.load_thumbnail(plain, 64))
     for path in (fz, gz):
-        assert fits.read_fits(path.read_bytes()).data.tolist() == np.flipud(frame).tolist()
+        assert fits_reader.read_fits(path.read_bytes()).data.tolist() == np.flipud(frame).tolist()
         assert np.array_equal(np.asarray(images.load_thumbnail(path, 64)), expected)
 
 
@@ -103,7 +103,7 @@ def test_cube_uses_first_plane_and_the_scan_says_so(tmp_path):
     cube = np.stack([np.full((6, 7), v, dtype=np.float32) for v in (1.0, 2.0, 3.0)])
     cube[0, 0, 0] = 5.0
     path = write_fits(tmp_path / "a" / "cube.fits", cube)
-    frame = fits.read_fits(path.read_bytes())
+    frame = fits_reader.read_fits(path.read_bytes())
     assert frame.data.shape == (6, 7) and frame.data.max() == 5.0 and frame.data.min() == 1.0
     write_fits(tmp_path / "b" / "flat.fits", np.ones((6, 7), dtype=np.float32))
     scan = scan_dataset(tmp_path)
@@ -122,7 +122,7 @@ def test_truncated_plain_gzipped_and_compressed_files_are_reported(tmp_path, cut
     }
     data["packed.fits.gz"] = gzip.compress(data["plain.fits"])
     for name, content in data.items():
-        assert fits.read_fits(content).data.shape == (60, 60)
+        assert fits_reader.read_fits(content).data.shape == (60, 60)
         (tmp_path / "a").mkdir(exist_ok=True)
         (tmp_path / "a" / name).write_bytes(content[: max(2881, int(len(content) * cut))])
     write_fits(tmp_path / "b" / "ok.fits", frame)
@@ -145,11 +145,11 @@ def test_fits_never_reaches_pillow_and_foreign_content_is_reported():
 def test_pixel_limit_and_gzip_bomb_stop_before_decoding():
     big = _fits_bytes(afits.PrimaryHDU(np.zeros((300, 400), dtype=np.float64)))
     with pytest.raises(ImageError) as large:
-        fits.read_fits(big, max_pixels=100_000)
+        fits_reader.read_fits(big, max_pixels=100_000)
     assert large.value.kind == "too_large" and "400x300" in large.value.what
     bomb = gzip.compress(big)  # ~1 MB of zeros packs into a few kB
     with pytest.raises(ImageError) as unpacked:
-        fits.read_fits(bomb, max_pixels=1_000)
+        fits_reader.read_fits(bomb, max_pixels=1_000)
     assert unpacked.value.kind == "too_large"
 
 
@@ -180,7 +180,7 @@ def test_preprocessing_validation_and_json_round_trip():
     prep = Preprocessing("percentile", 1.0, 99.0, "SCI")
     assert Preprocessing.from_json(prep.to_json()) == prep
     assert Preprocessing.from_json(None).is_default
-    assert fits.parse_keys(" date-obs,FILTER,,filter ") == ["DATE-OBS", "FILTER"]
+    assert fits_reader.parse_keys(" date-obs,FILTER,,filter ") == ["DATE-OBS", "FILTER"]
 
 
 def test_sixteen_bit_png_uses_the_stretch():
@@ -268,13 +268,16 @@ def test_header_values_from_a_path_read_headers_only(tmp_path):
     gz = tmp_path / "big.fits.gz"
     gz.write_bytes(gzip.compress(plain.read_bytes(), 1))
     fz = write_fits(tmp_path / "big.fits.fz", frame, {"FILTER": "R"}, compressed=True)
-    assert fits.header_values(plain, ["OBJECT", "NAXIS1"]) == {"OBJECT": "M13", "NAXIS1": "2000"}
-    assert fits.header_values(gz, ["OBJECT"]) == {"OBJECT": "M13"}
-    assert fits.header_values(fz, ["FILTER", "OBJECT"]) == {"FILTER": "R", "OBJECT": ""}
+    assert fits_reader.header_values(plain, ["OBJECT", "NAXIS1"]) == {
+        "OBJECT": "M13",
+        "NAXIS1": "2000",
+    }
+    assert fits_reader.header_values(gz, ["OBJECT"]) == {"OBJECT": "M13"}
+    assert fits_reader.header_values(fz, ["FILTER", "OBJECT"]) == {"FILTER": "R", "OBJECT": ""}
     cut = tmp_path / "cut.fits"
     cut.write_bytes(plain.read_bytes()[:4000])  # the extension's header is cut off
-    assert fits.header_values(cut, ["OBJECT"], hdu="SCI") == {"OBJECT": "M13"}  # primary's
+    assert fits_reader.header_values(cut, ["OBJECT"], hdu="SCI") == {"OBJECT": "M13"}  # primary's
     garbage = tmp_path / "garbage.fits"
     garbage.write_bytes(b"not a FITS file at all" * 200)
     with pytest.raises(ImageError):
-        fits.header_values(garbage, ["OBJECT"])
+        fits_reader.header_values(garbage, ["OBJECT"])

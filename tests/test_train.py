@@ -4,7 +4,7 @@ from datasets import make_dataset
 
 from classifier import modelfile
 from classifier.errors import Cancelled, SortscopeError
-from classifier.fitting import balanced_class_weights
+from classifier.keras_loop import balanced_class_weights
 from classifier.progress import CancelToken
 from classifier.scan import scan_dataset
 from classifier.train import train, validate_config

@@ -7,12 +7,12 @@ import pytest
 from datasets import CLASS_COLOURS, make_dataset, noisy_image
 from PIL import Image
 
-from classifier import finetune
+from classifier import end_to_end
 from classifier.augment import Augmentation, Variants
 from classifier.backbones import get_backbone, load_feature_model
 from classifier.errors import SortscopeError
 from classifier.features import extract_features, open_cache
-from classifier.fitting import oversample_indices
+from classifier.keras_loop import oversample_indices
 from classifier.modelfile import load_model, save_model
 from classifier.predict import classify_folder
 from classifier.preprocessing import Preprocessing
@@ -174,10 +174,10 @@ def test_blocks_and_unfreezing_keep_batchnorm_frozen():
     from classifier import efficientnet_lite
 
     network = efficientnet_lite.build("lite0")
-    groups = finetune.blocks(network)
+    groups = end_to_end.blocks(network)
     assert len(groups) == 17  # 16 MBConv blocks and the final 1x1 convolution
     assert groups[-1][0].name == "head_conv" and groups[-2][0].name.startswith("block15_")
-    count = finetune.unfreeze_last_blocks(network, 2)
+    count = end_to_end.unfreeze_last_blocks(network, 2)
     trainable = {layer.name for layer in network.layers if layer.trainable and layer.weights}
     assert trainable and all(n.startswith(("block15_", "head_")) for n in trainable)
     assert not any("bn" in n for n in trainable)
@@ -229,14 +229,14 @@ def test_decoded_images_file_is_removed_and_stale_ones_swept(scan, tmp_path):
     folder.mkdir(parents=True, exist_ok=True)
     stale = folder / "images-killed.u8"
     stale.write_bytes(b"x")
-    old = time.time() - finetune.STALE_SECONDS - 60
+    old = time.time() - end_to_end.STALE_SECONDS - 60
     os.utime(stale, (old, old))
     fresh = folder / "images-running.u8"
     fresh.write_bytes(b"x")
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\nbroken")
     files = [r.path for r in scan.images[:3]] + [broken]
-    store = finetune.decode_images(files, 32, Preprocessing())
+    store = end_to_end.decode_images(files, 32, Preprocessing())
     assert store.ok.tolist() == [True, True, True, False]
     assert store.problems[0].path == broken
     assert store.pixels.shape == (4, 32, 32, 3) and store.pixels[0].any()
@@ -261,9 +261,9 @@ def test_blocks_of_keras_applications(constructor, size, last_two):
     )
     image = k.Input((size, size, 3))
     network = k.Model(image, base(image))  # nested, as Sortscope builds them
-    groups = finetune.blocks(network)
+    groups = end_to_end.blocks(network)
     assert [(g[0].name, g[-1].name) for g in groups[-2:]] == last_two
-    finetune.unfreeze_last_blocks(network, 1)
+    end_to_end.unfreeze_last_blocks(network, 1)
     trainable = {w.path.split("/")[-2] for w in network.trainable_weights}
     assert trainable and trainable <= {layer.name for layer in groups[-1]}
 

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from classifier import images
 from classifier.export import write_csv
-from classifier.fits import parse_keys
+from classifier.fits_reader import parse_keys
 from classifier.modelfile import SortscopeModel, load_model
 from classifier.predict import UNCERTAIN, ClassifyResult, classify_files, list_image_files
 from classifier.progress import Progress
@@ -85,7 +85,7 @@ def model_card(model: SortscopeModel, path: Path | None) -> str:
     )
     prep = model.preprocessing
     if meta.get("dataset", {}).get("high_range_images") or not prep.is_default:
-        settings += f"<br>FITS and 16-bit images stretched with {prep.describe()}"
+        settings += f"<br>FITS and 16-bit images stretched with {prep.summary()}"
     return (
         f"<b>{path.name if path else 'Model from this session'}</b> · "
         f"{len(model.class_names)} classes: {', '.join(model.class_names)}<br>"

@@ -213,7 +213,7 @@ def run_summary(c: TrainConfig) -> str:
     elif c.class_weights:
         parts.append("class weights")
     if c.variants is not None:
-        parts.append(f"{c.augment_copies}x augmented ({c.augmentation.describe()})")
+        parts.append(f"{c.augment_copies}x augmented ({c.augmentation.summary()})")
     if c.lr_schedule != "constant":
         parts.append(f"{c.lr_schedule} schedule")
     return ", ".join(parts) or "-"

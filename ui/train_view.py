@@ -575,7 +575,7 @@ class TrainView(QWidget):
             if scan.high_range_images:
                 text += (
                     f"<br>FITS and 16-bit images are stretched with "
-                    f"<b>{self.state.preprocessing.describe()}</b> (change it in the Dataset area)"
+                    f"<b>{self.state.preprocessing.summary()}</b> (change it in the Dataset area)"
                 )
             self.dataset_label.setText(text)
         self._form_changed()

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from classifier.progress import Progress
-from classifier.textprogress import describe
+from classifier.textprogress import progress_line
 from ui.thumbnails import ThumbnailLoader
 
 
@@ -51,7 +51,7 @@ class TaskProgress(QWidget):
             self.bar.setValue(min(p.done, p.total))
         else:
             self.bar.setRange(0, 0)
-        self.bar.setFormat(describe(p))  # QProgressBar only expands %p, %v and %m
+        self.bar.setFormat(progress_line(p))  # QProgressBar only expands %p, %v and %m
 
     def finish(self) -> None:
         self.setVisible(False)

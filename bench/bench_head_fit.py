@@ -1,6 +1,6 @@
 """Training the head on cached features: 5,000 vectors of 1,280 (EfficientNet-Lite0's size).
 
-.venv/bin/python bench/bench_train.py [--vectors 5000] [--epochs 30]
+.venv/bin/python bench/bench_head_fit.py [--vectors 5000] [--epochs 30]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--vectors", type=int, default=5000)
     parser.add_argument("--epochs", type=int, default=30)
     args = parser.parse_args()
-    from classifier.fitting import RunLog
+    from classifier.keras_loop import RunLog
     from classifier.tf_runtime import keras
     from classifier.train import SplitData, train_head
     from classifier.types import TrainConfig

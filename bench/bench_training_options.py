@@ -1,6 +1,6 @@
 """What each training option buys on a real multi-class image set, and what it costs.
 
-    .venv/bin/python bench/bench_training.py [--per-class 60] [--classes 8]
+    .venv/bin/python bench/bench_training_options.py [--per-class 60] [--classes 8]
 
 Uses Debian's `tuxpaint-stamps-default` (clip-art and photos in category folders), installing
 it with apt-get when missing. Classes are the stamp categories (animals, food, vehicles...),
