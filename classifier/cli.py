@@ -15,8 +15,14 @@ from pathlib import Path
 from classifier import __version__, paths
 from classifier.errors import Cancelled, SortscopeError
 from classifier.fits_reader import parse_keys
-from classifier.preprocessing import STRETCHES, parse_hdu
+from classifier.preprocessing import (
+    DEFAULT_HIGH_PERCENT,
+    DEFAULT_LOW_PERCENT,
+    STRETCHES,
+    parse_hdu,
+)
 from classifier.textprogress import TextProgress
+from classifier.types import DEFAULT_TEST_PERCENT, DEFAULT_VALIDATION_PERCENT
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -406,16 +412,16 @@ def _add_split_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--validation-percent",
         type=float,
-        default=10.0,
+        default=DEFAULT_VALIDATION_PERCENT,
         metavar="P",
-        help="share of each class held out for validation (default 10)",
+        help="share of each class held out for validation (default %(default)g)",
     )
     parser.add_argument(
         "--test-percent",
         type=float,
-        default=10.0,
+        default=DEFAULT_TEST_PERCENT,
         metavar="P",
-        help="share of each class held out for the final test (default 10)",
+        help="share of each class held out for the final test (default %(default)g)",
     )
 
 
@@ -502,7 +508,9 @@ def _percentiles(text: str) -> tuple[float, float]:
     try:
         low, high = (float(part) for part in text.split(","))
     except ValueError as exc:
-        raise argparse.ArgumentTypeError("give two numbers, like 0.5,99.5") from exc
+        raise argparse.ArgumentTypeError(
+            f"give two numbers, like {DEFAULT_LOW_PERCENT:g},{DEFAULT_HIGH_PERCENT:g}"
+        ) from exc
     return low, high
 
 
@@ -519,9 +527,10 @@ def _add_stretch_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stretch-percentiles",
         type=_percentiles,
-        default=(0.5, 99.5),
+        default=(DEFAULT_LOW_PERCENT, DEFAULT_HIGH_PERCENT),
         metavar="LOW,HIGH",
-        help="clip points for the percentile and asinh stretches (default 0.5,99.5)",
+        help="clip points for the percentile and asinh stretches "
+        f"(default {DEFAULT_LOW_PERCENT:g},{DEFAULT_HIGH_PERCENT:g})",
     )
     _add_hdu_option(parser)
 

@@ -73,6 +73,15 @@ def evaluate_predictions(
     )
 
 
+def baseline_verdict(evaluation: Evaluation) -> str:
+    """How the model compares with always answering the largest class, in a few words."""
+    if evaluation.accuracy > evaluation.baseline_accuracy + 0.1:
+        return "clearly better than"
+    if evaluation.accuracy > evaluation.baseline_accuracy:
+        return "not much better than"
+    return "no better than"
+
+
 def evaluation_text(evaluation: Evaluation) -> str:
     """A few lines in plain words for the terminal and the log."""
     lines = [

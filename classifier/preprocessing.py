@@ -14,11 +14,14 @@ from PIL import Image
 
 from classifier.errors import ImageError, SortscopeError
 
+DEFAULT_LOW_PERCENT = 0.5  # clip points of the percentile and asinh stretches
+DEFAULT_HIGH_PERCENT = 99.5
 # name -> what it does, for the GUI and `--help`
 STRETCHES = {
     "auto": "asinh for FITS, percentile clip for 16-bit and float TIFF/PNG",
     "linear": "the full range from the darkest to the brightest pixel",
-    "percentile": "linear between two percentiles (default 0.5 and 99.5 %), clipping outliers",
+    "percentile": f"linear between two percentiles (default {DEFAULT_LOW_PERCENT:g} and "
+    f"{DEFAULT_HIGH_PERCENT:g} %), clipping outliers",
     "asinh": "percentile clip, then an asinh curve that keeps faint and bright detail",
     "zscale": "IRAF/DS9 zscale around the background, for faint structure",
 }
@@ -38,8 +41,8 @@ class Preprocessing:
     """Part of a model: which FITS extension to read and how to stretch high-range data."""
 
     stretch: str = "auto"
-    low_percent: float = 0.5  # used by the percentile and asinh stretches
-    high_percent: float = 99.5
+    low_percent: float = DEFAULT_LOW_PERCENT  # used by the percentile and asinh stretches
+    high_percent: float = DEFAULT_HIGH_PERCENT
     hdu: str | int | None = None  # FITS extension by name or index; None: first with an image
 
     def __post_init__(self) -> None:
@@ -52,7 +55,7 @@ class Preprocessing:
             raise SortscopeError(
                 f"The percentiles {self.low_percent:g} and {self.high_percent:g} are not "
                 "0 <= low < high <= 100.",
-                "Use e.g. 0.5 and 99.5.",
+                f"Use e.g. {DEFAULT_LOW_PERCENT:g} and {DEFAULT_HIGH_PERCENT:g}.",
             )
 
     @property
@@ -93,8 +96,8 @@ class Preprocessing:
             return cls()
         return cls(
             stretch=str(data.get("stretch", "auto")),
-            low_percent=float(data.get("low_percent", 0.5)),
-            high_percent=float(data.get("high_percent", 99.5)),
+            low_percent=float(data.get("low_percent", DEFAULT_LOW_PERCENT)),
+            high_percent=float(data.get("high_percent", DEFAULT_HIGH_PERCENT)),
             hdu=data.get("hdu"),
         )
 

@@ -263,7 +263,7 @@ def _train_on_features(scan, config, progress, log: RunLog, cache_dir) -> TrainO
     feature_model = load_feature_model(backbone)
     test = data[Split.TEST]
     details: dict = {}
-    if config.model_type == "transfer" and config.fine_tune_blocks > 0:
+    if config.fine_tunes:
         feature_model, fit, details = _fine_tune(data, feature_model, head, config, progress, log)
         backbone = trained_backbone(backbone, feature_model, "ft")
         problems += fit.problems

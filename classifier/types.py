@@ -10,7 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from classifier.augment import Augmentation, Variants
-from classifier.preprocessing import Preprocessing, is_high_range
+from classifier.preprocessing import (
+    DEFAULT_HIGH_PERCENT,
+    DEFAULT_LOW_PERCENT,
+    Preprocessing,
+    is_high_range,
+)
 
 
 class Severity(StrEnum):
@@ -113,10 +118,15 @@ class Split(StrEnum):
     TEST = "test"
 
 
+# Shares of each class held out by default, for every front end.
+DEFAULT_VALIDATION_PERCENT = 10.0
+DEFAULT_TEST_PERCENT = 10.0
+
+
 @dataclass(frozen=True)
 class SplitConfig:
-    validation_percent: float = 10.0
-    test_percent: float = 10.0
+    validation_percent: float = DEFAULT_VALIDATION_PERCENT
+    test_percent: float = DEFAULT_TEST_PERCENT
 
 
 @dataclass(frozen=True)
@@ -182,8 +192,8 @@ class TrainConfig:
     batch_size: int = 32
     learning_rate: float = 0.001
     optimizer: str = "adam"  # one of OPTIMIZERS; sgd uses momentum 0.9
-    validation_percent: float = 10.0
-    test_percent: float = 10.0
+    validation_percent: float = DEFAULT_VALIDATION_PERCENT
+    test_percent: float = DEFAULT_TEST_PERCENT
     hidden_units: int = 0  # 0: a softmax layer straight on the features
     dropout: float = 0.2  # before the hidden layer's output, when there is one
     early_stopping: bool = True
@@ -192,8 +202,8 @@ class TrainConfig:
     seed: int = 42
     # How FITS and 16-bit/float images become 8-bit pixels (see classifier.preprocessing).
     stretch: str = "auto"
-    stretch_low: float = 0.5  # percentiles for the percentile and asinh stretches
-    stretch_high: float = 99.5
+    stretch_low: float = DEFAULT_LOW_PERCENT  # percentiles for the percentile and asinh stretches
+    stretch_high: float = DEFAULT_HIGH_PERCENT
     fits_hdu: str | int | None = None  # None: the first extension that holds an image
     model_type: str = "transfer"  # one of MODEL_TYPES
     oversample: bool = False  # repeat small classes' images instead of weighting classes
@@ -229,6 +239,16 @@ class TrainConfig:
         if self.augment_copies <= 0 or not self.augmentation.enabled:
             return None
         return Variants(self.augmentation, self.augment_copies)
+
+    @property
+    def fine_tunes(self) -> bool:
+        """Whether the backbone's last blocks train after the head (transfer learning only)."""
+        return self.model_type == "transfer" and self.fine_tune_blocks > 0
+
+    @property
+    def max_epochs(self) -> int:
+        """Epochs of a run that never stops early: the head's, then fine-tuning's."""
+        return self.epochs + (self.fine_tune_epochs if self.fine_tunes else 0)
 
     @property
     def split(self) -> SplitConfig:

@@ -3,7 +3,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.evaluate import evaluate_predictions, evaluation_text
+from classifier.evaluate import baseline_verdict, evaluate_predictions, evaluation_text
+from classifier.types import TrainConfig
 
 
 def one_hot_probs(predicted, n, confidence=0.9):
@@ -50,3 +51,25 @@ def test_json_keys_are_the_cli_contract():
     ):
         assert key in payload
     assert payload["per_class"]["a"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
+
+
+@pytest.mark.parametrize(
+    ("right", "verdict"),
+    [(9, "clearly better than"), (5, "not much better than"), (4, "no better than")],
+)
+def test_the_verdict_compares_the_model_with_the_baseline(right, verdict):
+    # 10 images, 4 of class 0 (the baseline scores 40 %); the model gets `right` of them right.
+    y_true = np.array([0] * 4 + [1] * 6)
+    y_pred = y_true.copy()
+    y_pred[: 10 - right] = 1 - y_true[: 10 - right]
+    paths = [Path(f"/d/{i}.png") for i in range(10)]
+    ev = evaluate_predictions(y_true, one_hot_probs(y_pred, 2), ("a", "b"), paths, 0)
+    assert ev.accuracy == pytest.approx(right / 10) and ev.baseline_accuracy == pytest.approx(0.4)
+    assert baseline_verdict(ev) == verdict
+
+
+def test_fine_tuning_epochs_count_only_when_a_transfer_model_fine_tunes():
+    assert TrainConfig(epochs=5, fine_tune_epochs=3).max_epochs == 5
+    assert TrainConfig(epochs=5, fine_tune_blocks=2, fine_tune_epochs=3).max_epochs == 8
+    small_cnn = TrainConfig(epochs=5, fine_tune_blocks=2, model_type="small_cnn")
+    assert not small_cnn.fine_tunes and small_cnn.max_epochs == 5
