@@ -65,12 +65,12 @@ def window(qtbot, settings):
 @pytest.fixture
 def tiny_window(qtbot, settings, monkeypatch):
     """The main window with the tiny test backbone offered first in the Train area."""
-    import ui.train_view
+    import ui.train_form
     from classifier import backbones
 
     tiny = backbones.get_backbone("tiny_test")
     monkeypatch.setattr(
-        ui.train_view, "listed_backbones", lambda: [tiny, *backbones.listed_backbones()]
+        ui.train_form, "listed_backbones", lambda: [tiny, *backbones.listed_backbones()]
     )
     yield from _open_window(qtbot, settings)
 

@@ -59,7 +59,7 @@ def test_stretch_selector_rethumbnails_retrains_and_is_hidden_for_jpegs(
     train.form.set_config(train.form.config().__class__(backbone="tiny_test", epochs=3))
     train.start()
     qtbot.waitUntil(lambda: len(train.runs) == 1, timeout=60000)
-    model = train.runs[0][1].model
+    model = train.runs[0].outcome.model
     assert model.preprocessing == expected
     assert model.metadata["dataset"]["high_range_images"] == 24
 

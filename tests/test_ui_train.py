@@ -49,23 +49,25 @@ def test_full_run_curves_results_clickthrough_and_save(qtbot, train_window, tmp_
     assert not view.start_button.isEnabled()
     qtbot.waitUntil(lambda: len(view.runs) == 1, timeout=60000)
     # One point per epoch on every curve.
-    for plot in (view.loss_plot, view.accuracy_plot):
+    for plot in (view.curves.loss, view.curves.accuracy):
         for name in ("train", "validation"):
             assert plot.points[name][0] == list(range(1, 9))
-    outcome = view.runs[0][1]
+    outcome = view.runs[0].outcome
     ev = outcome.evaluation
     assert ev.accuracy > ev.baseline_accuracy
-    assert "held-out test images" in view.summary.text()
-    assert view.per_class.rowCount() == 3
+    assert "held-out test images" in view.results.summary.text()
+    assert view.results.per_class.rowCount() == 3
     # The log says where feature extraction spent its time.
     assert outcome.extraction.total == len(train_window.state.scan.images)
     assert "Image features: " in view.log.toPlainText() and "limited by" in view.log.toPlainText()
     # Clicking a confusion-matrix cell shows exactly the test images behind it.
     i = 1
     cls = ev.classes[i]
-    view.confusion.cellClicked.emit(i, i)
+    view.results.confusion.cellClicked.emit(i, i)
     expected = {s.path for s in ev.images if s.true_label == cls and s.predicted_label == cls}
-    shown = {view.cell_images.item(k).data(256) for k in range(view.cell_images.count())}
+    shown = {
+        view.results.cell_images.item(k).data(256) for k in range(view.results.cell_images.count())
+    }
     assert shown == expected and len(expected) == ev.confusion_matrix[i][i]
 
     path = tmp_path / "saved" / "colours.sortscope"
@@ -94,7 +96,7 @@ def test_cancel_is_quick_and_leaves_state_consistent(qtbot, train_window, tmp_pa
     assert view.runs == [] and train_window.state.model is None
     assert "Cancelled" in view.stage.text()
     assert view.start_button.isEnabled()
-    assert len(view.loss_plot.points["train"][0]) < 1000
+    assert len(view.curves.loss.points["train"][0]) < 1000
 
 
 @pytest.mark.slow
@@ -103,7 +105,7 @@ def test_a_run_on_the_real_backbone(qtbot, train_window):
     configure(view, backbone="efficientnet_lite0", epochs=5)
     view.start()
     qtbot.waitUntil(lambda: len(view.runs) == 1, timeout=180000)
-    outcome = view.runs[0][1]
+    outcome = view.runs[0].outcome
     assert outcome.model.metadata["backbone"]["name"] == "efficientnet_lite0"
     assert outcome.evaluation.accuracy >= 0.8
 
@@ -132,7 +134,7 @@ def test_advanced_options_reach_the_run_and_the_runs_table(qtbot, train_window):
     assert config.oversample and config.lr_schedule == "cosine"
     view.start()
     qtbot.waitUntil(lambda: len(view.runs) == 1, timeout=60000)
-    outcome = view.runs[0][1]
+    outcome = view.runs[0].outcome
     training = outcome.model.metadata["training"]
     assert training["augment_flips"] and training["oversample"]
     rates = [e.learning_rate for e in outcome.history]
@@ -150,7 +152,7 @@ def test_baseline_model_types_train_from_the_form(qtbot, train_window):
     qtbot.waitUntil(lambda: len(view.runs) == 1, timeout=60000)
     assert view.runs_table.item(0, 1).text() == "Small CNN from scratch"
     assert "(end-to-end)" in view.log.toPlainText()
-    assert view.loss_plot.stage_marks == []  # one stage: nothing to mark
+    assert view.curves.loss.stage_marks == []  # one stage: nothing to mark
 
 
 def test_weights_can_be_imported_from_the_train_form(qtbot, train_window, tmp_path, monkeypatch):

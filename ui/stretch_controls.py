@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from classifier.preprocessing import STRETCHES, Preprocessing, parse_hdu
+from ui.widgets import percent_spin
 
 TITLES = {
     "auto": "Automatic",
@@ -32,8 +33,10 @@ class StretchControls(QWidget):
             "How data with more than 8 bits per pixel becomes the image the network sees. "
             "The model remembers it and classifies new images the same way."
         )
-        self.low = self._percent(0.0, 49.9)
-        self.high = self._percent(50.1, 100.0)
+        self.low = percent_spin(0.0, 49.9, step=0.5)
+        self.high = percent_spin(50.1, 100.0, step=0.5)
+        for spin in (self.low, self.high):
+            spin.setKeyboardTracking(False)  # one change per finished number, not per keystroke
         self.low.setToolTip("Pixels darker than this percentile become black")
         self.high.setToolTip("Pixels brighter than this percentile become white")
         self.hdu = QLineEdit()
@@ -63,16 +66,6 @@ class StretchControls(QWidget):
         self.low.valueChanged.connect(self._emit)
         self.high.valueChanged.connect(self._emit)
         self.hdu.editingFinished.connect(self._emit)
-
-    @staticmethod
-    def _percent(low: float, high: float) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox()
-        spin.setRange(low, high)
-        spin.setDecimals(1)
-        spin.setSingleStep(0.5)
-        spin.setSuffix(" %")
-        spin.setKeyboardTracking(False)  # one change per finished number, not per keystroke
-        return spin
 
     def preprocessing(self) -> Preprocessing:
         return Preprocessing(

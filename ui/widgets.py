@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import (
+    QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -109,3 +110,15 @@ def hint(text: str) -> QLabel:
     label.setWordWrap(True)
     label.setStyleSheet("color: #7f7f7f; font-size: 11px;")  # readable on light and dark
     return label
+
+
+def percent_spin(
+    low: float, high: float, *, decimals: int = 1, step: float = 1.0
+) -> QDoubleSpinBox:
+    """A spin box for a percentage between `low` and `high`, shown with a % sign."""
+    spin = QDoubleSpinBox()
+    spin.setRange(low, high)
+    spin.setDecimals(decimals)
+    spin.setSingleStep(step)
+    spin.setSuffix(" %")
+    return spin
