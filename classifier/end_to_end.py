@@ -24,7 +24,7 @@ from classifier import images, paths
 from classifier.augment import Augmentation
 from classifier.errors import ImageError
 from classifier.preprocessing import Preprocessing
-from classifier.progress import CancelToken, ProgressCallback, StageClock
+from classifier.progress import CancelToken, ProgressCallback, Stage, StageClock
 from classifier.types import Problem, ProblemKind
 
 SMALL_CNN_SIZE = 64
@@ -71,7 +71,7 @@ def decode_images(
     pixels = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
     ok = np.zeros(len(files), dtype=bool)
     problems: list[Problem] = []
-    clock = StageClock("Loading images", len(files), progress)
+    clock = StageClock(Stage.LOADING_IMAGES, len(files), progress)
 
     def load(i: int):
         try:
@@ -112,6 +112,7 @@ def image_batches(
     indices: np.ndarray,
     labels: np.ndarray,
     batch_size: int,
+    *,
     augmentation: Augmentation | None = None,
     shuffle: bool = False,
     seed: int = 0,

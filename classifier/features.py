@@ -29,7 +29,7 @@ from classifier.engine import load_engine
 from classifier.errors import ImageError
 from classifier.feature_cache import FeatureCache
 from classifier.preprocessing import Preprocessing
-from classifier.progress import CancelToken, ProgressCallback, StageClock
+from classifier.progress import CancelToken, ProgressCallback, Stage, StageClock
 from classifier.types import ExtractionStats, FeatureSet, Problem, ProblemKind
 
 DEFAULT_BATCH_SIZE = 32  # rows per yielded chunk
@@ -255,6 +255,7 @@ def iter_features(
     files: Sequence[Path],
     backbone: Backbone,
     cache: FeatureCache,
+    *,
     digests: Sequence[str | None] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     workers: int | None = None,
@@ -278,7 +279,7 @@ def iter_features(
     per_file = variants.copies if variants is not None else 1
     workers = workers or os.cpu_count() or 2
     counters = _Stats(len(files) * per_file, workers)
-    stage = "Augmenting images" if variants is not None else "Extracting features"
+    stage = Stage.AUGMENTING_IMAGES if variants is not None else Stage.EXTRACTING_FEATURES
     clock = StageClock(stage, counters.total, progress)
     window = 2 * workers  # chunks in flight: bounded read-ahead, flat memory for any folder
     slot = _EngineSlot(backbone, lambda message: clock.report(done, message))
@@ -363,6 +364,7 @@ def iter_features(
 def extract_features(
     files: Sequence[Path],
     backbone: Backbone,
+    *,
     cache: FeatureCache | None = None,
     digests: Sequence[str | None] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -388,15 +390,15 @@ def extract_features(
         files,
         backbone,
         cache,
-        digests,
-        batch_size,
-        workers,
-        progress,
-        cancel,
-        max_pixels,
-        stats,
-        prep,
-        variants,
+        digests=digests,
+        batch_size=batch_size,
+        workers=workers,
+        progress=progress,
+        cancel=cancel,
+        max_pixels=max_pixels,
+        stats=stats,
+        prep=prep,
+        variants=variants,
     ):
         for row in chunk:
             found[row.index] = row.digest

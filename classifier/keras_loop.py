@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.progress import CancelToken, Progress, ProgressCallback
+from classifier.progress import CancelToken, FitStage, Progress, ProgressCallback, Stage
 from classifier.types import EpochStats, TrainConfig
 
 EpochCallback = Callable[[EpochStats], None]
@@ -93,7 +93,7 @@ class RunLog:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
             self.tensorboard_run = Path(config.tensorboard_dir) / f"{stamp}-{config.model_type}"
 
-    def callbacks(self, stage: str, epochs: int, learning_rate: float, has_val: bool) -> list:
+    def callbacks(self, stage: FitStage, epochs: int, learning_rate: float, has_val: bool) -> list:
         """Reporter, schedule and early stopping for one stage; call `stopper(...)` after."""
         from classifier.tf_runtime import keras
 
@@ -131,7 +131,7 @@ class RunLog:
                 return callback.best_epoch + 1, callback.stopped_epoch > 0
         return epochs_run, False
 
-    def _reporter(self, stage: str, epochs: int):
+    def _reporter(self, stage: FitStage, epochs: int):
         from classifier.tf_runtime import keras
 
         log = self
@@ -148,7 +148,7 @@ class RunLog:
                 if log.on_batch is not None:
                     steps = self.params.get("steps") or 0
                     message = f"{stage}: epoch {self._epoch}/{epochs}"
-                    log.on_batch(Progress("Training", batch + 1, steps, 0.0, message))
+                    log.on_batch(Progress(Stage.TRAINING, batch + 1, steps, 0.0, message))
 
             def on_epoch_end(self, epoch, logs=None):
                 logs = logs or {}

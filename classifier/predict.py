@@ -108,6 +108,7 @@ def classify_files(
     files: list[Path],
     folder: str | Path,
     model: SortscopeModel,
+    *,
     threshold: float = 0.0,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: ProgressCallback | None = None,
@@ -133,8 +134,7 @@ def classify_files(
         files,
         backbone,
         open_cache(backbone, cache_dir, prep),
-        None,
-        batch_size,
+        batch_size=batch_size,
         progress=progress,
         cancel=cancel,
         stats=stats,
@@ -152,6 +152,7 @@ def classify_files(
 def classify_folder(
     folder: str | Path,
     model: SortscopeModel,
+    *,
     recursive: bool = False,
     threshold: float = 0.0,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -163,5 +164,14 @@ def classify_folder(
 ) -> ClassifyResult:
     files = list_image_files(folder, recursive)
     return classify_files(
-        files, folder, model, threshold, batch_size, progress, cancel, on_rows, cache_dir, fits_keys
+        files,
+        folder,
+        model,
+        threshold=threshold,
+        batch_size=batch_size,
+        progress=progress,
+        cancel=cancel,
+        on_rows=on_rows,
+        cache_dir=cache_dir,
+        fits_keys=fits_keys,
     )

@@ -6,15 +6,42 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from classifier.errors import Cancelled
+
+
+class Stage(StrEnum):
+    """What a long job is doing, as its progress reports and the terminal name it.
+
+    Sorting and downloading name what they work on after the stage ("Sorting (copy)",
+    "Downloading EfficientNet-B0"): compare those with `startswith`.
+    """
+
+    LISTING_FILES = "Listing files"
+    CHECKING_IMAGES = "Checking images"
+    EXTRACTING_FEATURES = "Extracting features"
+    AUGMENTING_IMAGES = "Augmenting images"
+    LOADING_IMAGES = "Loading images"
+    TRAINING = "Training"
+    SORTING = "Sorting"
+    UNDOING_SORT = "Undoing sort"
+    DOWNLOADING = "Downloading"
+
+
+class FitStage(StrEnum):
+    """The part of a training run an epoch belongs to (EpochStats.stage)."""
+
+    HEAD = "head"  # the classifier on cached features
+    FINE_TUNE = "fine-tune"  # the backbone's last blocks and the head, from images
+    END_TO_END = "end-to-end"  # a model trained from scratch, from images
 
 
 @dataclass(frozen=True)
 class Progress:
     """Where a long job stands. `total` is 0 while it is not yet known."""
 
-    stage: str
+    stage: str  # a Stage, or a Stage followed by what it works on
     done: int
     total: int = 0
     rate: float = 0.0  # items per second since the stage began

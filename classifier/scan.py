@@ -14,7 +14,7 @@ from pathlib import Path
 
 from classifier import images
 from classifier.errors import Cancelled, DatasetError, ImageError
-from classifier.progress import CancelToken, ProgressCallback, StageClock
+from classifier.progress import CancelToken, ProgressCallback, Stage, StageClock
 from classifier.types import ImageRecord, Problem, ProblemKind, ScanResult, Severity
 
 SMALL_CLASS_IMAGES = 20  # retrain.py warned below this many images per class
@@ -71,7 +71,7 @@ def _visible(name: str) -> bool:
 
 
 def _list_files(root: Path, progress, cancel: CancelToken):
-    clock = StageClock("Listing files", 0, progress)
+    clock = StageClock(Stage.LISTING_FILES, 0, progress)
     candidates: list[_Candidate] = []
     problems: list[Problem] = []
     ignored = 0
@@ -178,7 +178,7 @@ def _check_one(
 
 
 def _check_files(candidates, progress, cancel: CancelToken, max_pixels: int, workers, hdu):
-    clock = StageClock("Checking images", len(candidates), progress)
+    clock = StageClock(Stage.CHECKING_IMAGES, len(candidates), progress)
     records: list[ImageRecord] = []
     problems: list[Problem] = []
     clock.report(0)

@@ -21,7 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from classifier.errors import SortscopeError
-from classifier.progress import CancelToken, ProgressCallback, StageClock
+from classifier.progress import CancelToken, ProgressCallback, Stage, StageClock
 from classifier.types import Prediction
 
 UNDO_PREFIX = ".sortscope-undo-"
@@ -163,7 +163,7 @@ def execute_sort(
     plan.output.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     log = plan.output / f"{UNDO_PREFIX}{stamp}-{uuid.uuid4().hex[:6]}.jsonl"
-    clock = StageClock(f"Sorting ({plan.mode.value})", len(plan.actions), progress)
+    clock = StageClock(f"{Stage.SORTING} ({plan.mode.value})", len(plan.actions), progress)
     done = 0
     with open(log, "w", encoding="utf-8") as f:
         f.write(json.dumps({"mode": plan.mode.value, "created": stamp}) + "\n")
@@ -196,7 +196,7 @@ def undo_sort(
     lines = log.read_text(encoding="utf-8").splitlines()
     mode = SortMode(json.loads(lines[0])["mode"])
     steps = [json.loads(line) for line in lines[1:] if line.strip()]
-    clock = StageClock("Undoing sort", len(steps), progress)
+    clock = StageClock(Stage.UNDOING_SORT, len(steps), progress)
     undone = 0
     for step in reversed(steps):
         if cancel is not None and cancel.cancelled:

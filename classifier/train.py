@@ -30,7 +30,14 @@ from classifier.keras_loop import (
     optimizer,
     oversample_indices,
 )
-from classifier.progress import CancelToken, Progress, ProgressCallback, ignore_progress
+from classifier.progress import (
+    CancelToken,
+    FitStage,
+    Progress,
+    ProgressCallback,
+    Stage,
+    ignore_progress,
+)
 from classifier.split import assign_splits, split_key
 from classifier.types import (
     LR_SCHEDULES,
@@ -208,7 +215,7 @@ def train_head(
     has_val = len(validation.y) > 0
     x, y = training_arrays(train, n_classes, config)
     log.training_rows = len(y)
-    callbacks = log.callbacks("head", config.epochs, config.learning_rate, has_val)
+    callbacks = log.callbacks(FitStage.HEAD, config.epochs, config.learning_rate, has_val)
     fitted = head.fit(
         x,
         y,
@@ -228,6 +235,7 @@ def train_head(
 def train(
     scan: ScanResult,
     config: TrainConfig | None = None,
+    *,
     progress: ProgressCallback | None = None,
     on_epoch: EpochCallback | None = None,
     cancel: CancelToken | None = None,
@@ -256,7 +264,7 @@ def _train_on_features(scan, config, progress, log: RunLog, cache_dir) -> TrainO
     backbone = feature_backbone(config)
     data, problems, extraction = gather_splits(scan, config, progress, log.cancel, cache_dir)
     n_classes = len(scan.classes)
-    progress(Progress("Training", 0, config.epochs, message="Fitting the classifier head"))
+    progress(Progress(Stage.TRAINING, 0, config.epochs, message="Fitting the classifier head"))
     head, best_epoch, stopped_early = train_head(
         data[Split.TRAIN], data[Split.VALIDATION], n_classes, config, log
     )
@@ -307,9 +315,15 @@ def _fine_tune(data, feature_model, head, config, progress, log: RunLog):
     inputs = k.Input((size, size, 3), name="image")
     model = k.Model(inputs, head(network(inputs)), name="fine_tuning")
     fit = _fit_from_images(
-        model, data, config, progress, log, "fine-tune",
-        config.fine_tune_epochs, config.fine_tune_learning_rate,
-    )  # fmt: skip
+        model,
+        data,
+        config,
+        progress,
+        log,
+        stage=FitStage.FINE_TUNE,
+        epochs=config.fine_tune_epochs,
+        learning_rate=config.fine_tune_learning_rate,
+    )
     network.trainable = False
     details = {
         "blocks": config.fine_tune_blocks,
@@ -321,7 +335,15 @@ def _fine_tune(data, feature_model, head, config, progress, log: RunLog):
 
 
 def _fit_from_images(
-    model, data, config, progress, log: RunLog, stage: str, epochs: int, learning_rate: float
+    model,
+    data,
+    config,
+    progress,
+    log: RunLog,
+    *,
+    stage: FitStage,
+    epochs: int,
+    learning_rate: float,
 ) -> FitResult:
     """Fit `model` (pixels -> probabilities) on the splits' images, decoded once."""
     n_classes = model.output_shape[-1]
@@ -343,7 +365,13 @@ def _fit_from_images(
         augmentation = config.augmentation if config.augmentation.enabled else None
         batches = end_to_end.image_batches
         train_batches = batches(
-            store, train_rows, train_labels, config.batch_size, augmentation, True, config.seed
+            store,
+            train_rows,
+            train_labels,
+            config.batch_size,
+            augmentation=augmentation,
+            shuffle=True,
+            seed=config.seed,
         )
         has_val = len(rows[Split.VALIDATION]) > 0
         val_batches = None
@@ -356,7 +384,7 @@ def _fit_from_images(
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
-        progress(Progress("Training", 0, epochs, message=f"{stage}: training from images"))
+        progress(Progress(Stage.TRAINING, 0, epochs, message=f"{stage}: training from images"))
         callbacks = log.callbacks(stage, epochs, learning_rate, has_val)
         fitted = model.fit(
             train_batches,
@@ -413,7 +441,14 @@ def _train_small_cnn(scan, config, progress, log: RunLog) -> TrainOutcome:
     inputs = k.Input((size, size, 3), name="image")
     model = k.Model(inputs, head(network(inputs)), name="small_cnn_training")
     fit = _fit_from_images(
-        model, data, config, progress, log, "end-to-end", config.epochs, config.learning_rate
+        model,
+        data,
+        config,
+        progress,
+        log,
+        stage=FitStage.END_TO_END,
+        epochs=config.epochs,
+        learning_rate=config.learning_rate,
     )
     network.trainable = False
     baseline = int(np.bincount(data[Split.TRAIN].y, minlength=n_classes).argmax())

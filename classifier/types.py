@@ -16,6 +16,7 @@ from classifier.preprocessing import (
     Preprocessing,
     is_high_range,
 )
+from classifier.progress import FitStage
 
 
 class Severity(StrEnum):
@@ -277,7 +278,7 @@ class EpochStats:
     val_loss: float | None
     val_accuracy: float | None
     seconds: float
-    stage: str = "head"  # "head", "fine-tune" or "end-to-end" (models trained from scratch)
+    stage: str = FitStage.HEAD  # a FitStage (plain text once read back from a model file)
     learning_rate: float | None = None
 
 

@@ -18,7 +18,7 @@ from classifier import paths
 from classifier.atomic import atomic_path
 from classifier.backbones import KERAS_APPS
 from classifier.errors import Cancelled, SortscopeError
-from classifier.progress import CancelToken, ProgressCallback, StageClock
+from classifier.progress import CancelToken, ProgressCallback, Stage, StageClock
 
 _CHUNK = 256 * 1024
 
@@ -82,7 +82,7 @@ def download_weights(
         try:
             with urllib.request.urlopen(url, timeout=30) as response, open(part, "wb") as out:
                 total = int(response.headers.get("Content-Length") or 0)
-                clock = StageClock(f"Downloading {title}", total, progress)
+                clock = StageClock(f"{Stage.DOWNLOADING} {title}", total, progress)
                 done = 0
                 while chunk := response.read(_CHUNK):
                     if cancel.cancelled:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from classifier.modelfile import save_model
-from classifier.progress import Progress
+from classifier.progress import FitStage, Progress, Stage
 from classifier.train import train
 from classifier.types import EpochStats, TrainConfig
 from ui import settings as keys
@@ -171,10 +171,10 @@ class TrainView(QWidget):
         )
         if config.model_type == "small_cnn":
             self._say("First the images are loaded once, then the network trains on them.")
-            self.stage.setText("Loading images")
+            self.stage.setText(Stage.LOADING_IMAGES)
         else:
             self._say("First image features are computed (images seen before come from the cache).")
-            self.stage.setText("Extracting features")
+            self.stage.setText(Stage.EXTRACTING_FEATURES)
         self.progress.start("Starting…")
         self.start_button.setEnabled(False)
         self.runner.start(
@@ -196,11 +196,11 @@ class TrainView(QWidget):
         self.state.status.emit("Training…")
 
     def _progressed(self, p: Progress) -> None:
-        if p.stage == "Training":
+        if p.stage == Stage.TRAINING:
             self.stage.setText(f"Training ({p.message})")
-        elif p.stage == "Loading images":
+        elif p.stage == Stage.LOADING_IMAGES:
             self.stage.setText("Loading images for training from pixels")
-        elif p.stage == "Augmenting images":
+        elif p.stage == Stage.AUGMENTING_IMAGES:
             self.stage.setText("Computing features of augmented copies (cached for next time)")
         self.progress.update_progress(p)
 
@@ -249,7 +249,7 @@ class TrainView(QWidget):
     def _epochs(self, epochs: list[EpochStats]) -> None:
         self.curves.add_epochs(epochs)
         for e in epochs:
-            stage = "" if e.stage == "head" else f" ({e.stage})"
+            stage = "" if e.stage == FitStage.HEAD else f" ({e.stage})"
             line = (
                 f"Epoch {e.epoch}/{e.epochs}{stage}: loss {e.loss:.3f}, accuracy {e.accuracy:.1%}"
             )
