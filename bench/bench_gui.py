@@ -255,11 +255,12 @@ def main() -> None:
     filled = time.perf_counter() - start
     start = time.perf_counter()
     # As a header click does (sortByColumn would sort twice).
-    classify.table.horizontalHeader().setSortIndicator(3, Qt.SortOrder.DescendingOrder)
+    header = classify.results_table.table.horizontalHeader()
+    header.setSortIndicator(3, Qt.SortOrder.DescendingOrder)
     app.processEvents()
     sorted_s = time.perf_counter() - start
     start = time.perf_counter()
-    classify.uncertain_only.setChecked(True)
+    classify.results_table.uncertain_only.setChecked(True)
     app.processEvents()
     filtered = time.perf_counter() - start
     print(

@@ -39,7 +39,7 @@ def night(tmp_path):
 
 def run_classify(qtbot, window, model_file, folder, recursive=False):
     view = window.classify_view
-    view.open_model(model_file)
+    view.model_picker.open_model(model_file)
     qtbot.waitUntil(lambda: window.state.model_path == model_file, timeout=30000)
     view.folder_edit.setText(str(folder))
     view.recursive.setChecked(recursive)
@@ -49,13 +49,16 @@ def run_classify(qtbot, window, model_file, folder, recursive=False):
 
 
 def table_column(view, column):
-    proxy = view.proxy
+    proxy = view.results_table.proxy
     return [proxy.index(r, column).data() for r in range(proxy.rowCount())]
 
 
 def test_classify_table_filters_threshold_and_csv(qtbot, window, model_file, night, tmp_path):
     view = run_classify(qtbot, window, model_file, night)
-    assert "colours.sortscope" in view.card.text() and "test accuracy" in view.card.text()
+    assert (
+        "colours.sortscope" in view.model_picker.card.text()
+        and "test accuracy" in view.model_picker.card.text()
+    )
     files = sorted(table_column(view, 1))
     assert files == [
         "Blue_Sky_0.png",
@@ -74,34 +77,40 @@ def test_classify_table_filters_threshold_and_csv(qtbot, window, model_file, nig
     assert by_file["corrupt.jpg"].error and view.results.label(by_file["corrupt.jpg"]) == ""
     assert view.results.label(by_file["Red_0.png"]) == "Red"
 
-    view.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)  # by confidence, errors last
+    view.results_table.table.sortByColumn(
+        3, Qt.SortOrder.DescendingOrder
+    )  # by confidence, errors last
     confidences = [float(v) for v in table_column(view, 3) if v is not None]
     assert confidences == sorted(confidences, reverse=True) and len(confidences) == 10
     assert table_column(view, 1)[-1] == "corrupt.jpg"
-    view.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+    view.results_table.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
     assert table_column(view, 1) == files
 
-    view.errors_only.setChecked(True)
+    view.results_table.errors_only.setChecked(True)
     assert table_column(view, 1) == ["corrupt.jpg"]
-    view.errors_only.setChecked(False)
-    view.label_filter.setCurrentIndex(view.label_filter.findData("green"))
+    view.results_table.errors_only.setChecked(False)
+    view.results_table.label_filter.setCurrentIndex(
+        view.results_table.label_filter.findData("green")
+    )
     assert sorted(table_column(view, 1)) == ["green_0.png", "green_1.png", "green_2.png"]
-    view.label_filter.setCurrentIndex(0)
-    view.search.setText("blue")
+    view.results_table.label_filter.setCurrentIndex(0)
+    view.results_table.search.setText("blue")
     assert len(table_column(view, 1)) == 3
-    view.search.setText("")
-    view.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)  # labels move with their rows
+    view.results_table.search.setText("")
+    view.results_table.table.sortByColumn(
+        2, Qt.SortOrder.AscendingOrder
+    )  # labels move with their rows
     shown = table_column(view, 2)
     assert shown == sorted(shown) and shown[0] == ""  # the unreadable file has no label
     results = view.results
     assert all(results.labels[i] == results.label(r) for i, r in enumerate(results.rows))
-    view.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+    view.results_table.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
 
     view.threshold.setValue(1.0)  # everything below certainty is uncertain
-    view.uncertain_only.setChecked(True)
+    view.results_table.uncertain_only.setChecked(True)
     assert len(table_column(view, 1)) == 10
     assert "uncertain: <b>10</b>" in view.summary.text()
-    view.uncertain_only.setChecked(False)
+    view.results_table.uncertain_only.setChecked(False)
     view.threshold.setValue(0.0)
     assert "uncertain: <b>0</b>" in view.summary.text()
 
@@ -119,16 +128,16 @@ def test_classify_table_filters_threshold_and_csv(qtbot, window, model_file, nig
     assert view.suggested_csv_name().startswith("night-colours-")
 
     # Selecting a row shows the image with its top predictions.
-    view.table.selectRow(table_column(view, 1).index("Red_0.png"))
-    assert "Red_0.png" in view.preview_info.text() and "%" in view.preview_info.text()
+    view.results_table.table.selectRow(table_column(view, 1).index("Red_0.png"))
+    assert "Red_0.png" in view.preview.info.text() and "%" in view.preview.info.text()
 
 
 def test_recursive_and_single_image_check(qtbot, window, model_file, night):
     view = run_classify(qtbot, window, model_file, night, recursive=True)
     assert "deeper/deep_red.png" in table_column(view, 1)
     view.check_image(night / "green_1.png")
-    qtbot.waitUntil(lambda: "green_1.png" in view.preview_info.text(), timeout=10000)
-    assert "→ <b>green</b>" in view.preview_info.text()
+    qtbot.waitUntil(lambda: "green_1.png" in view.preview.info.text(), timeout=10000)
+    assert "→ <b>green</b>" in view.preview.info.text()
 
 
 def test_sort_copy_move_conflicts_and_undo(qtbot, window, model_file, night, tmp_path, settings):
@@ -197,7 +206,7 @@ def test_cancel_mid_run_and_resume_reuses_work(qtbot, window, model_file, tmp_pa
     for i in range(300):
         noisy_image(rng, (i % 256, 90, 160)).save(folder / f"f{i:03d}.png")
     view = window.classify_view
-    view.open_model(model_file)
+    view.model_picker.open_model(model_file)
     qtbot.waitUntil(lambda: window.state.model is not None, timeout=30000)
     view.folder_edit.setText(str(folder))
     view.start()

@@ -47,7 +47,7 @@ def test_open_dataset_shows_counts_splits_problems_and_thumbnails(qtbot, window,
     assert sum(int(v) for v in rows["Red"][1:4]) == 31  # train + validation + test
     assert "only 6 images" in rows["green"][4]
     problem_texts = [
-        view.problem_table.item(r, 1).text() for r in range(view.problem_table.rowCount())
+        view.problems.table.item(r, 1).text() for r in range(view.problems.table.rowCount())
     ]
     assert len(problem_texts) == len(scan.problems)
     assert any("not an image" in t or "damaged" in t for t in problem_texts)
@@ -67,7 +67,7 @@ def test_open_dataset_shows_counts_splits_problems_and_thumbnails(qtbot, window,
     dup_row = next(
         i for i, p in enumerate(scan.problems) if p.kind == ProblemKind.DUPLICATE_ACROSS_CLASSES
     )
-    view._problem_clicked(dup_row, 1)
+    view._problem_clicked(dup_row)
     assert table.currentRow() == 0
     current = view.grid.currentIndex().data(Qt.ItemDataRole.UserRole)
     assert current.path == scan.problems[dup_row].path
@@ -75,7 +75,7 @@ def test_open_dataset_shows_counts_splits_problems_and_thumbnails(qtbot, window,
         lambda: view.preview.pixmap() is not None and not view.preview.pixmap().isNull(),
         timeout=10000,
     )
-    assert "split" in view.preview_info.text()
+    assert "split" in view.preview.info.text()
 
 
 def test_cancel_scan_and_stale_results_are_dropped(qtbot, window, tmp_path):

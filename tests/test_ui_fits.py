@@ -79,9 +79,9 @@ def test_fits_header_columns_in_the_table_and_csv(qtbot, tiny_window, tmp_path):
     write_fits(night / "b.fits.fz", sky_frame(rng, "left"), {"OBJECT": "M13"}, compressed=True)
 
     view = tiny_window.classify_view
-    view.open_model(model_file)
+    view.model_picker.open_model(model_file)
     qtbot.waitUntil(lambda: tiny_window.state.model_path == model_file, timeout=30000)
-    assert "zscale" in view.card.text()
+    assert "zscale" in view.model_picker.card.text()
     assert view.table_loader.preprocessing.stretch == "zscale"
     view.folder_edit.setText(str(night))
     view.fits_keys.setText("object, exptime")
@@ -91,7 +91,7 @@ def test_fits_header_columns_in_the_table_and_csv(qtbot, tiny_window, tmp_path):
     n = results.columnCount()
     columns = [results.headerData(c, Qt.Orientation.Horizontal) for c in range(n)]
     assert columns[-3:] == ["Error", "OBJECT", "EXPTIME"]
-    proxy = view.proxy
+    proxy = view.results_table.proxy
     shown = {
         proxy.index(r, 1).data(): (proxy.index(r, n - 2).data(), proxy.index(r, n - 1).data())
         for r in range(proxy.rowCount())

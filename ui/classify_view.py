@@ -11,180 +11,39 @@ import html
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QSettings, QSize, Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QButtonGroup,
     QCheckBox,
-    QComboBox,
     QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QRadioButton,
     QSplitter,
-    QTableView,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from classifier import images
 from classifier.export import write_csv
 from classifier.fits_reader import parse_keys
 from classifier.modelfile import SortscopeModel, load_model
 from classifier.predict import UNCERTAIN, ClassifyResult, classify_files, list_image_files
 from classifier.progress import Progress
-from classifier.sorting import SortMode, SortPlan, execute_sort, plan_sort, undo_sort
+from classifier.sorting import SortPlan, execute_sort, undo_sort
 from ui.errors import show_error
-from ui.results_model import ROW_ROLE, ResultsFilter, ResultsModel
+from ui.image_preview import ImagePreview
+from ui.model_picker import ModelPicker
+from ui.results_table import ResultsTable
+from ui.sort_dialog import SortDialog
 from ui.state import AppState
 from ui.tasks import ErrorInfo, TaskRunner
-from ui.thumbnails import ThumbnailLoader, pil_to_qimage
-from ui.widgets import TaskProgress, hint
+from ui.thumbnails import ThumbnailLoader
+from ui.widgets import TaskProgress
 
 PREVIEW_SIZE = 420
-MAX_RECENT_MODELS = 8
-
-
-def network_title(meta: dict, model: SortscopeModel) -> str:
-    kind = meta.get("model_type", "transfer")
-    if kind == "mlp":
-        return "MLP on 32x32 pixels"
-    if kind == "small_cnn":
-        return "Small CNN trained from scratch"
-    blocks = (meta.get("fine_tune") or {}).get("blocks")
-    tuned = f" (last {blocks} block(s) fine-tuned)" if blocks else ""
-    return model.backbone.title + tuned
-
-
-def model_card(model: SortscopeModel, path: Path | None) -> str:
-    meta = model.metadata
-    metrics = meta.get("test_metrics", {})
-    accuracy = metrics.get("accuracy")
-    created = str(meta.get("created", ""))[:10]
-    baseline = metrics.get("baseline_accuracy")
-    score = f"test accuracy {accuracy:.1%}" if accuracy is not None else "no test score"
-    if accuracy is not None and baseline is not None:
-        score += f" (baseline {baseline:.1%})"
-    t = meta.get("training", {})
-    settings = (
-        f"{len(meta.get('history', []))}/{t.get('epochs')} epochs, {t.get('optimizer')} "
-        f"lr {t.get('learning_rate')}, {'hidden layer, ' if t.get('hidden_units') else ''}"
-        f"class weights {'on' if t.get('class_weights') else 'off'}, seed {t.get('seed')}"
-        if t
-        else ""
-    )
-    prep = model.preprocessing
-    if meta.get("dataset", {}).get("high_range_images") or not prep.is_default:
-        settings += f"<br>FITS and 16-bit images stretched with {prep.summary()}"
-    return (
-        f"<b>{path.name if path else 'Model from this session'}</b> · "
-        f"{len(model.class_names)} classes: {', '.join(model.class_names)}<br>"
-        f"{network_title(meta, model)} · {score} · {created}<br><small>{settings}</small>"
-    )
-
-
-class SortDialog(QDialog):
-    """Choose an output folder and a mode, see the dry run, then confirm."""
-
-    def __init__(self, rows, settings: QSettings, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Sort files into folders")
-        self.rows = rows
-        self.settings = settings
-        self.output = QLineEdit(str(settings.value("last_sort_folder", "")))
-        browse = QPushButton("Choose…")
-        browse.clicked.connect(self._browse)
-        self.modes = QButtonGroup(self)
-        mode_box = QHBoxLayout()
-        for mode, text in [
-            (SortMode.COPY, "Copy (originals stay)"),
-            (SortMode.MOVE, "Move"),
-            (SortMode.LINK, "Link (shortcuts)"),
-        ]:
-            button = QRadioButton(text)
-            button.setProperty("mode", mode.value)
-            self.modes.addButton(button)
-            mode_box.addWidget(button)
-            button.setChecked(mode == SortMode.COPY)
-        self.modes.buttonToggled.connect(lambda *_: self.refresh())
-        self.output.textChanged.connect(lambda *_: self.refresh())
-        self.preview = QTableWidget(0, 2)
-        self.preview.setHorizontalHeaderLabels(["File", "Goes to"])
-        self.preview.verticalHeader().setVisible(False)
-        self.preview.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.preview.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.go = self.buttons.addButton("Sort files", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        out_row = QHBoxLayout()
-        out_row.addWidget(self.output, 1)
-        out_row.addWidget(browse)
-        form = QFormLayout()
-        form.addRow("Output folder", out_row)
-        form.addRow("How", mode_box)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(
-            hint(
-                "Each image goes to OUTPUT/<label>/; images below the confidence "
-                "threshold go to OUTPUT/uncertain/. Nothing is ever overwritten: "
-                "clashing names get (1), (2)… An undo log is written."
-            )
-        )
-        layout.addWidget(QLabel("<b>Dry run</b>: what will happen"))
-        layout.addWidget(self.preview, 1)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.buttons)
-        self.resize(720, 520)
-        self.plan: SortPlan | None = None
-        self.refresh()
-
-    def mode(self) -> SortMode:
-        return SortMode(self.modes.checkedButton().property("mode"))
-
-    def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Output folder", self.output.text())
-        if folder:
-            self.output.setText(folder)
-
-    def refresh(self) -> None:
-        text = self.output.text().strip()
-        self.plan = plan_sort(self.rows, text, self.mode()) if text else None
-        self.go.setEnabled(bool(self.plan and self.plan.actions))
-        if self.plan is None:
-            self.preview.setRowCount(0)
-            self.summary.setText("Choose an output folder.")
-            return
-        shown = self.plan.actions[:500]
-        self.preview.setRowCount(len(shown))
-        for i, action in enumerate(shown):
-            self.preview.setItem(i, 0, QTableWidgetItem(action.source.name))
-            target = action.target.relative_to(self.plan.output).as_posix()
-            self.preview.setItem(i, 1, QTableWidgetItem(target))
-        folders = ", ".join(f"{name}: {n}" for name, n in sorted(self.plan.per_folder().items()))
-        more = (
-            f" (first 500 of {len(self.plan.actions)} shown)"
-            if len(self.plan.actions) > 500
-            else ""
-        )
-        self.summary.setText(
-            f"{self.mode().value.capitalize()} {len(self.plan.actions)} files "
-            f"into {folders}{more}. {self.plan.skipped} unreadable file(s) "
-            "stay where they are."
-        )
 
 
 class ClassifyView(QWidget):
@@ -202,23 +61,17 @@ class ClassifyView(QWidget):
         self.folder: Path | None = None
         self.last_log: Path | None = None
         self.table_loader = ThumbnailLoader(size=40, parent=self)
-        self.results = ResultsModel(self.table_loader)
-        self.proxy = ResultsFilter(self.results)
+        self.results_table = ResultsTable(self.table_loader)
+        self.results = self.results_table.results  # the rows, read for summaries and output
         self._build()
         state.model_changed.connect(self._model_changed)
         self._model_changed(state.model)
-        self._load_last_model()
+        self.model_picker.load_last_model()
 
     # --- layout ---------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.model_choice = QComboBox()
-        self.model_choice.setMinimumWidth(260)
-        self.model_choice.activated.connect(self._recent_model_chosen)
-        open_model = QPushButton("Open model…")
-        open_model.clicked.connect(self.choose_model)
-        self.card = QLabel("No model yet: train one in the Train area, or open a saved model.")
-        self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.model_picker = ModelPicker(self.state, self.runner, self.settings)
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("Folder of images to classify")
         browse = QPushButton("Choose folder…")
@@ -246,11 +99,7 @@ class ClassifyView(QWidget):
         self.progress.cancel_requested.connect(lambda: self.runner.cancel("classify"))
 
         top = QFormLayout()
-        model_row = QHBoxLayout()
-        model_row.addWidget(self.model_choice, 1)
-        model_row.addWidget(open_model)
-        top.addRow("Model", model_row)
-        top.addRow("", self.card)
+        top.addRow("Model", self.model_picker)
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder_edit, 1)
         folder_row.addWidget(browse)
@@ -265,54 +114,23 @@ class ClassifyView(QWidget):
         run_row.addWidget(self.start_button)
         top.addRow("", run_row)
 
-        self.label_filter = QComboBox()
-        self.uncertain_only = QCheckBox("Uncertain only")
-        self.errors_only = QCheckBox("Errors only")
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Filter by file name")
-        for signal in (
-            self.label_filter.currentIndexChanged,
-            self.uncertain_only.toggled,
-            self.errors_only.toggled,
-            self.search.textChanged,
-        ):
-            signal.connect(self._apply_filters)
-        filters = QHBoxLayout()
-        filters.addWidget(QLabel("Show"))
-        filters.addWidget(self.label_filter)
-        filters.addWidget(self.uncertain_only)
-        filters.addWidget(self.errors_only)
-        filters.addWidget(self.search, 1)
-
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(44)
-        self.table.setIconSize(QSize(40, 40))
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.horizontalHeader().setDefaultSectionSize(110)
-        self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
-        self.table.selectionModel().currentRowChanged.connect(self._row_selected)
+        self.results_table.row_selected.connect(self.show_prediction)
         self.summary = QLabel("No results yet.")
         self.summary.setWordWrap(True)
 
-        self.preview = QLabel("Select a row, or check a single image.")
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumSize(260, 260)
-        self.preview_info = QLabel()
-        self.preview_info.setWordWrap(True)
-        self.preview_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.preview = ImagePreview(
+            self.runner,
+            "classify-preview",
+            size=PREVIEW_SIZE,
+            minimum=260,
+            placeholder="Select a row, or check a single image.",
+        )
         single = QPushButton("Check one image…")
         single.setToolTip("Pick (or drop on the window) one image to see its top predictions.")
         single.clicked.connect(self.choose_single_image)
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.preview, 1)
-        side_layout.addWidget(self.preview_info)
         side_layout.addWidget(single)
 
         self.export_button = QPushButton("Export CSV…")
@@ -332,8 +150,7 @@ class ClassifyView(QWidget):
         middle = QWidget()
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
-        middle_layout.addLayout(filters)
-        middle_layout.addWidget(self.table, 1)
+        middle_layout.addWidget(self.results_table, 1)
         middle_layout.addLayout(actions)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(middle)
@@ -343,82 +160,15 @@ class ClassifyView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
-        self._refresh_recent_models()
 
     # --- model ----------------------------------------------------------------------------
 
-    def _recent_models(self) -> list[str]:
-        value = self.settings.value("recent_models", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in value or []]
-
-    def _refresh_recent_models(self) -> None:
-        self.model_choice.blockSignals(True)
-        self.model_choice.clear()
-        if self.state.model is not None and self.state.model_path is None:
-            self.model_choice.addItem("Model trained in this session (not saved)", "")
-        for path in self._recent_models():
-            self.model_choice.addItem(Path(path).name, path)
-            self.model_choice.setItemData(
-                self.model_choice.count() - 1, path, Qt.ItemDataRole.ToolTipRole
-            )
-        current = str(self.state.model_path) if self.state.model_path else ""
-        index = self.model_choice.findData(current)
-        self.model_choice.setCurrentIndex(max(index, 0))
-        self.model_choice.blockSignals(False)
-
     def _model_changed(self, model: SortscopeModel | None) -> None:
-        path = self.state.model_path
-        if path is not None:
-            recent = [str(path)] + [p for p in self._recent_models() if p != str(path)]
-            self.settings.setValue("recent_models", recent[:MAX_RECENT_MODELS])
-            self.settings.setValue("last_model", str(path))
-        self.card.setText(
-            model_card(model, path)
-            if model is not None
-            else "No model yet: train one in the Train area, or open a saved model."
-        )
         if model is not None:  # thumbnails and previews look as the model sees images
             self.table_loader.set_preprocessing(model.preprocessing)
-        self._refresh_recent_models()
         self._update_buttons()
         if self.state.example is not None and not self.folder_edit.text():
             self.folder_edit.setText(str(self.state.example.unsorted))
-
-    def _load_last_model(self) -> None:
-        last = self.settings.value("last_model")
-        if last and Path(str(last)).is_file():
-            self.open_model(Path(str(last)), quiet=True)
-
-    def choose_model(self) -> None:
-        start = str(self.settings.value("last_model_folder", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open model", start, "Sortscope models (*.sortscope);;All files (*)"
-        )
-        if path:
-            self.open_model(Path(path))
-
-    def _recent_model_chosen(self, index: int) -> None:
-        path = self.model_choice.itemData(index)
-        if path:
-            self.open_model(Path(path))
-
-    def open_model(self, path: Path, quiet: bool = False) -> None:
-        """Load a model file off the GUI thread; it becomes the current model."""
-        self.card.setText(f"Loading {path.name}…")
-
-        def failed(info: ErrorInfo) -> None:
-            self._model_changed(self.state.model)
-            if not quiet:
-                show_error(self, info)
-
-        self.runner.start(
-            "load-model",
-            lambda ctx: load_model(path),
-            finished=lambda model: self.state.set_model(model, path),
-            failed=failed,
-        )
 
     # --- running --------------------------------------------------------------------------
 
@@ -454,8 +204,7 @@ class ClassifyView(QWidget):
         self.settings.setValue("last_classify_folder", str(folder))
         keys = parse_keys(self.fits_keys.text())
         self.settings.setValue("fits_keys", ", ".join(keys))
-        self.results.reset(model.class_names, tuple(keys))
-        self._reset_label_filter(model.class_names)
+        self.results_table.reset(model.class_names, tuple(keys))
         self.progress.start("Listing images…")
         recursive = self.recursive.isChecked()
 
@@ -488,19 +237,12 @@ class ClassifyView(QWidget):
             self.state.status.emit(f"Classifying: {p.done}/{p.total}")
 
     def _rows_arrived(self, chunks: list[list]) -> None:
-        first = not self.results.rows
-        for chunk in chunks:
-            self.results.append(chunk)
-        if first:  # size the columns to the first rows once, then leave them to the user
-            self.table.resizeColumnsToContents()
-            self.table.setColumnWidth(0, 52)
-            self.table.setColumnWidth(1, max(self.table.columnWidth(1), 200))
+        self.results_table.append(chunks)
         self._show_summary()
 
     def _finished(self, result: ClassifyResult) -> None:
         self.progress.finish()
-        header = self.table.horizontalHeader()  # rows streamed in unsorted: sort them now
-        self.proxy.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
+        self.results_table.sort_as_shown()
         self.state.set_results(result)
         s = result.stats
         engine = f", {s.engine} engine" if s.engine else ""
@@ -520,26 +262,9 @@ class ClassifyView(QWidget):
 
     # --- reviewing ------------------------------------------------------------------------
 
-    def _reset_label_filter(self, class_names) -> None:
-        self.label_filter.blockSignals(True)
-        self.label_filter.clear()
-        self.label_filter.addItem("All labels", None)
-        for name in [*class_names, UNCERTAIN]:
-            self.label_filter.addItem(name, name)
-        self.label_filter.blockSignals(False)
-
-    def _apply_filters(self) -> None:
-        self.proxy.set_filters(
-            self.label_filter.currentData(),
-            self.uncertain_only.isChecked(),
-            self.errors_only.isChecked(),
-            self.search.text(),
-        )
-
     def _threshold_changed(self, value: float) -> None:
         self.settings.setValue("threshold", value)
-        self.results.set_threshold(value)
-        self.proxy.refilter()
+        self.results_table.set_threshold(value)
         self._show_summary()
 
     def _show_summary(self, extra: str = "") -> None:
@@ -553,16 +278,11 @@ class ClassifyView(QWidget):
             parts.append(f"unreadable: <b>{errors}</b>")
         self.summary.setText(f"{len(self.results.rows)} images · " + " · ".join(parts) + extra)
 
-    def _row_selected(self, current: QModelIndex, _previous=None) -> None:
-        row = current.data(ROW_ROLE) if current.isValid() else None
-        if row is not None:
-            self.show_prediction(row)
-
     def show_prediction(self, row) -> None:
         if row.error:
-            self.preview.setPixmap(QPixmap())
-            self.preview.setText("This file could not be read.")
-            self.preview_info.setText(f"<b>{row.file}</b><br>{row.error}")
+            self.preview.show_message(
+                "This file could not be read.", f"<b>{row.file}</b><br>{row.error}"
+            )
             return
         names = self.results.class_names or (
             self.state.model.class_names if self.state.model else ()
@@ -572,25 +292,9 @@ class ClassifyView(QWidget):
             f"<tr><td>{n}</td><td align='right'>&nbsp;{p:.1%}</td></tr>" for n, p in ranked
         )
         label = self.results.label(row) if self.results.class_names else ranked[0][0]
-        self.preview_info.setText(f"<b>{row.file}</b> → <b>{label}</b><table>{lines}</table>")
-        self.preview.setText("Loading…")
-        path = row.path
-        prep = self.table_loader.preprocessing  # the model's stretch
-        self.runner.start(
-            "classify-preview",
-            lambda ctx: pil_to_qimage(images.load_thumbnail(path, PREVIEW_SIZE, prep=prep)),
-            finished=self._show_preview,
-            failed=lambda info: self.preview.setText(info.what),
-        )
-
-    def _show_preview(self, image: QImage) -> None:
-        self.preview.setPixmap(
-            QPixmap.fromImage(image).scaled(
-                self.preview.size(),
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-        )
+        info = f"<b>{row.file}</b> → <b>{label}</b><table>{lines}</table>"
+        # Shown with the model's stretch, as the model saw it.
+        self.preview.show_image(row.path, self.table_loader.preprocessing, info)
 
     def choose_single_image(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -605,7 +309,7 @@ class ClassifyView(QWidget):
 
     def open_dropped_file(self, path: Path) -> None:
         if path.suffix.lower() == ".sortscope":
-            self.open_model(path)
+            self.model_picker.open_model(path)
         else:
             self.check_image(path)
 

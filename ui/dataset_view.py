@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyqtgraph as pg
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -26,124 +25,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from classifier import images
 from classifier.preprocessing import Preprocessing
-from classifier.scan import SMALL_CLASS_IMAGES, scan_dataset
+from classifier.scan import scan_dataset
 from classifier.split import assign_splits, split_counts, split_key
-from classifier.types import (
-    ImageRecord,
-    Problem,
-    ProblemKind,
-    ScanResult,
-    Severity,
-    Split,
-    SplitConfig,
-)
+from classifier.types import ImageRecord, ProblemKind, ScanResult, Split, SplitConfig
+from ui.class_chart import ClassChart
+from ui.errors import show_error
+from ui.image_preview import ImagePreview
+from ui.problems_panel import ProblemsPanel
 from ui.state import AppState
 from ui.stretch_controls import StretchControls
 from ui.tasks import TaskRunner
-from ui.thumbnails import ThumbnailLoader, pil_to_qimage
+from ui.thumbnails import ThumbnailLoader, ThumbnailModel
 from ui.widgets import TaskProgress
 
 ALL_CLASSES = "All classes"
 PREVIEW_SIZE = 480
-
-
-class ThumbnailModel(QAbstractListModel):
-    """Records as a list; pixmaps are requested only when the view asks (visible items)."""
-
-    def __init__(self, loader: ThumbnailLoader) -> None:
-        super().__init__()
-        self.loader = loader
-        self.records: list[ImageRecord] = []
-        self._rows: dict[Path, int] = {}
-        placeholder = QPixmap(loader.size, loader.size)
-        placeholder.fill(QColor(128, 128, 128, 60))
-        self._placeholder = placeholder
-        broken = QPixmap(loader.size, loader.size)
-        broken.fill(QColor(200, 60, 60, 90))
-        self._broken = broken
-        loader.loaded.connect(self._on_loaded)
-
-    def set_records(self, records: list[ImageRecord]) -> None:
-        self.beginResetModel()
-        self.loader.new_generation()
-        self.records = records
-        # Text keys: str hashes are cached, pathlib's are recomputed in Python every time.
-        self._rows = {str(r.path): i for i, r in enumerate(records)}
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.records)
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        record = self.records[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return record.path.name
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{record.class_name}/{record.rel_path}"
-        if role == Qt.ItemDataRole.UserRole:
-            return record
-        if role == Qt.ItemDataRole.DecorationRole:
-            known, pixmap = self.loader.cached(record.path)
-            if known:
-                return pixmap if pixmap is not None else self._broken
-            self.loader.request(record.path)
-            return self._placeholder
-        return None
-
-    def _on_loaded(self, path: Path, _pixmap) -> None:
-        row = self._rows.get(str(path))
-        if row is not None:
-            index = self.index(row)
-            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
-
-    def refresh_pixmaps(self) -> None:
-        """Ask the view to fetch every visible thumbnail again (e.g. after a new stretch)."""
-        if self.records:
-            first, last = self.index(0), self.index(len(self.records) - 1)
-            self.dataChanged.emit(first, last, [Qt.ItemDataRole.DecorationRole])
-
-    def row_of(self, path: Path) -> int | None:
-        return self._rows.get(str(path))
-
-
-class ClassChart(pg.PlotWidget):
-    """Images per class as bars; classes below the small-class limit in a warning colour."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setBackground(None)
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(False, False)
-        self.hideButtons()
-        self.getPlotItem().setLabel("left", "images")
-        self.setMinimumHeight(140)
-        self._bars: pg.BarGraphItem | None = None
-
-    def show_counts(self, counts: dict[str, int]) -> None:
-        if self._bars is not None:
-            self.removeItem(self._bars)
-            self._bars = None
-        names = list(counts)
-        if not names:
-            return
-        colours = [
-            pg.mkBrush("#d9822b") if counts[n] < SMALL_CLASS_IMAGES else pg.mkBrush("#3b82c4")
-            for n in names
-        ]
-        self._bars = pg.BarGraphItem(
-            x=list(range(len(names))),
-            height=[counts[n] for n in names],
-            width=0.6,
-            brushes=colours,
-        )
-        self.addItem(self._bars)
-        self.getPlotItem().getAxis("bottom").setTicks([list(enumerate(names))])
-        self.getPlotItem().setXRange(-0.6, len(names) - 0.4, padding=0)
-        self.getPlotItem().setYRange(0, max(counts.values()) * 1.1 or 1, padding=0)
 
 
 class DatasetView(QWidget):
@@ -258,45 +155,25 @@ class DatasetView(QWidget):
         self.stretch.changed.connect(self.state.set_preprocessing)
         self.stretch.setVisible(False)
 
-        self.preview = QLabel("Select an image to see it here.")
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumSize(240, 240)
-        self.preview_info = QLabel()
-        self.preview_info.setWordWrap(True)
-        self.preview_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        preview_box = QWidget()
-        preview_layout = QVBoxLayout(preview_box)
-        preview_layout.addWidget(self.preview, 1)
-        preview_layout.addWidget(self.preview_info)
-
-        self.problem_title = QLabel("Problems")
-        self.problem_table = QTableWidget(0, 4)
-        self.problem_table.setHorizontalHeaderLabels(["", "Problem", "File", "What to do"])
-        self.problem_table.verticalHeader().setVisible(False)
-        self.problem_table.setWordWrap(True)
-        self.problem_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.problem_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        pheader = self.problem_table.horizontalHeader()
-        pheader.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        pheader.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        pheader.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
-        pheader.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.problem_table.cellClicked.connect(self._problem_clicked)
-        problems = QWidget()
-        problems_layout = QVBoxLayout(problems)
-        problems_layout.setContentsMargins(0, 0, 0, 0)
-        problems_layout.addWidget(self.problem_title)
-        problems_layout.addWidget(self.problem_table)
+        self.preview = ImagePreview(
+            self.runner,
+            "preview",
+            size=PREVIEW_SIZE,
+            minimum=240,
+            placeholder="Select an image to see it here.",
+        )
+        self.problems = ProblemsPanel()
+        self.problems.problem_clicked.connect(self._problem_clicked)
 
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(left)
         top.addWidget(self.grid)
-        top.addWidget(preview_box)
+        top.addWidget(self.preview)
         top.setSizes([380, 520, 300])
         top.setStretchFactor(1, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
-        splitter.addWidget(problems)
+        splitter.addWidget(self.problems)
         splitter.setSizes([520, 180])
         page = QWidget()
         page_layout = QVBoxLayout(page)
@@ -357,8 +234,6 @@ class DatasetView(QWidget):
     def _scan_failed(self, info) -> None:
         self._scan_done()
         self.state.status.emit("Scan failed")
-        from ui.errors import show_error
-
         show_error(self, info)
 
     def _scan_cancelled(self) -> None:
@@ -398,7 +273,7 @@ class DatasetView(QWidget):
         self.class_table.blockSignals(False)
         self._class_selected()
         self.chart.show_counts(counts)
-        self._show_problems(scan.problems)
+        self.problems.show_problems(scan.problems, self.folder)
         self._show_stretch(scan)
 
     def _show_stretch(self, scan: ScanResult) -> None:
@@ -439,31 +314,9 @@ class DatasetView(QWidget):
         records = list(scan.images) if row == 0 else scan.images_of(scan.classes[row - 1])
         self.thumbnail_model.set_records(records)
 
-    def _show_problems(self, problems: tuple[Problem, ...]) -> None:
-        count = len(problems)
-        self.problem_title.setText(
-            f"<b>{count} problem{'s' if count != 1 else ''}</b>" if count else "No problems found"
-        )
-        self.problem_table.setVisible(bool(count))
-        self.problem_table.setRowCount(count)
-        icons = {Severity.ERROR: "⛔", Severity.WARNING: "⚠", Severity.INFO: "ℹ"}
-        for row, p in enumerate(problems):
-            where = ""
-            if p.path is not None and self.folder is not None:
-                try:
-                    where = p.path.relative_to(self.folder).as_posix()
-                except ValueError:
-                    where = str(p.path)
-            cells = [icons[p.severity], p.message, where, p.advice]
-            for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setToolTip(text)
-                self.problem_table.setItem(row, column, item)
-        self.problem_table.resizeRowsToContents()
-
     # --- selection and preview ------------------------------------------------------------
 
-    def _problem_clicked(self, row: int, _column: int) -> None:
+    def _problem_clicked(self, row: int) -> None:
         scan = self.state.scan
         if scan is None or row >= len(scan.problems):
             return
@@ -478,41 +331,24 @@ class DatasetView(QWidget):
             self.grid.setCurrentIndex(index)
             self.grid.scrollTo(index)
         else:
-            self.preview.setPixmap(QPixmap())
-            self.preview.setText("This file is not used, so there is nothing to show.")
-            self.preview_info.setText(f"<b>{problem.path.name}</b><br>{problem.message}")
+            self.preview.show_message(
+                "This file is not used, so there is nothing to show.",
+                f"<b>{problem.path.name}</b><br>{problem.message}",
+            )
 
     def _thumbnail_selected(self, current: QModelIndex, _previous=None) -> None:
         record: ImageRecord | None = current.data(Qt.ItemDataRole.UserRole)
         if record is None:
             return
         split = self._splits.get(split_key(record))
-        self.preview_info.setText(
+        info = (
             f"<b>{record.path.name}</b><br>class <b>{record.class_name}</b> · "
             f"{split.value if split else '?'} split<br>"
             f"{record.width}×{record.height} px · {record.mode} · {record.format} · "
             f"{record.size_bytes / 1024:.0f} KB<br>"
             f"<small>{record.class_name}/{record.rel_path}</small>"
         )
-        self.preview.setText("Loading…")
-        prep = self.state.preprocessing
-        self.runner.start(
-            "preview",
-            lambda ctx: pil_to_qimage(images.load_thumbnail(record.path, PREVIEW_SIZE, prep=prep)),
-            finished=self._show_preview,
-            failed=lambda info: self.preview.setText(info.what),
-        )
-
-    def _show_preview(self, image: QImage) -> None:
-        pixmap = QPixmap.fromImage(image)
-        target = self.preview.size()
-        self.preview.setPixmap(
-            pixmap.scaled(
-                target,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-        )
+        self.preview.show_image(record.path, self.state.preprocessing, info)
 
     def shutdown(self) -> None:
         self.loader.shutdown()

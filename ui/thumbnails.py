@@ -3,6 +3,7 @@
 Requests carry a generation number; bumping it (a new folder, a new class) drops everything
 pending and discards late results, so a folder the user already left never paints over the new
 one. Decoding uses the core loader, so thumbnails are upright exactly as training sees them.
+`ThumbnailModel` shows image records as a grid that asks for thumbnails only when drawn.
 """
 
 from __future__ import annotations
@@ -11,12 +12,21 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QRunnable,
+    Qt,
+    QThreadPool,
+    Signal,
+)
+from PySide6.QtGui import QColor, QImage, QPixmap
 
 from classifier import images
 from classifier.errors import ImageError
 from classifier.preprocessing import Preprocessing
+from classifier.types import ImageRecord
 
 CACHE_ITEMS = 1500  # about 55 MB at 96x96
 MAX_PENDING = 300  # older requests are dropped when the user scrolls past them
@@ -125,3 +135,64 @@ class ThumbnailLoader(QObject):
     def shutdown(self) -> None:
         self.new_generation()
         self._pool.waitForDone()
+
+
+class ThumbnailModel(QAbstractListModel):
+    """Records as a list; pixmaps are requested only when the view asks (visible items)."""
+
+    def __init__(self, loader: ThumbnailLoader) -> None:
+        super().__init__()
+        self.loader = loader
+        self.records: list[ImageRecord] = []
+        self._rows: dict[Path, int] = {}
+        placeholder = QPixmap(loader.size, loader.size)
+        placeholder.fill(QColor(128, 128, 128, 60))
+        self._placeholder = placeholder
+        broken = QPixmap(loader.size, loader.size)
+        broken.fill(QColor(200, 60, 60, 90))
+        self._broken = broken
+        loader.loaded.connect(self._on_loaded)
+
+    def set_records(self, records: list[ImageRecord]) -> None:
+        self.beginResetModel()
+        self.loader.new_generation()
+        self.records = records
+        # Text keys: str hashes are cached, pathlib's are recomputed in Python every time.
+        self._rows = {str(r.path): i for i, r in enumerate(records)}
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.records)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        record = self.records[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return record.path.name
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{record.class_name}/{record.rel_path}"
+        if role == Qt.ItemDataRole.UserRole:
+            return record
+        if role == Qt.ItemDataRole.DecorationRole:
+            known, pixmap = self.loader.cached(record.path)
+            if known:
+                return pixmap if pixmap is not None else self._broken
+            self.loader.request(record.path)
+            return self._placeholder
+        return None
+
+    def _on_loaded(self, path: Path, _pixmap) -> None:
+        row = self._rows.get(str(path))
+        if row is not None:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+    def refresh_pixmaps(self) -> None:
+        """Ask the view to fetch every visible thumbnail again (e.g. after a new stretch)."""
+        if self.records:
+            first, last = self.index(0), self.index(len(self.records) - 1)
+            self.dataChanged.emit(first, last, [Qt.ItemDataRole.DecorationRole])
+
+    def row_of(self, path: Path) -> int | None:
+        return self._rows.get(str(path))

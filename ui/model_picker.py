@@ -1,0 +1,164 @@
+"""The model to classify with: recent models to pick from, Open…, and the model's card.
+
+Models load off the GUI thread; the one loaded becomes the app's current model, so the Train
+area's newest model and a model opened here are the same choice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from classifier.modelfile import SortscopeModel, load_model
+from ui.errors import show_error
+from ui.state import AppState
+from ui.tasks import ErrorInfo, TaskRunner
+
+MAX_RECENT_MODELS = 8
+NO_MODEL = "No model yet: train one in the Train area, or open a saved model."
+
+
+def network_title(meta: dict, model: SortscopeModel) -> str:
+    kind = meta.get("model_type", "transfer")
+    if kind == "mlp":
+        return "MLP on 32x32 pixels"
+    if kind == "small_cnn":
+        return "Small CNN trained from scratch"
+    blocks = (meta.get("fine_tune") or {}).get("blocks")
+    tuned = f" (last {blocks} block(s) fine-tuned)" if blocks else ""
+    return model.backbone.title + tuned
+
+
+def model_card(model: SortscopeModel, path: Path | None) -> str:
+    meta = model.metadata
+    metrics = meta.get("test_metrics", {})
+    accuracy = metrics.get("accuracy")
+    created = str(meta.get("created", ""))[:10]
+    baseline = metrics.get("baseline_accuracy")
+    score = f"test accuracy {accuracy:.1%}" if accuracy is not None else "no test score"
+    if accuracy is not None and baseline is not None:
+        score += f" (baseline {baseline:.1%})"
+    t = meta.get("training", {})
+    settings = (
+        f"{len(meta.get('history', []))}/{t.get('epochs')} epochs, {t.get('optimizer')} "
+        f"lr {t.get('learning_rate')}, {'hidden layer, ' if t.get('hidden_units') else ''}"
+        f"class weights {'on' if t.get('class_weights') else 'off'}, seed {t.get('seed')}"
+        if t
+        else ""
+    )
+    prep = model.preprocessing
+    if meta.get("dataset", {}).get("high_range_images") or not prep.is_default:
+        settings += f"<br>FITS and 16-bit images stretched with {prep.summary()}"
+    return (
+        f"<b>{path.name if path else 'Model from this session'}</b> · "
+        f"{len(model.class_names)} classes: {', '.join(model.class_names)}<br>"
+        f"{network_title(meta, model)} · {score} · {created}<br><small>{settings}</small>"
+    )
+
+
+class ModelPicker(QWidget):
+    """The model row of the Classify area; the card describes the current model."""
+
+    def __init__(
+        self,
+        state: AppState,
+        runner: TaskRunner,
+        settings: QSettings,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.runner = runner
+        self.settings = settings
+        self.model_choice = QComboBox()
+        self.model_choice.setMinimumWidth(260)
+        self.model_choice.activated.connect(self._recent_model_chosen)
+        open_model = QPushButton("Open model…")
+        open_model.clicked.connect(self.choose_model)
+        self.card = QLabel(NO_MODEL)
+        self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row = QHBoxLayout()
+        row.addWidget(self.model_choice, 1)
+        row.addWidget(open_model)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.card)
+        self._refresh_recent_models()
+        state.model_changed.connect(self._model_changed)
+        self._model_changed(state.model)
+
+    def _recent_models(self) -> list[str]:
+        value = self.settings.value("recent_models", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value or []]
+
+    def _refresh_recent_models(self) -> None:
+        self.model_choice.blockSignals(True)
+        self.model_choice.clear()
+        if self.state.model is not None and self.state.model_path is None:
+            self.model_choice.addItem("Model trained in this session (not saved)", "")
+        for path in self._recent_models():
+            self.model_choice.addItem(Path(path).name, path)
+            self.model_choice.setItemData(
+                self.model_choice.count() - 1, path, Qt.ItemDataRole.ToolTipRole
+            )
+        current = str(self.state.model_path) if self.state.model_path else ""
+        index = self.model_choice.findData(current)
+        self.model_choice.setCurrentIndex(max(index, 0))
+        self.model_choice.blockSignals(False)
+
+    def _model_changed(self, model: SortscopeModel | None) -> None:
+        path = self.state.model_path
+        if path is not None:
+            recent = [str(path)] + [p for p in self._recent_models() if p != str(path)]
+            self.settings.setValue("recent_models", recent[:MAX_RECENT_MODELS])
+            self.settings.setValue("last_model", str(path))
+        self.card.setText(model_card(model, path) if model is not None else NO_MODEL)
+        self._refresh_recent_models()
+
+    def load_last_model(self) -> None:
+        """Open the model used last time, quietly: a missing or broken file just leaves none."""
+        last = self.settings.value("last_model")
+        if last and Path(str(last)).is_file():
+            self.open_model(Path(str(last)), quiet=True)
+
+    def choose_model(self) -> None:
+        start = str(self.settings.value("last_model_folder", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open model", start, "Sortscope models (*.sortscope);;All files (*)"
+        )
+        if path:
+            self.open_model(Path(path))
+
+    def _recent_model_chosen(self, index: int) -> None:
+        path = self.model_choice.itemData(index)
+        if path:
+            self.open_model(Path(path))
+
+    def open_model(self, path: Path, quiet: bool = False) -> None:
+        """Load a model file off the GUI thread; it becomes the current model."""
+        self.card.setText(f"Loading {path.name}…")
+
+        def failed(info: ErrorInfo) -> None:
+            self._model_changed(self.state.model)
+            if not quiet:
+                show_error(self, info)
+
+        self.runner.start(
+            "load-model",
+            lambda ctx: load_model(path),
+            finished=lambda model: self.state.set_model(model, path),
+            failed=failed,
+        )
