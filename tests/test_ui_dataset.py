@@ -10,8 +10,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
 from classifier.types import ProblemKind
-from ui.errors import ErrorReporter, install_exception_hooks
-from ui.tasks import ErrorInfo
+from ui.errors import ErrorInfo, ErrorReporter, install_exception_hooks
 
 
 def wait_for_scan(qtbot, window, root: Path):
@@ -145,7 +144,7 @@ def test_errors_from_workers_and_threads_reach_one_handler(qtbot, window, tmp_pa
     import sys
 
     old_hooks = sys.excepthook, threading.excepthook
-    install_exception_hooks(reporter)
+    restore = install_exception_hooks(reporter)
     try:
         failures = []
         window.runner.start("boom", lambda ctx: 1 / 0, failed=failures.append)
@@ -160,7 +159,36 @@ def test_errors_from_workers_and_threads_reach_one_handler(qtbot, window, tmp_pa
         qtbot.waitUntil(lambda: bool(reporter.history), timeout=5000)
         assert "IndexError" in reporter.history[0].what
     finally:
-        sys.excepthook, threading.excepthook = old_hooks
+        restore()
+        assert (sys.excepthook, threading.excepthook) == old_hooks
+
+
+def test_a_job_without_a_failure_handler_reaches_the_reporter(qtbot, window):
+    """The TensorFlow warm-up has no handler of its own: its failure must not vanish."""
+    from classifier.errors import SortscopeError
+
+    reporter = ErrorReporter(window)
+    reporter.show_dialogs = False
+    restore = install_exception_hooks(reporter)
+    try:
+
+        def warm_up(ctx):
+            raise SortscopeError("TensorFlow could not be loaded.", "Reinstall Sortscope.")
+
+        window.runner.start("warm-up", warm_up)
+        qtbot.waitUntil(lambda: bool(reporter.history), timeout=5000)
+        info = reporter.history[0]
+        assert (
+            info.what == "TensorFlow could not be loaded." and info.todo == "Reinstall Sortscope."
+        )
+
+        handled = []
+        window.runner.start("handled", lambda ctx: 1 / 0, failed=handled.append)
+        qtbot.waitUntil(lambda: bool(handled), timeout=5000)
+        qtbot.wait(200)
+        assert len(reporter.history) == 1  # a job with its own handler is not reported twice
+    finally:
+        restore()
 
 
 def test_user_error_dialog_has_what_todo_and_folded_details(qtbot, window, tmp_path):

@@ -33,13 +33,13 @@ from classifier.modelfile import SortscopeModel, load_model
 from classifier.predict import UNCERTAIN, ClassifyResult, classify_files, list_image_files
 from classifier.progress import Progress
 from classifier.sorting import SortPlan, execute_sort, undo_sort
-from ui.errors import show_error
+from ui.errors import ErrorInfo, show_error
 from ui.image_preview import ImagePreview
 from ui.model_picker import ModelPicker
 from ui.results_table import ResultsTable
 from ui.sort_dialog import SortDialog
 from ui.state import AppState
-from ui.tasks import ErrorInfo, TaskRunner
+from ui.tasks import TaskRunner
 from ui.thumbnails import ThumbnailLoader
 from ui.widgets import TaskProgress
 

@@ -1,18 +1,48 @@
 """One error path for users: what happened, what to do, and the details folded under a button.
 
 `install_exception_hooks` routes unexpected exceptions from the GUI thread and from any worker
-thread to the same dialog, instead of letting them vanish or end the app.
+thread to the same dialog, instead of letting them vanish or end the app; `report_error` sends
+failures nobody else handles (a background job without a failure handler) there too.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from ui.tasks import ErrorInfo
+from classifier.errors import SortscopeError
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """A failure as users see it: what happened, what to do, and technical details folded away."""
+
+    what: str
+    todo: str = ""
+    details: str = ""
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> ErrorInfo:
+        details = "".join(traceback.format_exception(exc))
+        if isinstance(exc, SortscopeError):
+            return cls(exc.what, exc.todo, details)
+        if isinstance(exc, MemoryError):
+            return cls(
+                "Sortscope ran out of memory.",
+                "Close other programs, or use a smaller batch size.",
+                details,
+            )
+        return cls(
+            f"Something went wrong inside Sortscope ({type(exc).__name__}: {exc}).",
+            "Your files are unchanged. Please report this with the details below.",
+            details,
+        )
 
 
 def show_error(parent: QWidget | None, info: ErrorInfo, title: str = "Sortscope") -> None:
@@ -51,7 +81,26 @@ class ErrorReporter(QObject):
             show_error(self.parent_widget, info)
 
 
-def install_exception_hooks(reporter: ErrorReporter) -> None:
+_reporter: ErrorReporter | None = None  # the one handler, once install_exception_hooks ran
+
+
+def report_error(info: ErrorInfo) -> None:
+    """Show `info` through the installed reporter; before one is installed, print it."""
+    if _reporter is not None:
+        _reporter.report(info)
+    else:
+        print(f"{info.what} {info.todo}\n{info.details}", file=sys.stderr)
+
+
+def install_exception_hooks(reporter: ErrorReporter) -> Callable[[], None]:
+    """Make `reporter` the one error handler; returns a function that puts the old ones back."""
+    global _reporter
+    previous = sys.excepthook, threading.excepthook, _reporter
+
+    def restore() -> None:
+        global _reporter
+        sys.excepthook, threading.excepthook, _reporter = previous
+
     def gui_hook(exc_type, exc, tb):
         if issubclass(exc_type, KeyboardInterrupt):
             sys.__excepthook__(exc_type, exc, tb)
@@ -64,3 +113,5 @@ def install_exception_hooks(reporter: ErrorReporter) -> None:
 
     sys.excepthook = gui_hook
     threading.excepthook = thread_hook
+    _reporter = reporter
+    return restore

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from classifier import __version__
 from classifier.example import ensure_example_dataset
 from ui.dataset_view import DatasetView
-from ui.errors import show_error
+from ui.errors import ErrorInfo, show_error
 from ui.state import AppState
 from ui.tasks import TaskRunner
 
@@ -114,8 +114,6 @@ class MainWindow(QMainWindow):
     def open_dataset(self, folder: str | Path) -> None:
         folder = Path(folder)
         if not folder.is_dir():
-            from ui.tasks import ErrorInfo
-
             show_error(
                 self, ErrorInfo(f"The folder {folder} no longer exists.", "Choose another folder.")
             )

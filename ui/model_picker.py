@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from classifier.modelfile import SortscopeModel, load_model
-from ui.errors import show_error
+from ui.errors import ErrorInfo, show_error
 from ui.state import AppState
-from ui.tasks import ErrorInfo, TaskRunner
+from ui.tasks import TaskRunner
 
 MAX_RECENT_MODELS = 8
 NO_MODEL = "No model yet: train one in the Train area, or open a saved model."

@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QWidget
 
+from ui.errors import ErrorReporter, install_exception_hooks
 from ui.state import AppState
 from ui.tasks import TaskRunner
 
@@ -23,6 +24,7 @@ def run_view(
     state, runner = AppState(), TaskRunner()
     ini = Path(tempfile.mkdtemp(prefix="sortscope-view-")) / "settings.ini"
     view = make(state, runner, QSettings(str(ini), QSettings.Format.IniFormat))
+    install_exception_hooks(ErrorReporter(view))  # as in the app: no error goes unseen
     view.resize(1280, 800)
     view.show()
     try:

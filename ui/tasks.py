@@ -4,50 +4,24 @@ A job is a plain function `job(ctx)` taking a TaskContext: it reports with `ctx.
 core's Progress callback), sends partial results with `ctx.partial`, and passes `ctx.cancel` to
 the core. Progress and partial results are throttled to about ten signals a second. One task
 runs per kind of work ("scan", "train", ...): starting another of the same kind cancels the first
-and silences it, so results for a folder the user already left never arrive.
+and silences it, so results for a folder the user already left never arrive. A job started
+without a `failed` handler reports its failure to the app's one error handler (`report_error`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from classifier.errors import Cancelled, SortscopeError
+from classifier.errors import Cancelled
 from classifier.progress import CancelToken, Progress
+from ui.errors import ErrorInfo, report_error
 
 THROTTLE_SECONDS = 0.1
-
-
-@dataclass(frozen=True)
-class ErrorInfo:
-    """A failure as users see it: what happened, what to do, and technical details folded away."""
-
-    what: str
-    todo: str = ""
-    details: str = ""
-
-    @classmethod
-    def from_exception(cls, exc: BaseException) -> ErrorInfo:
-        details = "".join(traceback.format_exception(exc))
-        if isinstance(exc, SortscopeError):
-            return cls(exc.what, exc.todo, details)
-        if isinstance(exc, MemoryError):
-            return cls(
-                "Sortscope ran out of memory.",
-                "Close other programs, or use a smaller batch size.",
-                details,
-            )
-        return cls(
-            f"Something went wrong inside Sortscope ({type(exc).__name__}: {exc}).",
-            "Your files are unchanged. Please report this with the details below.",
-            details,
-        )
 
 
 class Task(QObject):
@@ -148,7 +122,7 @@ class TaskRunner(QObject):
         cancelled: Callable | None = None,
     ) -> Task:
         """Run `job` in a new thread. Handlers are connected before it starts, so even a job
-        that ends at once is heard."""
+        that ends at once is heard; without `failed`, a failure goes to `report_error`."""
         previous = self._current.get(kind)
         if previous is not None and previous.running:
             previous.stale = True
@@ -158,7 +132,7 @@ class TaskRunner(QObject):
             (task.progressed, progressed),
             (task.partial, partial),
             (task.finished, finished),
-            (task.failed, failed),
+            (task.failed, failed if failed is not None else report_error),
             (task.cancelled, cancelled),
         ]
         for signal, handler in handlers:
