@@ -46,22 +46,32 @@ def iter_image_files(folder: Path, recursive: bool = False) -> Iterator[Path]:
                 yield Path(dirpath) / name
 
 
-def list_image_files(folder: str | Path, recursive: bool = False) -> list[Path]:
+def image_folder(folder: str | Path) -> Path:
+    """`folder` as a Path; raises a SortscopeError saying what to do if it is not a folder."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SortscopeError(
             f"The folder {folder} does not exist or is not a folder.",
             "Choose the folder that holds the images to classify.",
         )
+    return folder
+
+
+def list_image_files(folder: str | Path, recursive: bool = False) -> list[Path]:
+    folder = image_folder(folder)
     return sorted(
         iter_image_files(folder, recursive), key=lambda p: p.relative_to(folder).as_posix()
     )
 
 
-def label_for(probabilities: np.ndarray, class_names, threshold: float) -> tuple[str, float]:
-    best = int(np.argmax(probabilities))
-    confidence = float(probabilities[best])
-    return (class_names[best] if confidence >= threshold else UNCERTAIN), confidence
+def label_for(probabilities: Sequence[float], class_names: Sequence[str], threshold: float) -> str:
+    """The most probable class, or UNCERTAIN when its probability is below `threshold`.
+
+    Pure Python on purpose: the results table relabels every row with it when the threshold
+    moves (a million rows), and for one row a NumPy call would be slower.
+    """
+    best = max(range(len(probabilities)), key=probabilities.__getitem__)
+    return class_names[best] if probabilities[best] >= threshold else UNCERTAIN
 
 
 def header_columns(path: Path, keys: Sequence[str], hdu: str | int | None) -> tuple[str, ...]:
@@ -97,9 +107,9 @@ def _to_predictions(
             message = f"{row.problem.message} {row.problem.advice}".strip()
             out.append(Prediction(rel, "", None, None, message, path, extra))
             continue
-        p = by_index[row.index]
-        label, confidence = label_for(p, model.class_names, threshold)
-        probabilities = tuple(float(v) for v in p)
+        probabilities = tuple(float(v) for v in by_index[row.index])
+        label = label_for(probabilities, model.class_names, threshold)
+        confidence = max(probabilities)
         out.append(Prediction(rel, label, confidence, probabilities, "", path, extra))
     return out
 

@@ -102,3 +102,13 @@ def test_csv_bytes_columns_and_formula_safety(model, night, tmp_path):
     assert broken[1:6] == ["", "", "", "", ""] and "not an image" in broken[6]
     assert len(rows) == 6 and all(len(r) == 7 for r in rows)
     assert not list(tmp_path.glob(".out.csv*"))  # no temporary file left behind
+
+
+def test_label_for_is_uncertain_only_below_the_threshold():
+    from classifier.predict import label_for
+
+    names = ("galaxy", "star")
+    assert label_for((0.3, 0.7), names, 0.6) == "star"
+    assert label_for((0.3, 0.7), names, 0.7) == "star"  # at the threshold: still sure
+    assert label_for((0.3, 0.7), names, 0.71) == UNCERTAIN
+    assert label_for(np.array([0.5, 0.5], np.float32), names, 0.0) == "galaxy"  # ties: first

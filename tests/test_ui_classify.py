@@ -254,3 +254,18 @@ def test_results_sort_keeps_thumbnail_updates_on_the_right_row(qtbot, tmp_path):
     assert changed.args[0].row() == 3
     with qtbot.assertNotEmitted(results.dataChanged, wait=200):  # nobody asked for it
         loader.loaded.emit(tmp_path / "9.png", QPixmap(4, 4))
+
+
+def test_a_missing_folder_is_explained_in_the_cores_words(qtbot, window, model_file, tmp_path):
+    from PySide6.QtWidgets import QMessageBox
+
+    view = window.classify_view
+    view.model_picker.open_model(model_file)
+    qtbot.waitUntil(lambda: window.state.model_path == model_file, timeout=30000)
+    view.folder_edit.setText(str(tmp_path / "gone"))
+    view.start()
+    box = window.findChild(QMessageBox, "sortscope-error")
+    assert box is not None and "does not exist or is not a folder" in box.text()
+    assert box.informativeText() == "Choose the folder that holds the images to classify."
+    assert not window.runner.is_running("classify")
+    box.close()

@@ -27,10 +27,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from classifier.errors import SortscopeError
 from classifier.export import write_csv
 from classifier.fits_reader import parse_keys
 from classifier.modelfile import SortscopeModel, load_model
-from classifier.predict import UNCERTAIN, ClassifyResult, classify_files, list_image_files
+from classifier.predict import (
+    UNCERTAIN,
+    ClassifyResult,
+    classify_files,
+    image_folder,
+    list_image_files,
+)
 from classifier.progress import Progress
 from classifier.sorting import SortPlan, execute_sort, undo_sort
 from ui.errors import ErrorInfo, show_error
@@ -188,17 +195,12 @@ class ClassifyView(QWidget):
 
     def start(self) -> None:
         model = self.state.model
-        folder = Path(self.folder_edit.text().strip()).expanduser()
         if model is None:
             return
-        if not folder.is_dir():
-            show_error(
-                self,
-                ErrorInfo(
-                    f"The folder '{folder}' does not exist.",
-                    "Choose the folder that holds the images to classify.",
-                ),
-            )
+        try:
+            folder = image_folder(Path(self.folder_edit.text().strip()).expanduser())
+        except SortscopeError as error:  # the core's words, without a traceback to unfold
+            show_error(self, ErrorInfo(error.what, error.todo))
             return
         self.folder = folder
         self.settings.setValue("last_classify_folder", str(folder))

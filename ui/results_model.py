@@ -12,7 +12,7 @@ from dataclasses import replace
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
-from classifier.predict import UNCERTAIN
+from classifier.predict import UNCERTAIN, label_for
 from classifier.types import Prediction
 from ui.thumbnails import ThumbnailLoader
 
@@ -83,12 +83,9 @@ class ResultsModel(QAbstractTableModel):
 
     def label(self, row: Prediction) -> str:
         """A row's label at the current threshold ("" for an unreadable file)."""
-        # Pure Python on purpose: for one row a NumPy call would be slower.
-        probabilities = row.probabilities
-        if row.error or probabilities is None:
+        if row.error or row.probabilities is None:
             return ""
-        best = max(range(len(probabilities)), key=probabilities.__getitem__)
-        return self.class_names[best] if probabilities[best] >= self.threshold else UNCERTAIN
+        return label_for(row.probabilities, self.class_names, self.threshold)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sort the rows themselves: one key per row, not a Python call per comparison."""
