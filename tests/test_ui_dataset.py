@@ -247,3 +247,30 @@ def test_a_job_is_no_longer_running_in_its_own_last_handler(qtbot, window, monke
     window.runner.start("bad", failing, failed=failed)
     qtbot.waitUntil(lambda: len(seen) == 2, timeout=5000)
     assert seen == {"finished": False, "failed": False}
+
+
+def test_a_split_change_is_worked_out_off_the_gui_thread(qtbot, window, tmp_path, monkeypatch):
+    import ui.dataset_view
+    from classifier.split import assign_splits, split_counts
+    from classifier.types import Split, SplitConfig
+
+    root = make_dataset(tmp_path / "data", per_class=20)
+    window.open_dataset(root)
+    scan = wait_for_scan(qtbot, window, root)
+    threads = []
+
+    def recording(records, config):
+        threads.append(threading.current_thread().name)
+        return assign_splits(records, config)
+
+    monkeypatch.setattr(ui.dataset_view, "assign_splits", recording)
+    new = SplitConfig(validation_percent=30.0, test_percent=25.0)
+    expected = split_counts(scan.images, assign_splits(scan.images, new))
+    table = window.dataset_view.class_table
+    window.state.set_split(new)
+    assert table.item(0, 3).text() == "…"  # not hashed yet: the GUI thread did not wait
+    validation = str(sum(c[Split.VALIDATION] for c in expected.values()))
+    qtbot.waitUntil(lambda: table.item(0, 3).text() == validation, timeout=10000)
+    assert threads == ["sortscope-split"]
+    name = table.item(1, 0).text()
+    assert table.item(1, 4).text() == str(expected[name][Split.TEST])

@@ -55,11 +55,11 @@ class DatasetView(QWidget):
         self.loader = ThumbnailLoader(parent=self)
         self.thumbnail_model = ThumbnailModel(self.loader)
         self._splits: dict[tuple[str, str], Split] = {}
-        self._split_cache: tuple = (None, None, {})
+        self._split_cache: tuple = (None, None, None)  # scan, split config, _splits_of(...)
         self._scanned_hdu: str | int | None = None
         self._build()
         state.scan_changed.connect(self._show_scan)
-        state.split_changed.connect(lambda _: self._show_scan(self.state.scan))
+        state.split_changed.connect(self._split_changed)
         state.dataset_requested.connect(self.open_folder)
         state.preprocessing_changed.connect(self._preprocessing_changed)
 
@@ -204,7 +204,7 @@ class DatasetView(QWidget):
 
         def job(ctx):
             scan = scan_dataset(folder, progress=ctx.progress, cancel=ctx.cancel, hdu=hdu)
-            return scan, split, assign_splits(scan.images, split)  # hashing stays off the GUI
+            return scan, split, _splits_of(scan, split)  # hashing stays off the GUI
 
         self.runner.start(
             "scan",
@@ -220,7 +220,7 @@ class DatasetView(QWidget):
         if self.state.scan is None:
             self.pages.setCurrentIndex(0)
 
-    def _scan_finished(self, outcome: tuple[ScanResult, SplitConfig, dict]) -> None:
+    def _scan_finished(self, outcome: tuple[ScanResult, SplitConfig, tuple]) -> None:
         result, split, splits = outcome
         self._scan_done()
         self._split_cache = (result, split, splits)
@@ -249,12 +249,6 @@ class DatasetView(QWidget):
         self.folder = scan.root
         self.folder_label.setText(str(scan.root))
         self.pages.setCurrentIndex(1)
-        cached_scan, cached_split, splits = self._split_cache
-        if cached_scan is not scan or cached_split != self.state.split:
-            splits = assign_splits(scan.images, self.state.split)
-            self._split_cache = (scan, self.state.split, splits)
-        self._splits = splits
-        per_class = split_counts(scan.images, self._splits)
         counts = scan.counts()
         notes: dict[str, list[str]] = {}
         for p in scan.problems:
@@ -264,13 +258,12 @@ class DatasetView(QWidget):
                 notes.setdefault(p.class_name, []).append("far smaller than the largest class")
         self.class_table.blockSignals(True)
         self.class_table.setRowCount(len(scan.classes) + 1)
-        totals = {s: sum(c[s] for c in per_class.values()) for s in Split}
-        self._set_class_row(0, ALL_CLASSES, len(scan.images), totals, "")
+        self._set_class_row(0, ALL_CLASSES, len(scan.images), "")
         for row, name in enumerate(scan.classes, start=1):
-            note = "; ".join(notes.get(name, []))
-            self._set_class_row(row, name, counts[name], per_class.get(name, {}), note)
+            self._set_class_row(row, name, counts[name], "; ".join(notes.get(name, [])))
         self.class_table.selectRow(0)
         self.class_table.blockSignals(False)
+        self._show_splits(scan)
         self._class_selected()
         self.chart.show_counts(counts)
         self.problems.show_problems(scan.problems, self.folder)
@@ -294,16 +287,48 @@ class DatasetView(QWidget):
         if self.folder is not None and prep.hdu != self._scanned_hdu:
             self.open_folder(self.folder)  # another extension: the images must be checked again
 
-    def _set_class_row(self, row: int, name: str, count: int, splits, note: str) -> None:
-        values = [name, str(count), *(str(splits.get(s, 0)) for s in Split), note]
-        for column, value in enumerate(values):
-            item = QTableWidgetItem(value)
-            if column in (1, 2, 3, 4):
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if column == 5 and value:
-                item.setForeground(QColor("#c26a00"))
-                item.setToolTip(value)
-            self.class_table.setItem(row, column, item)
+    def _split_changed(self, _split: SplitConfig) -> None:
+        if self.state.scan is not None:
+            self._show_splits(self.state.scan)
+
+    def _show_splits(self, scan: ScanResult) -> None:
+        """Images per split; after a split change every path is hashed again, off the GUI."""
+        cached_scan, cached_split, splits = self._split_cache
+        split = self.state.split
+        if cached_scan is scan and cached_split == split:
+            self._set_split_cells(scan, splits)
+            return
+        self._set_split_cells(scan, None)
+        self.runner.start(
+            "split",
+            lambda ctx: _splits_of(scan, split),
+            finished=lambda splits: self._splits_arrived(scan, split, splits),
+            failed=lambda info: show_error(self, info),
+        )
+
+    def _splits_arrived(self, scan: ScanResult, split: SplitConfig, splits: tuple) -> None:
+        if scan is self.state.scan and split == self.state.split:  # else the user moved on
+            self._split_cache = (scan, split, splits)
+            self._set_split_cells(scan, splits)
+
+    def _set_split_cells(self, scan: ScanResult, splits: tuple | None) -> None:
+        """The Train/Validation/Test columns; "…" while the split is being worked out."""
+        self._splits, per_class = splits if splits is not None else ({}, {})
+        totals = {s: sum(c[s] for c in per_class.values()) for s in Split}
+        rows = [totals, *(per_class.get(name, {}) for name in scan.classes)]
+        for row, counts in enumerate(rows):
+            for column, s in enumerate(Split, start=2):
+                text = str(counts.get(s, 0)) if splits is not None else "…"
+                self.class_table.setItem(row, column, _number_item(text))
+
+    def _set_class_row(self, row: int, name: str, count: int, note: str) -> None:
+        self.class_table.setItem(row, 0, QTableWidgetItem(name))
+        self.class_table.setItem(row, 1, _number_item(str(count)))
+        item = QTableWidgetItem(note)
+        if note:
+            item.setForeground(QColor("#c26a00"))
+            item.setToolTip(note)
+        self.class_table.setItem(row, 5, item)
 
     def _class_selected(self) -> None:
         scan = self.state.scan
@@ -352,6 +377,18 @@ class DatasetView(QWidget):
 
     def shutdown(self) -> None:
         self.loader.shutdown()
+
+
+def _splits_of(scan: ScanResult, split: SplitConfig) -> tuple[dict, dict]:
+    """Each image's split and the images per split of each class (hashes every path)."""
+    splits = assign_splits(scan.images, split)
+    return splits, split_counts(scan.images, splits)
+
+
+def _number_item(text: str) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item
 
 
 def _open_argument(view: DatasetView, _state, args: list[str]) -> None:
