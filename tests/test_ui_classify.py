@@ -146,8 +146,9 @@ def test_sort_copy_move_conflicts_and_undo(qtbot, window, model_file, night, tmp
     (out / "Red").mkdir(parents=True)
     (out / "Red" / "Red_0.png").write_bytes(b"someone else's file")
 
-    dialog = SortDialog(view.results.relabelled(), settings, view)
+    dialog = SortDialog(view.results.relabelled(), settings, window.runner, view)
     dialog.output.setText(str(out))
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=10000)  # made in the background
     assert dialog.plan.mode == SortMode.COPY and dialog.plan.skipped == 1
     reds = sum(1 for r in view.results.relabelled() if r.label == "Red")
     assert f"Red: {reds}" in dialog.summary.text() and "Copy 10 files" in dialog.summary.text()
@@ -269,3 +270,37 @@ def test_a_missing_folder_is_explained_in_the_cores_words(qtbot, window, model_f
     assert box.informativeText() == "Choose the folder that holds the images to classify."
     assert not window.runner.is_running("classify")
     box.close()
+
+
+def test_sort_dry_run_is_planned_off_the_gui_thread_after_typing(
+    qtbot, window, settings, tmp_path, monkeypatch
+):
+    import threading
+
+    import ui.sort_dialog
+    from classifier.types import Prediction
+
+    source = tmp_path / "a.png"
+    source.write_bytes(b"x")
+    rows = [Prediction("a.png", "Red", 0.9, (0.9, 0.1), "", source)]
+    made = []
+
+    def recording(rows, output, mode):
+        made.append((threading.current_thread().name, str(output)))
+        return plan_sort(rows, output, mode)
+
+    monkeypatch.setattr(ui.sort_dialog, "plan_sort", recording)
+    dialog = SortDialog(rows, settings, window.runner)
+    qtbot.addWidget(dialog)
+    for typed in ("/t", "/tm", str(tmp_path / "o"), str(tmp_path / "out")):  # keystrokes
+        dialog.output.setText(typed)
+    assert dialog.plan is None and not dialog.go.isEnabled()  # stale until the plan comes
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=5000)
+    assert made == [("sortscope-sort-plan", str(tmp_path / "out"))]  # once, for the last text
+    assert dialog.go.isEnabled() and "Copy 1 files" in dialog.summary.text()
+    assert dialog.preview.item(0, 1).text() == "Red/a.png"
+
+    dialog.modes.buttons()[1].setChecked(True)  # Move: the copy plan is stale now
+    assert dialog.plan is None and not dialog.go.isEnabled()
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=5000)
+    assert dialog.plan.mode == SortMode.MOVE and "Move 1 files" in dialog.summary.text()

@@ -366,7 +366,7 @@ class ClassifyView(QWidget):
         )
 
     def sort_files(self) -> None:
-        dialog = SortDialog(self.results.relabelled(), self.settings, self)
+        dialog = SortDialog(self.results.relabelled(), self.settings, self.runner, self)
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.plan is not None:
             self.settings.setValue("last_sort_folder", str(dialog.plan.output))
             self.run_sort(dialog.plan)

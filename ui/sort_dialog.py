@@ -1,8 +1,14 @@
-"""The sort dialog: choose an output folder and a mode, see the dry run, then confirm."""
+"""The sort dialog: choose an output folder and a mode, see the dry run, then confirm.
+
+The dry run checks every target name on disk (one check per row), so it is made off the GUI
+thread once typing pauses; until the plan for what the dialog shows arrives, Sort stays disabled.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
+from collections.abc import Sequence
+
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -23,17 +29,36 @@ from PySide6.QtWidgets import (
 )
 
 from classifier.sorting import SortMode, SortPlan, plan_sort
+from classifier.types import Prediction
+from ui.errors import ErrorInfo
+from ui.tasks import TaskRunner
 from ui.widgets import hint
+
+PLAN_DELAY_MS = 250  # a pause in typing this long makes a new dry run
+SHOWN_ACTIONS = 500
 
 
 class SortDialog(QDialog):
     """Choose an output folder and a mode, see the dry run, then confirm."""
 
-    def __init__(self, rows, settings: QSettings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        rows: Sequence[Prediction],
+        settings: QSettings,
+        runner: TaskRunner,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sort files into folders")
         self.rows = rows
         self.settings = settings
+        self.runner = runner
+        self.plan: SortPlan | None = None  # the dry run for what the dialog shows, once made
+        self._generation = 0  # counts input changes: a plan for older input is dropped
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PLAN_DELAY_MS)
+        self._timer.timeout.connect(self._make_plan)
         self.output = QLineEdit(str(settings.value("last_sort_folder", "")))
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
@@ -82,7 +107,6 @@ class SortDialog(QDialog):
         layout.addWidget(self.summary)
         layout.addWidget(self.buttons)
         self.resize(720, 520)
-        self.plan: SortPlan | None = None
         self.refresh()
 
     def mode(self) -> SortMode:
@@ -94,27 +118,57 @@ class SortDialog(QDialog):
             self.output.setText(folder)
 
     def refresh(self) -> None:
-        text = self.output.text().strip()
-        self.plan = plan_sort(self.rows, text, self.mode()) if text else None
-        self.go.setEnabled(bool(self.plan and self.plan.actions))
-        if self.plan is None:
+        """The input changed: the plan shown is stale until a new one arrives."""
+        self._generation += 1
+        self.plan = None
+        self.go.setEnabled(False)
+        if not self.output.text().strip():
+            self._timer.stop()
             self.preview.setRowCount(0)
             self.summary.setText("Choose an output folder.")
             return
-        shown = self.plan.actions[:500]
+        self.summary.setText("Checking the output folder…")
+        self._timer.start()  # restarted by each keystroke
+
+    def _make_plan(self) -> None:
+        rows, output, mode = self.rows, self.output.text().strip(), self.mode()
+        generation = self._generation
+        self.runner.start(
+            "sort-plan",
+            lambda ctx: plan_sort(rows, output, mode),
+            finished=lambda plan: self._plan_arrived(generation, plan),
+            failed=lambda info: self._plan_failed(generation, info),
+        )
+
+    def _plan_arrived(self, generation: int, plan: SortPlan) -> None:
+        if generation != self._generation:
+            return  # made for input the user has changed since
+        self.plan = plan
+        self.go.setEnabled(bool(plan.actions))
+        shown = plan.actions[:SHOWN_ACTIONS]
         self.preview.setRowCount(len(shown))
         for i, action in enumerate(shown):
             self.preview.setItem(i, 0, QTableWidgetItem(action.source.name))
-            target = action.target.relative_to(self.plan.output).as_posix()
+            target = action.target.relative_to(plan.output).as_posix()
             self.preview.setItem(i, 1, QTableWidgetItem(target))
-        folders = ", ".join(f"{name}: {n}" for name, n in sorted(self.plan.per_folder().items()))
+        folders = ", ".join(f"{name}: {n}" for name, n in sorted(plan.per_folder().items()))
         more = (
-            f" (first 500 of {len(self.plan.actions)} shown)"
-            if len(self.plan.actions) > 500
+            f" (first {SHOWN_ACTIONS} of {len(plan.actions)} shown)"
+            if len(plan.actions) > SHOWN_ACTIONS
             else ""
         )
         self.summary.setText(
-            f"{self.mode().value.capitalize()} {len(self.plan.actions)} files "
-            f"into {folders}{more}. {self.plan.skipped} unreadable file(s) "
+            f"{plan.mode.value.capitalize()} {len(plan.actions)} files "
+            f"into {folders}{more}. {plan.skipped} unreadable file(s) "
             "stay where they are."
         )
+
+    def _plan_failed(self, generation: int, info: ErrorInfo) -> None:
+        if generation == self._generation:
+            self.preview.setRowCount(0)
+            self.summary.setText(f"{info.what} {info.todo}".strip())
+
+    def done(self, result: int) -> None:
+        self._timer.stop()
+        self._generation += 1  # closed: a plan still being made is not wanted any more
+        super().done(result)
