@@ -228,6 +228,7 @@ class _Stats:
         self.from_cache = self.computed = self.failed = 0
         self.read = self.decode = self.inference = self.startup = 0.0
         self.engine = ""
+        self.engine_fallback = ""
         self.start = time.perf_counter()
 
     def add(self, chunk: _Chunk) -> None:
@@ -248,6 +249,7 @@ class _Stats:
             self.read,
             self.startup,
             self.workers,
+            self.engine_fallback,
         )
 
 
@@ -355,7 +357,9 @@ def iter_features(
         finally:
             save()
             cache.merge_small_shards()
-            counters.engine = slot.engine.name if slot.engine is not None else ""
+            if slot.engine is not None:
+                counters.engine = slot.engine.name
+                counters.engine_fallback = slot.engine.fallback_reason
             counters.startup = slot.seconds
             if stats is not None:
                 stats.append(counters.frozen())

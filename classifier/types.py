@@ -143,6 +143,14 @@ class ExtractionStats:
     read_seconds: float = 0.0  # reading and hashing files (I/O)
     startup_seconds: float = 0.0  # loading the engine (and converting it, the first time)
     workers: int = 1
+    engine_fallback: str = ""  # why the fast engine could not be used, when Keras ran instead
+
+    def engine_text(self) -> str:
+        """The engine named for people, with the reason when the fast one fell back to Keras."""
+        if not self.engine:
+            return ""
+        why = f" (the fast engine could not be used: {self.engine_fallback})"
+        return f"{self.engine} engine{why if self.engine_fallback else ''}"
 
     def breakdown(self) -> str:
         """Where the time went, per image, in a line for people: what limits this run."""

@@ -50,6 +50,26 @@ def no_worker_threads_left():
 
 
 @pytest.fixture
+def keras_fallback(monkeypatch):
+    """Feature extraction runs the real network, reported as the Keras fallback of a fast
+    engine that could not be used; the fixture's value is the reason given."""
+    from classifier import features
+
+    real = features.load_engine
+    reason = "RuntimeError: converter unavailable"
+
+    class FellBack:
+        name = "keras"
+        fallback_reason = reason
+
+        def __init__(self, inner) -> None:
+            self.predict = inner.predict
+
+    monkeypatch.setattr(features, "load_engine", lambda b, on_status=None: FellBack(real(b)))
+    return reason
+
+
+@pytest.fixture
 def settings(tmp_path):
     from PySide6.QtCore import QSettings
 

@@ -194,3 +194,13 @@ def test_an_engine_that_cannot_load_fails_the_run_once_not_per_worker(dataset, m
     with pytest.raises(RuntimeError, match="no engine here"):
         features.extract_features(files, TINY, digests=digests, workers=2)
     assert attempts == ["tiny_test"]
+
+
+def test_stats_keep_why_the_fast_engine_fell_back_to_keras(dataset, keras_fallback):
+    files, digests = _files(dataset)
+    stats = features.extract_features(files, TINY, digests=digests).stats
+    assert stats.engine_fallback == keras_fallback
+    assert (
+        stats.engine_text() == f"keras engine (the fast engine could not be used: {keras_fallback})"
+    )
+    assert features.extract_features(files[:1], TINY).stats.engine_text() == ""  # all cached

@@ -304,3 +304,12 @@ def test_sort_dry_run_is_planned_off_the_gui_thread_after_typing(
     assert dialog.plan is None and not dialog.go.isEnabled()
     qtbot.waitUntil(lambda: dialog.plan is not None, timeout=5000)
     assert dialog.plan.mode == SortMode.MOVE and "Move 1 files" in dialog.summary.text()
+
+
+def test_run_details_say_why_the_fast_engine_was_not_used(
+    qtbot, window, model_file, night, keras_fallback
+):
+    view = run_classify(qtbot, window, model_file, night)
+    assert f"keras engine (the fast engine could not be used: {keras_fallback})" in (
+        view.summary.text()
+    )

@@ -247,8 +247,9 @@ class ClassifyView(QWidget):
         self.results_table.sort_as_shown()
         self.state.set_results(result)
         s = result.stats
-        engine = f", {s.engine} engine" if s.engine else ""
-        self._show_summary(f"<br><small>Run details: {html.escape(s.breakdown())}{engine}</small>")
+        engine = f", {s.engine_text()}" if s.engine else ""
+        details = html.escape(s.breakdown() + engine)
+        self._show_summary(f"<br><small>Run details: {details}</small>")
         self._update_buttons()
         self.state.status.emit(f"Classified {len(result.rows)} images in {self.folder}")
 
