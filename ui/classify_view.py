@@ -40,6 +40,7 @@ from classifier.predict import (
 )
 from classifier.progress import Progress
 from classifier.sorting import SortPlan, execute_sort, undo_sort
+from ui import settings as keys
 from ui.errors import ErrorInfo, show_error
 from ui.image_preview import ImagePreview
 from ui.model_picker import ModelPicker
@@ -84,7 +85,7 @@ class ClassifyView(QWidget):
         browse = QPushButton("Choose folder…")
         browse.clicked.connect(self.choose_folder)
         self.recursive = QCheckBox("Include sub-folders")
-        self.fits_keys = QLineEdit(str(self.settings.value("fits_keys", "")))
+        self.fits_keys = QLineEdit(str(self.settings.value(keys.FITS_KEYS, "")))
         self.fits_keys.setPlaceholderText("optional, e.g. DATE-OBS, FILTER, EXPTIME, OBJECT")
         self.fits_keys.setToolTip(
             "FITS header keywords to show and export as extra columns after 'error'. "
@@ -94,7 +95,7 @@ class ClassifyView(QWidget):
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)
         self.threshold.setDecimals(2)
-        self.threshold.setValue(float(self.settings.value("threshold", 0.6)))
+        self.threshold.setValue(float(self.settings.value(keys.THRESHOLD, 0.6)))
         self.threshold.setToolTip(
             "Images whose best probability is below this are labelled "
             "'uncertain' (the probabilities stay)."
@@ -180,7 +181,7 @@ class ClassifyView(QWidget):
     # --- running --------------------------------------------------------------------------
 
     def choose_folder(self) -> None:
-        start = self.folder_edit.text() or str(self.settings.value("last_classify_folder", ""))
+        start = self.folder_edit.text() or str(self.settings.value(keys.CLASSIFY_FOLDER, ""))
         folder = QFileDialog.getExistingDirectory(self, "Folder to classify", start)
         if folder:
             self.folder_edit.setText(folder)
@@ -203,10 +204,10 @@ class ClassifyView(QWidget):
             show_error(self, ErrorInfo(error.what, error.todo))
             return
         self.folder = folder
-        self.settings.setValue("last_classify_folder", str(folder))
-        keys = parse_keys(self.fits_keys.text())
-        self.settings.setValue("fits_keys", ", ".join(keys))
-        self.results_table.reset(model.class_names, tuple(keys))
+        self.settings.setValue(keys.CLASSIFY_FOLDER, str(folder))
+        header_keys = parse_keys(self.fits_keys.text())
+        self.settings.setValue(keys.FITS_KEYS, ", ".join(header_keys))
+        self.results_table.reset(model.class_names, tuple(header_keys))
         self.progress.start("Listing images…")
         recursive = self.recursive.isChecked()
 
@@ -219,7 +220,7 @@ class ClassifyView(QWidget):
                 progress=ctx.progress,
                 cancel=ctx.cancel,
                 on_rows=ctx.partial,
-                fits_keys=keys,
+                fits_keys=header_keys,
             )
 
         self.runner.start(
@@ -266,7 +267,7 @@ class ClassifyView(QWidget):
     # --- reviewing ------------------------------------------------------------------------
 
     def _threshold_changed(self, value: float) -> None:
-        self.settings.setValue("threshold", value)
+        self.settings.setValue(keys.THRESHOLD, value)
         self.results_table.set_threshold(value)
         self._show_summary()
 
@@ -343,7 +344,7 @@ class ClassifyView(QWidget):
         return f"{folder}-{model_name}-{date.today().isoformat()}.csv"
 
     def export_csv(self) -> None:
-        start = Path(str(self.settings.value("last_export_folder", str(Path.home()))))
+        start = Path(str(self.settings.value(keys.EXPORT_FOLDER, str(Path.home()))))
         path, _ = QFileDialog.getSaveFileName(
             self, "Export CSV", str(start / self.suggested_csv_name()), "CSV files (*.csv)"
         )
@@ -356,7 +357,7 @@ class ClassifyView(QWidget):
         extra = self.results.extra_columns
 
         def done(_):
-            self.settings.setValue("last_export_folder", str(path.parent))
+            self.settings.setValue(keys.EXPORT_FOLDER, str(path.parent))
             self.state.status.emit(f"Exported {len(rows)} rows to {path}")
 
         self.runner.start(
@@ -369,7 +370,7 @@ class ClassifyView(QWidget):
     def sort_files(self) -> None:
         dialog = SortDialog(self.results.relabelled(), self.settings, self.runner, self)
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.plan is not None:
-            self.settings.setValue("last_sort_folder", str(dialog.plan.output))
+            self.settings.setValue(keys.SORT_FOLDER, str(dialog.plan.output))
             self.run_sort(dialog.plan)
 
     def run_sort(self, plan: SortPlan) -> None:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from classifier import __version__
 from classifier.example import ensure_example_dataset
+from ui import settings as keys
 from ui.dataset_view import DatasetView
 from ui.errors import ErrorInfo, show_error
 from ui.state import AppState
@@ -97,7 +98,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(recent))
 
     def recent_folders(self) -> list[str]:
-        value = self.settings.value("recent_folders", [])
+        value = self.settings.value(keys.RECENT_FOLDERS, [])
         if isinstance(value, str):  # QSettings returns a lone item as a string
             value = [value]
         return [str(v) for v in value or []]
@@ -119,7 +120,7 @@ class MainWindow(QMainWindow):
             )
             return
         recent = [str(folder)] + [f for f in self.recent_folders() if f != str(folder)]
-        self.settings.setValue("recent_folders", recent[:MAX_RECENT])
+        self.settings.setValue(keys.RECENT_FOLDERS, recent[:MAX_RECENT])
         self._refresh_recent()
         self.tabs.setCurrentWidget(self.dataset_view)
         self.state.dataset_requested.emit(folder)
@@ -169,14 +170,14 @@ class MainWindow(QMainWindow):
     # --- window state ---------------------------------------------------------------------
 
     def _restore(self) -> None:
-        geometry = self.settings.value("window/geometry")
+        geometry = self.settings.value(keys.WINDOW_GEOMETRY)
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 820)
 
     def closeEvent(self, event) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue(keys.WINDOW_GEOMETRY, self.saveGeometry())
         self.statusBar().showMessage("Stopping background work…")
         self.runner.shutdown()
         self.dataset_view.shutdown()

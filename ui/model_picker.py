@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from classifier.modelfile import SortscopeModel, load_model
+from ui import settings as keys
 from ui.errors import ErrorInfo, show_error
 from ui.state import AppState
 from ui.tasks import TaskRunner
@@ -99,7 +100,7 @@ class ModelPicker(QWidget):
         self._model_changed(state.model)
 
     def _recent_models(self) -> list[str]:
-        value = self.settings.value("recent_models", [])
+        value = self.settings.value(keys.RECENT_MODELS, [])
         if isinstance(value, str):
             value = [value]
         return [str(v) for v in value or []]
@@ -123,19 +124,19 @@ class ModelPicker(QWidget):
         path = self.state.model_path
         if path is not None:
             recent = [str(path)] + [p for p in self._recent_models() if p != str(path)]
-            self.settings.setValue("recent_models", recent[:MAX_RECENT_MODELS])
-            self.settings.setValue("last_model", str(path))
+            self.settings.setValue(keys.RECENT_MODELS, recent[:MAX_RECENT_MODELS])
+            self.settings.setValue(keys.LAST_MODEL, str(path))
         self.card.setText(model_card(model, path) if model is not None else NO_MODEL)
         self._refresh_recent_models()
 
     def load_last_model(self) -> None:
         """Open the model used last time, quietly: a missing or broken file just leaves none."""
-        last = self.settings.value("last_model")
+        last = self.settings.value(keys.LAST_MODEL)
         if last and Path(str(last)).is_file():
             self.open_model(Path(str(last)), quiet=True)
 
     def choose_model(self) -> None:
-        start = str(self.settings.value("last_model_folder", str(Path.home())))
+        start = str(self.settings.value(keys.LAST_MODEL_FOLDER, str(Path.home())))
         path, _ = QFileDialog.getOpenFileName(
             self, "Open model", start, "Sortscope models (*.sortscope);;All files (*)"
         )

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from classifier.sorting import SortMode, SortPlan, plan_sort
 from classifier.types import Prediction
+from ui import settings as keys
 from ui.errors import ErrorInfo
 from ui.tasks import TaskRunner
 from ui.widgets import hint
@@ -59,7 +60,7 @@ class SortDialog(QDialog):
         self._timer.setSingleShot(True)
         self._timer.setInterval(PLAN_DELAY_MS)
         self._timer.timeout.connect(self._make_plan)
-        self.output = QLineEdit(str(settings.value("last_sort_folder", "")))
+        self.output = QLineEdit(str(settings.value(keys.SORT_FOLDER, "")))
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
         self.modes = QButtonGroup(self)
