@@ -32,11 +32,11 @@ from classifier.train import train
 from classifier.types import EpochStats, TrainConfig
 from ui import settings as keys
 from ui.curves import TrainingCurves
-from ui.errors import show_error
+from ui.errors import ErrorInfo, show_error
 from ui.evaluation_panel import EvaluationPanel
 from ui.runs_table import Run, RunsTable, model_title
 from ui.state import AppState
-from ui.tasks import ErrorInfo, TaskRunner
+from ui.tasks import TaskRunner
 from ui.thumbnails import ThumbnailLoader
 from ui.train_form import TrainForm
 from ui.widgets import TaskProgress
