@@ -105,12 +105,14 @@ def _to_predictions(
         extra = header_columns(path, fits_keys, model.preprocessing.hdu)
         if row.features is None:
             message = f"{row.problem.message} {row.problem.advice}".strip()
-            out.append(Prediction(rel, "", None, None, message, path, extra))
+            out.append(Prediction(rel, "", None, None, message, path, extra, row.digest or ""))
             continue
         probabilities = tuple(float(v) for v in by_index[row.index])
         label = label_for(probabilities, model.class_names, threshold)
         confidence = max(probabilities)
-        out.append(Prediction(rel, label, confidence, probabilities, "", path, extra))
+        out.append(
+            Prediction(rel, label, confidence, probabilities, "", path, extra, row.digest or "")
+        )
     return out
 
 

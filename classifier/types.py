@@ -363,3 +363,4 @@ class Prediction:
     error: str = ""
     path: Path | None = None
     extra: tuple[str, ...] = ()  # requested FITS header values, in the order asked for
+    digest: str = ""  # the file's content digest: keys the feature cache and review decisions
