@@ -14,7 +14,7 @@ import re
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -82,23 +82,40 @@ def _free_name(target: Path, taken: set[Path]) -> Path:
         n += 1
 
 
-def plan_sort(rows: Sequence[Prediction], output: str | Path, mode: SortMode) -> SortPlan:
-    """What sorting would do, without touching anything (the dry run)."""
+def plan_sort(
+    rows: Sequence[Prediction],
+    output: str | Path,
+    mode: SortMode,
+    reviewed: Mapping[str, str] | None = None,
+) -> SortPlan:
+    """What sorting would do, without touching anything (the dry run).
+
+    `reviewed` ({row.file: class name or "none"}, e.g. `ReviewJournal.reviewed_labels`) wins
+    over the prediction: a reviewed image goes to the folder a person chose ("none of these"
+    into `none/`).
+    """
     output = Path(output).absolute()
+    reviewed = reviewed or {}
     taken: set[Path] = set()
     actions = []
     skipped = 0
     for row in sorted(rows, key=lambda r: r.file):
-        if row.error or row.path is None or not row.label:
+        label = reviewed.get(row.file) or row.label
+        if row.error or row.path is None or not label:
             skipped += 1
             continue
-        folder = output / safe_folder_name(row.label)
-        if folder.parent != output:  # defence in depth: never outside OUTPUT
-            raise SortscopeError(f"The label {row.label!r} cannot be used as a folder name.")
-        target = _free_name(folder / row.path.name, taken)
+        target = _free_name(label_folder(output, label) / row.path.name, taken)
         taken.add(target)
-        actions.append(SortAction(Path(row.path), target, row.label))
+        actions.append(SortAction(Path(row.path), target, label))
     return SortPlan(output, SortMode(mode), tuple(actions), skipped)
+
+
+def label_folder(output: Path, label: str) -> Path:
+    """OUTPUT/<label>, with the label made a harmless folder name; never outside OUTPUT."""
+    folder = output / safe_folder_name(label)
+    if folder.parent != output:  # defence in depth
+        raise SortscopeError(f"The label {label!r} cannot be used as a folder name.")
+    return folder
 
 
 @dataclass(frozen=True)
