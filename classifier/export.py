@@ -17,6 +17,11 @@ def safe_cell(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
+def plain_cell(text: str) -> str:
+    """A cell as it was before `safe_cell`: the protective quote taken off again."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS) else text
+
+
 REVIEWED_COLUMN = "reviewed_label"  # after `error`, only when some row is reviewed
 
 

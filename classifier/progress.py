@@ -14,7 +14,7 @@ from classifier.errors import Cancelled
 class Stage(StrEnum):
     """What a long job is doing, as its progress reports and the terminal name it.
 
-    Sorting and downloading name what they work on after the stage ("Sorting (copy)",
+    Sorting, adding to a dataset and downloading name what they work on after the stage ("Sorting (copy)",
     "Downloading EfficientNet-B0"): compare those with `startswith`.
     """
 
@@ -27,6 +27,8 @@ class Stage(StrEnum):
     SORTING = "Sorting"
     UNDOING_SORT = "Undoing sort"
     DOWNLOADING = "Downloading"
+    CHECKING_DUPLICATES = "Checking the dataset for duplicates"
+    ADDING_TO_DATASET = "Adding to the dataset"  # then the mode, as for sorting
 
 
 class FitStage(StrEnum):

@@ -70,7 +70,8 @@ def safe_folder_name(label: str) -> str:
     return name[:100]
 
 
-def _free_name(target: Path, taken: set[Path]) -> Path:
+def free_name(target: Path, taken: set[Path]) -> Path:
+    """`target`, or "name (1).ext", "name (2).ext"... if it exists or is `taken` by the plan."""
     if target not in taken and not os.path.lexists(target):
         return target
     stem, suffix = target.stem, target.suffix
@@ -104,7 +105,7 @@ def plan_sort(
         if row.error or row.path is None or not label:
             skipped += 1
             continue
-        target = _free_name(label_folder(output, label) / row.path.name, taken)
+        target = free_name(label_folder(output, label) / row.path.name, taken)
         taken.add(target)
         actions.append(SortAction(Path(row.path), target, label))
     return SortPlan(output, SortMode(mode), tuple(actions), skipped)
@@ -140,17 +141,17 @@ def _claim(tmp: Path, target: Path) -> Path:
             os.unlink(tmp)
             return target
         except FileExistsError:
-            target = _free_name(target, set())
+            target = free_name(target, set())
         except OSError:  # file systems without hard links
             if os.path.lexists(target):
-                target = _free_name(target, set())
+                target = free_name(target, set())
                 continue
             os.replace(tmp, target)
             return target
 
 
 def _apply(action: SortAction, mode: SortMode) -> Path:
-    target = _free_name(action.target, set())  # the plan may be stale by now
+    target = free_name(action.target, set())  # the plan may be stale by now
     target.parent.mkdir(parents=True, exist_ok=True)
     if mode == SortMode.COPY:
         return _copy_into_place(action.source, target)
@@ -174,13 +175,15 @@ def execute_sort(
     plan: SortPlan,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    stage: str = Stage.SORTING,
 ) -> SortReport:
-    """Carry out a plan, logging each finished step so it can be undone."""
+    """Carry out a plan, logging each finished step so it can be undone; `stage` names the
+    work in progress reports."""
     cancel = cancel or CancelToken()
     plan.output.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     log = plan.output / f"{UNDO_PREFIX}{stamp}-{uuid.uuid4().hex[:6]}.jsonl"
-    clock = StageClock(f"{Stage.SORTING} ({plan.mode.value})", len(plan.actions), progress)
+    clock = StageClock(f"{stage} ({plan.mode.value})", len(plan.actions), progress)
     done = 0
     with open(log, "w", encoding="utf-8") as f:
         f.write(json.dumps({"mode": plan.mode.value, "created": stamp}) + "\n")
@@ -222,7 +225,7 @@ def undo_sort(
         if not os.path.lexists(target):
             continue  # already gone: nothing to undo
         if mode == SortMode.MOVE:
-            back = _free_name(source, set())
+            back = free_name(source, set())
             back.parent.mkdir(parents=True, exist_ok=True)
             try:
                 os.rename(target, back)

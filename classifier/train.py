@@ -483,7 +483,8 @@ def _metadata(scan, config, labels_by_split, problems, log, best, stopped, evalu
         "model_type": config.model_type,
         "training": asdict(config),
         "dataset": {
-            "root": str(scan.root),
+            # Absolute: the dataset reviewed images are added to later, from any folder.
+            "root": str(Path(scan.root).absolute()),
             "classes": scan.counts(),
             # Images actually used, per class and split (no second pass over the hashes).
             "splits": {
