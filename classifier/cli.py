@@ -258,6 +258,31 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_add(args: argparse.Namespace) -> int:
+    from classifier.dataset_add import execute_add, items_from_csv, plan_add
+    from classifier.sorting import SortMode
+
+    picked = items_from_csv(args.from_csv, args.images, args.column)
+    mode = SortMode.MOVE if args.move else SortMode.COPY
+    progress = TextProgress()
+    plan = plan_add(picked.items, args.data_dir, mode, args.new_classes, progress=progress)
+    progress.close()
+    if args.dry_run:
+        print(f"Dry run: {mode.value} into {plan.dataset} (nothing is changed)")
+    else:
+        report = execute_add(plan, progress)
+        progress.close()
+        print(f"{'Moved' if args.move else 'Copied'} {report.done} image(s) into {plan.dataset}")
+    for line in plan.summary_lines(dry_run=args.dry_run):
+        print(f"  {line}")
+    if picked.skipped:
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(picked.skipped.items()))
+        print(f"Rows skipped: {why}")
+    if not args.dry_run and plan.actions:
+        print(f"Undo log: {report.log}")
+    return EXIT_OK
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from classifier.modelfile import read_metadata
 
@@ -382,6 +407,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(classify)
     classify.set_defaults(run=_cmd_classify)
+
+    add = sub.add_parser(
+        "add", help="add the images a results CSV names a class for to DATA_DIR/<class>/"
+    )
+    add.add_argument("data_dir", metavar="DATA_DIR", type=Path)
+    add.add_argument("--from-csv", required=True, type=Path, metavar="RESULTS.csv")
+    add.add_argument(
+        "--images",
+        required=True,
+        type=Path,
+        metavar="FOLDER",
+        help="the classified folder (the CSV's file names are relative to it)",
+    )
+    add.add_argument(
+        "--column",
+        default="reviewed_label",
+        metavar="NAME",
+        help="the column naming each image's class (default reviewed_label; 'label' accepts "
+        "the predictions); empty, 'none' and 'uncertain' values and error rows are skipped",
+    )
+    add.add_argument("--move", action="store_true", help="move the images (default: copy)")
+    add.add_argument("--dry-run", action="store_true", help="say what would be done, do nothing")
+    add.add_argument(
+        "--new-classes",
+        action="store_true",
+        help="create class folders that do not exist yet (otherwise they are an error)",
+    )
+    add.set_defaults(run=_cmd_add)
 
     info = sub.add_parser("info", help="print a model file's metadata as JSON")
     info.add_argument("model", metavar="M", type=Path)
