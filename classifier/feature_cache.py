@@ -13,6 +13,7 @@ import contextlib
 import os
 import threading
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,24 @@ class FeatureCache:
                 return None
             shard, row = where
             return np.asarray(self._shards[shard][row]["features"], dtype=np.float32)
+
+    def get_many(self, digests: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+        """Features of many digests at once: a float32 (n, dim) array (zero rows where
+        missing) and a boolean mask of those found. One gather per shard, not per row."""
+        out = np.zeros((len(digests), self.dim), dtype=np.float32)
+        found = np.zeros(len(digests), dtype=bool)
+        by_shard: dict[int, tuple[list[int], list[int]]] = {}
+        with self._lock:
+            for i, digest in enumerate(digests):
+                where = self._index.get(digest.encode("ascii")) if digest else None
+                if where is not None:
+                    positions, rows = by_shard.setdefault(where[0], ([], []))
+                    positions.append(i)
+                    rows.append(where[1])
+            for shard, (positions, rows) in by_shard.items():
+                out[positions] = self._shards[shard]["features"][rows]
+                found[positions] = True
+        return out, found
 
     def put_many(self, digests: list[str], features: np.ndarray) -> None:
         """Persist one batch as a new shard, atomically."""
