@@ -259,7 +259,8 @@ def _cmd_classify(args: argparse.Namespace) -> int:
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
-    from classifier.dataset_add import execute_add, items_from_csv, plan_add
+    from classifier.dataset_add import execute_add, plan_add
+    from classifier.results_reader import items_from_csv
     from classifier.sorting import SortMode
 
     picked = items_from_csv(args.from_csv, args.images, args.column)

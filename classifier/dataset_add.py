@@ -19,11 +19,13 @@ API (the app's "Add reviewed images to dataset…" and `sortscope add` both use 
     plan.summary_lines()                               # the preview, per class
     report = execute_add(plan, progress, cancel)       # a SortReport, with its undo log
     undo_add(report.log)
+
+`reviewed_items(rows, journal)` turns a reviewed batch into items; `plan_move_to_class` moves
+images filed in the wrong class folder (the Train area's "Move to class…", undone the same way).
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -32,9 +34,9 @@ from pathlib import Path
 
 from classifier import images
 from classifier.errors import ImageError, SortscopeError
-from classifier.export import plain_cell
-from classifier.predict import UNCERTAIN, iter_image_files
+from classifier.predict import iter_image_files
 from classifier.progress import CancelToken, ProgressCallback, Stage, StageClock
+from classifier.review import ReviewJournal
 from classifier.sorting import (
     SortAction,
     SortMode,
@@ -45,6 +47,7 @@ from classifier.sorting import (
     safe_folder_name,
     undo_sort,
 )
+from classifier.types import Prediction
 
 NONE_LABEL = "none"  # SortAction.label of "none of these" images
 
@@ -240,6 +243,42 @@ def plan_add(
     )
 
 
+def reviewed_items(rows: Iterable[Prediction], journal: ReviewJournal) -> list[AddItem]:
+    """The reviewed rows of a batch as items to add (error rows and unreviewed rows left out)."""
+    items = []
+    for row in rows:
+        decision = journal.decision(row.digest)
+        if decision is not None and not row.error and row.path is not None:
+            items.append(AddItem(Path(row.path), decision.label, row.digest))
+    return items
+
+
+def plan_move_to_class(
+    paths: Iterable[str | Path],
+    dataset: str | Path,
+    class_name: str,
+    allow_new_classes: bool = False,
+) -> SortPlan:
+    """Move images filed in the wrong class folder into DATASET/<class_name>/ ("Move to
+    class…"); execute and undo with `execute_sort` / `undo_sort`. An image keeps its name, so
+    its split (a hash of its path inside the class folder) stays the same."""
+    dataset = Path(dataset).absolute()
+    classes = class_folders(dataset)
+    check_class_name(class_name, classes)
+    if class_name not in classes and not allow_new_classes:
+        raise UnknownClasses(dataset, [class_name])
+    folder = dataset / class_name
+    taken: set[Path] = set()
+    actions = []
+    for path in sorted(Path(p).absolute() for p in paths):
+        if path.parent == folder:
+            continue  # already there
+        target = free_name(folder / path.name, taken)
+        taken.add(target)
+        actions.append(SortAction(path, target, class_name))
+    return SortPlan(dataset, SortMode.MOVE, tuple(actions), skipped=0)
+
+
 def _none_folder(none_folder: str | Path | None, dataset: Path) -> Path | None:
     if none_folder is None or str(none_folder) == "":
         return None
@@ -277,72 +316,3 @@ def undo_add(
 ) -> int:
     """Reverse an add from its undo log: copies removed, moved images back where they were."""
     return undo_sort(log, progress, cancel)
-
-
-# Values of the chosen column that name no class: nothing to add for those rows.
-NOT_A_CLASS = ("", NONE_LABEL, UNCERTAIN)
-
-
-@dataclass(frozen=True)
-class CsvSelection:
-    """The rows of a results CSV that name a class, as items to add."""
-
-    items: tuple[AddItem, ...]
-    skipped: dict[str, int]  # why rows were skipped -> how many
-
-
-def items_from_csv(
-    csv_path: str | Path, images_folder: str | Path, column: str = "reviewed_label"
-) -> CsvSelection:
-    """Rows of a results CSV whose `column` names a class; `file` is relative to
-    `images_folder`, as classify writes it. Rows with an error, or whose value is empty,
-    `none` or `uncertain`, are skipped, and so is a `file` that would lead outside the folder."""
-    csv_path, folder = Path(csv_path), Path(images_folder)
-    if not folder.is_dir():
-        raise SortscopeError(
-            f"The images folder {folder} does not exist.",
-            "Give the folder that was classified (the CSV's file names are relative to it).",
-        )
-    table = _read_table(csv_path)
-    header = table[0] if table else []
-    for needed in ("file", column):
-        if needed not in header:
-            raise SortscopeError(
-                f"The CSV {csv_path} has no '{needed}' column.",
-                "Use a results CSV written by Sortscope; --column label accepts the "
-                "predictions as they are.",
-            )
-    col = {name: i for i, name in enumerate(header)}
-    items: list[AddItem] = []
-    skipped: Counter[str] = Counter()
-    for cells in table[1:]:
-        cells = cells + [""] * (len(header) - len(cells))
-        value = plain_cell(cells[col[column]]).strip()
-        file = plain_cell(cells[col["file"]])
-        if "error" in col and cells[col["error"]].strip():
-            skipped["error rows"] += 1
-        elif value in NOT_A_CLASS:
-            skipped[f"'{value}'" if value else "empty"] += 1
-        elif not _inside(file):
-            skipped["file outside the images folder"] += 1
-        else:
-            items.append(AddItem(folder / file, value))
-    return CsvSelection(tuple(items), dict(skipped))
-
-
-def _inside(file: str) -> bool:
-    parts = file.replace("\\", "/").split("/")
-    return bool(file) and not os.path.isabs(file) and "\x00" not in file and ".." not in parts
-
-
-def _read_table(path: Path) -> list[list[str]]:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            return list(csv.reader(f))
-    except FileNotFoundError as exc:
-        raise SortscopeError(f"The CSV file {path} does not exist.", "Check the path.") from exc
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise SortscopeError(
-            f"The CSV file {path} could not be read ({exc}).",
-            "Use a results CSV written by Sortscope (UTF-8).",
-        ) from exc

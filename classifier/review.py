@@ -22,6 +22,7 @@ API for the review view (the UI only adapts it; everything here is plain Python)
     journal.forget(row.digest)       # reviewed -> not reviewed (undoable too)
     journal.recent(5)                # the last decisions, oldest first, to show and change
     journal.reviewed_labels(rows)    # {row.file: "galaxy" | "none"} for export and sorting
+    journal.class_labels()           # {digest: "galaxy"} for retraining (none of these left out)
     review_counts(rows, journal)     # reviewed 37 of 1,204 · 5 corrected
 """
 
@@ -135,6 +136,11 @@ class ReviewJournal:
         """Every current decision, in the order they were made."""
         with self._lock:
             return sorted(self._state.values(), key=lambda d: d.time)
+
+    def class_labels(self) -> dict[str, str]:
+        """{digest: class name} of every decision naming a class (for retraining)."""
+        with self._lock:
+            return {d: x.label for d, x in self._state.items() if x.label is not None}
 
     def recent(self, n: int = 5) -> list[Decision]:
         """The last `n` decisions still in force, oldest first (the UI shows and changes them)."""

@@ -9,12 +9,14 @@ from classifier.dataset_add import (
     AddItem,
     UnknownClasses,
     execute_add,
-    items_from_csv,
     plan_add,
+    plan_move_to_class,
+    reviewed_items,
     undo_add,
 )
 from classifier.errors import SortscopeError
-from classifier.sorting import SortMode, latest_undo_log
+from classifier.results_reader import items_from_csv
+from classifier.sorting import SortMode, execute_sort, latest_undo_log, undo_sort
 
 HOSTILE = ("..", ".", "../escape", "a/b", "/abs", "\\", "C:\\x", "", "x\x00y", ".hidden", "a:b")
 
@@ -177,3 +179,36 @@ def test_rows_of_a_results_csv(night, tmp_path):
     with pytest.raises(SortscopeError, match="no 'reviewed' column"):
         items_from_csv(csv_path, night, column="reviewed")
     assert os.path.exists(night / "c1.png")
+
+
+def test_reviewed_rows_of_a_batch_become_items(night, tmp_path):
+    from classifier.review import ReviewJournal
+    from classifier.types import Prediction
+
+    journal = ReviewJournal.open(night, "m", root=tmp_path / "journals")
+    rows = [
+        Prediction("d2.png", "cat", 0.6, (0.6, 0.4), path=night / "d2.png", digest="x"),
+        Prediction("junk.png", "cat", 0.6, (0.6, 0.4), path=night / "junk.png", digest="y"),
+        Prediction("c1.png", "cat", 0.9, (0.9, 0.1), path=night / "c1.png", digest="z"),
+    ]
+    journal.decide("x", "d2.png", "dog")
+    journal.decide("y", "junk.png", None)
+    items = reviewed_items(rows, journal)
+    assert items == [AddItem(night / "d2.png", "dog", "x"), AddItem(night / "junk.png", None, "y")]
+    assert journal.class_labels() == {"x": "dog"}
+
+
+def test_move_to_class_for_images_filed_in_the_wrong_folder(dataset):
+    (dataset / "dog" / "c1.png").write_bytes(b"a second c1")
+    wrong = [dataset / "cat" / "c1.png", dataset / "dog" / "d1.png"]
+    plan = plan_move_to_class(wrong, dataset, "dog")
+    assert [a.target.name for a in plan.actions] == ["c1 (1).png"]  # d1 is there already
+    report = execute_sort(plan)
+    assert (dataset / "dog" / "c1 (1).png").read_bytes() == b"cat one"
+    assert not (dataset / "cat" / "c1.png").exists()
+    undo_sort(report.log)
+    assert (dataset / "cat" / "c1.png").read_bytes() == b"cat one"
+    with pytest.raises(UnknownClasses):
+        plan_move_to_class([dataset / "cat" / "c1.png"], dataset, "bird")
+    with pytest.raises(SortscopeError):
+        plan_move_to_class([dataset / "cat" / "c1.png"], dataset, "../bird", True)
