@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 
 from classifier import paths
 from classifier.atomic import atomic_write
+from classifier.errors import SortscopeError
 from classifier.types import Prediction
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ class ReviewJournal:
         # (digest, state before) per undoable event, oldest first.
         self._undo: list[tuple[str, Decision | None]] = []
         self._file = None
+        self._repair = False  # a write failed: rewrite the file before the next append
         events, torn = self._read()
         for event in events:
             self._apply(event)
@@ -187,12 +189,7 @@ class ReviewJournal:
     def compact(self) -> None:
         """Rewrite the file atomically with only the decisions in force."""
         with self._lock:
-            self._close()
-            with atomic_write(self.path, "w", encoding="utf-8", newline="\n") as f:
-                f.write(json.dumps(self._header()) + "\n")
-                for d in sorted(self._state.values(), key=lambda d: d.time):
-                    f.write(json.dumps(_set_event(d)) + "\n")
-            self._undo = [(d, None) for d in self._ordered_digests()]
+            self._compact()
 
     def close(self) -> None:
         with self._lock:
@@ -212,14 +209,35 @@ class ReviewJournal:
     def _ordered_digests(self) -> list[str]:
         return [d.digest for d in sorted(self._state.values(), key=lambda d: d.time)]
 
+    def _compact(self) -> None:
+        self._close()
+        with atomic_write(self.path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(json.dumps(self._header()) + "\n")
+            for d in sorted(self._state.values(), key=lambda d: d.time):
+                f.write(json.dumps(_set_event(d), ensure_ascii=False) + "\n")
+        self._undo = [(d, None) for d in self._ordered_digests()]
+        self._repair = False
+
     def _write(self, event: dict) -> None:
         event.setdefault("time", time.time())
         line = json.dumps(event, ensure_ascii=False) + "\n"
         with self._lock:
-            f = self._open_for_append()
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+            try:
+                if self._repair:
+                    self._compact()
+                f = self._open_for_append()
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())
+            except OSError as exc:
+                self._close()
+                self._repair = True  # half a line may be on disk: never append after it
+                raise SortscopeError(
+                    f"The review decision could not be saved in {self.path} "
+                    f"({exc.strerror or exc}).",
+                    "Free some disk space or check the folder's permissions; earlier "
+                    "decisions are safe.",
+                ) from exc
             self._apply(event)  # only once it is safely on disk
 
     def _open_for_append(self):
@@ -244,6 +262,11 @@ class ReviewJournal:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return [], False
+        except OSError as exc:
+            raise SortscopeError(
+                f"The review journal {self.path} cannot be read ({exc.strerror}).",
+                "Check the permissions of Sortscope's data folder.",
+            ) from exc
         events, torn = [], not raw.endswith(b"\n") and bool(raw)
         for line in raw.splitlines()[1:]:
             try:

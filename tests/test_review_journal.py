@@ -126,3 +126,29 @@ def test_error_rows_are_never_reviewed(tmp_path):
     journal = ReviewJournal.open(Path(tmp_path), "m")
     journal.decide("d", "bad.png", "cat")
     assert journal.reviewed_labels([row("bad.png", "d", error="corrupt")]) == {}
+
+
+def test_a_failed_write_is_reported_and_the_next_decision_still_lands(tmp_path, monkeypatch):
+    import errno
+
+    import pytest
+
+    import classifier.review as review
+    from classifier.errors import SortscopeError
+
+    journal = ReviewJournal.open(tmp_path, "m")
+    journal.decide("d1", "a.png", "cat")
+    fsync = review.os.fsync
+
+    def full(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(review.os, "fsync", full)
+    with pytest.raises(SortscopeError, match="No space left"):
+        journal.decide("d2", "b.png", "dog")
+    assert journal.decision("d2") is None  # not taken as made
+    monkeypatch.setattr(review.os, "fsync", fsync)
+    journal.decide("d3", "c.png", "dog")
+    journal.close()
+    again = ReviewJournal.open(tmp_path, "m")
+    assert {d.digest for d in again.decisions()} == {"d1", "d3"}
