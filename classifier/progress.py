@@ -14,8 +14,8 @@ from classifier.errors import Cancelled
 class Stage(StrEnum):
     """What a long job is doing, as its progress reports and the terminal name it.
 
-    Sorting, adding to a dataset and downloading name what they work on after the stage ("Sorting (copy)",
-    "Downloading EfficientNet-B0"): compare those with `startswith`.
+    Sorting, adding to a dataset and downloading name what they work on after the stage
+    ("Sorting (copy)", "Downloading EfficientNet-B0"): compare those with `startswith`.
     """
 
     LISTING_FILES = "Listing files"

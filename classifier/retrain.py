@@ -93,6 +93,7 @@ def check_retrainable(config: TrainConfig) -> None:
 def retrain_with_corrections(
     old: SortscopeModel,
     corrections: Mapping[str, str] | None = None,
+    *,
     scan: ScanResult | None = None,
     dataset: str | Path | None = None,
     progress: ProgressCallback | None = None,
@@ -117,7 +118,15 @@ def retrain_with_corrections(
                 "Choose the dataset folder to retrain on.",
             )
         scan = scan_dataset(folder, progress, cancel, hdu=config.fits_hdu)
-    outcome = train(scan, config, progress, on_epoch, cancel, cache_dir, on_batch)
+    outcome = train(
+        scan,
+        config,
+        progress=progress,
+        on_epoch=on_epoch,
+        cancel=cancel,
+        cache_dir=cache_dir,
+        on_batch=on_batch,
+    )
     new = outcome.model
     classes = tuple(new.class_names)
     backbone = feature_backbone(config)
