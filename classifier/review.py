@@ -23,6 +23,8 @@ API for the review view (the UI only adapts it; everything here is plain Python)
     journal.recent(5)                # the last decisions, oldest first, to show and change
     journal.reviewed_labels(rows)    # {row.file: "galaxy" | "none"} for export and sorting
     journal.class_labels()           # {digest: "galaxy"} for retraining (none of these left out)
+    journal.reviewed_mask(rows)      # bool array: hide reviewed rows, or skip them in the order
+    new_journal.adopt(journal)       # after a retrain: the decisions carry over to the new model
     review_counts(rows, journal)     # reviewed 37 of 1,204 · 5 corrected
 """
 
@@ -38,6 +40,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from classifier import paths
 from classifier.atomic import atomic_write
@@ -148,6 +152,10 @@ class ReviewJournal:
         """The last `n` decisions still in force, oldest first (the UI shows and changes them)."""
         return self.decisions()[-n:] if n > 0 else []
 
+    def reviewed_mask(self, rows: Sequence[Prediction]) -> np.ndarray:
+        """Which rows are reviewed, as a boolean array (`review_order(..., skip=...)`)."""
+        return np.array([row.digest in self._state for row in rows], dtype=bool)
+
     def reviewed_labels(self, rows: Iterable[Prediction]) -> dict[str, str]:
         """{row.file: reviewed label as the CSV spells it} for the reviewed rows of `rows`."""
         out = {}
@@ -166,6 +174,14 @@ class ReviewJournal:
         decision = Decision(digest, file, label, time.time())
         self._write(_set_event(decision))
         return decision
+
+    def adopt(self, other: ReviewJournal) -> int:
+        """Take over the decisions of `other` (e.g. the journal of the model this one was
+        retrained from) for images this journal has none for; one write. Returns how many."""
+        new = [d for d in other.decisions() if d.digest not in self._state]
+        if new:
+            self._write(*(_set_event(d) for d in new))
+        return len(new)
 
     def forget(self, digest: str) -> None:
         """The image is no longer reviewed (undoable)."""
@@ -218,15 +234,17 @@ class ReviewJournal:
         self._undo = [(d, None) for d in self._ordered_digests()]
         self._repair = False
 
-    def _write(self, event: dict) -> None:
-        event.setdefault("time", time.time())
-        line = json.dumps(event, ensure_ascii=False) + "\n"
+    def _write(self, *events: dict) -> None:
+        """Append events with one flush and fsync, then apply them (only once on disk)."""
+        for event in events:
+            event.setdefault("time", time.time())
+        lines = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events)
         with self._lock:
             try:
                 if self._repair:
                     self._compact()
                 f = self._open_for_append()
-                f.write(line)
+                f.write(lines)
                 f.flush()
                 os.fsync(f.fileno())
             except OSError as exc:
@@ -238,7 +256,8 @@ class ReviewJournal:
                     "Free some disk space or check the folder's permissions; earlier "
                     "decisions are safe.",
                 ) from exc
-            self._apply(event)  # only once it is safely on disk
+            for event in events:
+                self._apply(event)
 
     def _open_for_append(self):
         if self._file is None:

@@ -152,3 +152,17 @@ def test_a_failed_write_is_reported_and_the_next_decision_still_lands(tmp_path, 
     journal.close()
     again = ReviewJournal.open(tmp_path, "m")
     assert {d.digest for d in again.decisions()} == {"d1", "d3"}
+
+
+def test_a_retrained_models_journal_adopts_the_old_decisions(tmp_path):
+    old = ReviewJournal.open(tmp_path, "old")
+    old.decide("d1", "a.png", "cat")
+    old.decide("d2", "b.png", None)
+    new = ReviewJournal.open(tmp_path, "new")
+    new.decide("d2", "b.png", "dog")  # already decided again with the new model: kept
+    assert new.adopt(old) == 1
+    assert new.decision("d1").label == "cat" and new.decision("d2").label == "dog"
+    new.close()
+    assert ReviewJournal.open(tmp_path, "new").decision("d1").label == "cat"
+    rows = [row("a.png", "d1"), row("c.png", "d3"), row("b.png", "d2")]
+    assert new.reviewed_mask(rows).tolist() == [True, False, True]
