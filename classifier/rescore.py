@@ -56,9 +56,7 @@ def relabel(
     scored = ~np.isnan(probabilities).any(axis=1)
     out = list(rows)
     for i in np.flatnonzero(scored):
-        p = probabilities[i]
-        label, confidence = label_for(p, class_names, threshold)
-        out[i] = replace(
-            rows[i], label=label, confidence=confidence, probabilities=tuple(p.tolist())
-        )
+        p = tuple(probabilities[i].tolist())
+        label = label_for(p, class_names, threshold)
+        out[i] = replace(rows[i], label=label, confidence=max(p), probabilities=p)
     return out
