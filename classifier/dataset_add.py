@@ -144,8 +144,10 @@ def dataset_digests(
     dataset: str | Path,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    sizes: set[int] | None = None,
 ) -> set[str]:
-    """Content digests of every image in the dataset's class folders."""
+    """Content digests of the images in the dataset's class folders; with `sizes`, only of
+    files of those sizes (equal content means equal size: the rest need not be read)."""
     dataset = Path(dataset)
     clock = StageClock(Stage.CHECKING_DUPLICATES, 0, progress)
     found = set()
@@ -155,12 +157,24 @@ def dataset_digests(
         if path.parent == dataset:
             continue  # a stray image at the top belongs to no class
         try:
+            if sizes is not None and os.path.getsize(path) not in sizes:
+                continue
             found.add(images.content_digest(images.read_file(path)))
-        except ImageError:
+        except (ImageError, OSError):
             continue  # unreadable files are the scan's business, not a duplicate
         if i % 200 == 0:
             clock.report(i)
     return found
+
+
+def _sizes(items: Sequence[AddItem]) -> set[int]:
+    sizes = set()
+    for item in items:
+        try:
+            sizes.add(os.path.getsize(item.source))
+        except OSError:
+            continue  # reported when the item is planned
+    return sizes
 
 
 def plan_add(
@@ -197,7 +211,10 @@ def plan_add(
     if unknown and not allow_new_classes:
         raise UnknownClasses(dataset, unknown)
     none_dir = _none_folder(none_folder, dataset)
-    seen = set(existing) if existing is not None else dataset_digests(dataset, progress, cancel)
+    if existing is None:
+        to_add = [i for i in items if i.label is not None]
+        existing = dataset_digests(dataset, progress, cancel, _sizes(to_add)) if to_add else ()
+    seen = set(existing)
 
     taken: set[Path] = set()
     actions: list[SortAction] = []

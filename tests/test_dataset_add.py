@@ -212,3 +212,21 @@ def test_move_to_class_for_images_filed_in_the_wrong_folder(dataset):
         plan_move_to_class([dataset / "cat" / "c1.png"], dataset, "bird")
     with pytest.raises(SortscopeError):
         plan_move_to_class([dataset / "cat" / "c1.png"], dataset, "../bird", True)
+
+
+def test_the_duplicate_check_reads_only_dataset_files_of_a_matching_size(
+    dataset, night, monkeypatch
+):
+    import classifier.dataset_add as dataset_add
+
+    read = []
+    real = dataset_add.images.read_file
+
+    def counting(path):
+        read.append(Path(path))
+        return real(path)
+
+    monkeypatch.setattr(dataset_add.images, "read_file", counting)
+    plan = plan_add([AddItem(night / "dup.png", "dog")], dataset)
+    assert plan.duplicates == {"dog": 1}
+    assert [p for p in read if dataset in p.parents] == [dataset / "cat" / "shared.png"]
