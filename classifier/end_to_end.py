@@ -25,7 +25,7 @@ from classifier.augment import Augmentation
 from classifier.errors import ImageError
 from classifier.preprocessing import Preprocessing
 from classifier.progress import CancelToken, ProgressCallback, Stage, StageClock
-from classifier.types import Problem, ProblemKind
+from classifier.types import Problem
 
 SMALL_CNN_SIZE = 64
 SMALL_CNN_FILTERS = (32, 64, 128)
@@ -75,11 +75,11 @@ def decode_images(
 
     def load(i: int):
         try:
-            data = images.read_file(files[i])
-            pixels[i] = images.decode_for_model(data, size, max_pixels, prep)
+            with images.reading(files[i], max_pixels) as data:
+                pixels[i] = images.decode_for_model(data, size, max_pixels, prep)
             return None
-        except ImageError as exc:
-            return Problem(ProblemKind(exc.kind), exc.what, exc.todo, path=Path(files[i]))
+        except (ImageError, MemoryError) as exc:
+            return Problem.of_file(exc, Path(files[i]))
 
     try:
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:

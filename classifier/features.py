@@ -30,7 +30,7 @@ from classifier.errors import ImageError
 from classifier.feature_cache import FeatureCache
 from classifier.preprocessing import Preprocessing
 from classifier.progress import CancelToken, ProgressCallback, Stage, StageClock
-from classifier.types import ExtractionStats, FeatureSet, Problem, ProblemKind
+from classifier.types import ExtractionStats, FeatureSet, Problem
 
 DEFAULT_BATCH_SIZE = 32  # rows per yielded chunk
 TASK_FILES = 8  # files one worker decodes and runs through the backbone in one go
@@ -152,16 +152,17 @@ def _prepare(
         if digest is not None and (outputs := _cached_outputs(digest, variants, cache)):
             prepared.outputs = outputs
             return prepared
-        data = images.read_file(path)
-        prepared.digest = images.content_digest(data)
-        read = time.perf_counter()
-        prepared.read_seconds = read - start
-        prepared.outputs = _decode_outputs(
-            data, prepared.digest, size, cache, max_pixels, prep, variants
-        )
+        with images.reading(path, max_pixels) as data:
+            prepared.digest = images.content_digest(data)
+            read = time.perf_counter()
+            prepared.read_seconds = read - start
+            prepared.outputs = _decode_outputs(
+                data, prepared.digest, size, cache, max_pixels, prep, variants
+            )
         prepared.decode_seconds = time.perf_counter() - read
-    except ImageError as exc:
-        prepared.problem = Problem(ProblemKind(exc.kind), exc.what, exc.todo, path=Path(path))
+    except (ImageError, MemoryError) as exc:
+        prepared.outputs = []  # a file that failed half-way has no rows
+        prepared.problem = Problem.of_file(exc, Path(path))
     return prepared
 
 

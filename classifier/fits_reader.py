@@ -8,16 +8,18 @@ reported as truncated instead of being padded with zeros.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from classifier.errors import ImageError, too_large
+from classifier import memory
+from classifier.errors import ImageError, ImageErrorKind, too_large
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fz", ".fits.gz", ".fit.gz", ".fts.gz")
 MAGIC = b"SIMPLE  ="
@@ -68,7 +70,7 @@ def _fits_module():
 
 def _truncated() -> ImageError:
     return ImageError(
-        "truncated",
+        ImageErrorKind.TRUNCATED,
         "The FITS file is truncated: its end is missing.",
         "It was probably not copied or downloaded completely; copy it again.",
     )
@@ -76,29 +78,47 @@ def _truncated() -> ImageError:
 
 def _corrupt(detail: str) -> ImageError:
     return ImageError(
-        "corrupt",
+        ImageErrorKind.CORRUPT,
         f"The FITS file is damaged and cannot be read ({detail}).",
         "Open it in DS9 or another FITS viewer; replace it from the original or delete it.",
     )
 
 
-def _gunzip(data: bytes, max_pixels: int) -> bytes:
+def _gunzip(data: bytes, max_pixels: int, on_large: Callable[[int], object] = int) -> bytes:
+    """Inflate with the limit checked as it goes; `on_large(limit)` is called once the output
+    is large work for the memory budget, before the rest is inflated."""
     limit = max_pixels * 8 + HEADER_SLACK  # 8 bytes per pixel covers every BITPIX
     unpacker = zlib.decompressobj(wbits=31)
     try:
-        raw = unpacker.decompress(data, limit)
+        pieces = [unpacker.decompress(data, min(limit, memory.BUDGET.large_bytes))]
+        if unpacker.unconsumed_tail and len(pieces[0]) < limit:
+            on_large(limit)
+        while unpacker.unconsumed_tail and (done := sum(map(len, pieces))) < limit:
+            pieces.append(unpacker.decompress(unpacker.unconsumed_tail, min(limit - done, 1 << 26)))
     except zlib.error as exc:
         raise _corrupt(f"gzip: {exc}") from exc
     if unpacker.unconsumed_tail:
         raise _too_large_unpacked(limit)
     if not unpacker.eof:
         raise _truncated()
-    return raw
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+@contextlib.contextmanager
+def _unpacked(data: bytes, max_pixels: int) -> Iterator[bytes]:
+    """The FITS bytes, gunzipped if need be: a gzip file that inflates to large work holds a
+    share of the memory budget while it is inflated and parsed (the unpacked bytes, astropy's
+    copy and ours)."""
+    if not data.startswith(GZIP_MAGIC):
+        yield data
+        return
+    with contextlib.ExitStack() as held:
+        yield _gunzip(data, max_pixels, lambda limit: held.enter_context(memory.reserve(3 * limit)))
 
 
 def _too_large_unpacked(limit: int) -> ImageError:
     return ImageError(
-        "too_large",
+        ImageErrorKind.TOO_LARGE,
         f"The compressed FITS file unpacks to more than {limit / 1e9:.1f} GB, above the pixel "
         "limit that protects against decompression bombs.",
         "Raise the pixel limit if you trust the file.",
@@ -109,6 +129,8 @@ def _open(raw: bytes):
     fits = _fits_module()
     try:
         hdul = fits.open(io.BytesIO(raw), memmap=False, lazy_load_hdus=False)
+    except MemoryError:
+        raise
     except Exception as exc:  # astropy raises OSError, ValueError, KeyError... for bad headers
         raise _corrupt(str(exc) or type(exc).__name__) from exc
     if not hdul:
@@ -126,7 +148,7 @@ def _choose(hdul, hdu: str | int | None):
             if _has_image(candidate):
                 return index, candidate
         raise ImageError(
-            "no_data",
+            ImageErrorKind.NO_DATA,
             "The FITS file holds no 2-D image in any of its extensions.",
             "Check that it is an image and not a table or spectrum.",
         )
@@ -136,29 +158,24 @@ def _choose(hdul, hdu: str | int | None):
     except (KeyError, IndexError) as exc:
         names = ", ".join(f"{i}:{h.name}" for i, h in enumerate(hdul))
         raise ImageError(
-            "no_data",
+            ImageErrorKind.NO_DATA,
             f"The FITS file has no extension {hdu!r} (it has {names}).",
             "Choose another extension in the settings, or leave it empty to use the first image.",
         ) from exc
     if not _has_image(chosen):
         raise ImageError(
-            "no_data",
+            ImageErrorKind.NO_DATA,
             f"FITS extension {hdu!r} holds no 2-D image.",
             "Choose another extension, or leave it empty to use the first image.",
         )
     return index, chosen
 
 
-def _unpack(data: bytes, max_pixels: int) -> bytes:
-    return _gunzip(data, max_pixels) if data.startswith(GZIP_MAGIC) else data
-
-
 def read_fits(
     data: bytes, hdu: str | int | None = None, max_pixels: int = 200_000_000
 ) -> FitsImage:
     """The chosen image of a FITS file (first image extension by default), checked."""
-    raw = _unpack(data, max_pixels)
-    with _open(raw) as hdul:
+    with _unpacked(data, max_pixels) as raw, _open(raw) as hdul:
         index, chosen = _choose(hdul, hdu)
         shape = tuple(chosen.shape)
         if shape[-2] * shape[-1] > max_pixels:
@@ -169,6 +186,8 @@ def read_fits(
         try:
             pixels = chosen.section[(0,) * (len(shape) - 2)] if len(shape) > 2 else chosen.data
             pixels = np.array(pixels)  # own the memory: the file closes below
+        except MemoryError:
+            raise
         except Exception as exc:
             raise _corrupt(str(exc) or type(exc).__name__) from exc
         bitpix = int(chosen.header.get("ZBITPIX", chosen.header.get("BITPIX", 0)))
@@ -208,7 +227,7 @@ def header_values(
 
 def _open_headers(source: bytes | Path, max_pixels: int):
     if isinstance(source, bytes):
-        return _open(_unpack(source, max_pixels))
+        return _open(_gunzip(source, max_pixels) if source.startswith(GZIP_MAGIC) else source)
     fits = _fits_module()
     try:
         return fits.open(source, memmap=False, lazy_load_hdus=True)

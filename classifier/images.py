@@ -6,18 +6,20 @@ is silently replaced by a grey image (Pillow's LOAD_TRUNCATED_IMAGES stays off).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
-from collections.abc import Iterable
+import stat
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from classifier import fits_reader
-from classifier.errors import ImageError, too_large
+from classifier import fits_reader, memory
+from classifier.errors import ImageError, ImageErrorKind, too_large
 from classifier.preprocessing import (
     HIGH_RANGE_MODES,
     Preprocessing,
@@ -57,36 +59,100 @@ def is_image_name(name: str) -> bool:
     return Path(name).suffix.lower() in IMAGE_EXTENSIONS or fits_reader.is_fits_name(name)
 
 
-def read_file(path: Path) -> bytes:
-    """Read a whole file, turning OS failures and empty files into ImageError."""
+def max_file_bytes(max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
+    """The largest file read at all: an uncompressed image at the pixel limit (8 bytes per
+    pixel covers every FITS BITPIX) and its headers."""
+    return max_pixels * 8 + fits_reader.HEADER_SLACK
+
+
+def _regular_size(path: Path, limit: int) -> int:
+    """The size of a regular file (after symlinks) within `limit`, from one stat; a FIFO,
+    socket, device or folder is refused here and never opened."""
     try:
-        data = Path(path).read_bytes()
+        info = os.stat(path)
     except OSError as exc:
+        raise _unreadable(exc) from exc
+    if not stat.S_ISREG(info.st_mode):
         raise ImageError(
-            "unreadable",
-            f"The file could not be read ({exc.strerror or exc}).",
-            "Check that it still exists and that you have permission to read it.",
-        ) from exc
+            ImageErrorKind.NOT_A_FILE,
+            "This is not a regular file (it is a folder, a device, a pipe or a socket, or a "
+            "link to one), so it is not read.",
+            "Remove it from the folder, or replace it with a copy of the image it stands for.",
+        )
+    if info.st_size > limit:
+        raise _file_too_large(info.st_size, limit)
+    return info.st_size
+
+
+def _unreadable(exc: OSError) -> ImageError:
+    return ImageError(
+        ImageErrorKind.UNREADABLE,
+        f"The file could not be read ({exc.strerror or exc}).",
+        "Check that it still exists and that you have permission to read it.",
+    )
+
+
+def _file_too_large(size: int, limit: int) -> ImageError:
+    return ImageError(
+        ImageErrorKind.TOO_LARGE,
+        f"The file is {size / 1e9:.1f} GB or more, larger than any image within the pixel limit "
+        f"could be ({limit / 1e9:.1f} GB), so it is not read.",
+        "Check that it really is an image; raise the pixel limit (--max-pixels) if you trust "
+        "the file.",
+    )
+
+
+def _read(path: Path, size: int, limit: int) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            # One byte more than expected shows a file that grew since the stat.
+            data = f.read(min(size, limit) + 1)
+    except OSError as exc:
+        raise _unreadable(exc) from exc
+    except MemoryError as exc:
+        raise memory.out_of_memory() from exc
+    if len(data) > limit:
+        raise _file_too_large(len(data), limit)
     if not data:
         raise ImageError(
-            "empty_file",
+            ImageErrorKind.EMPTY_FILE,
             "The file is empty (0 bytes).",
             "It was probably not copied completely; copy it again or delete it.",
         )
     return data
 
 
+def read_file(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
+    """Read a whole regular file of at most max_file_bytes(max_pixels), turning OS failures,
+    other kinds of file and empty files into ImageError."""
+    limit = max_file_bytes(max_pixels)
+    return _read(path, _regular_size(path, limit), limit)
+
+
+@contextlib.contextmanager
+def reading(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[bytes]:
+    """read_file's bytes, for decoding inside the block: a large file holds its share of the
+    memory budget (for its bytes and their decoding) until the block ends."""
+    limit = max_file_bytes(max_pixels)
+    size = _regular_size(path, limit)
+    with memory.reserve(size * 4):
+        yield _read(path, size, limit)
+
+
 def read_ahead(paths: Iterable[Path]) -> None:
     """Ask the operating system to start loading these files into its cache, without waiting:
     by the time a worker reads one, a slow disk or network share has already delivered it.
-    A no-op where the OS has no such call (Windows, macOS) or a file cannot be opened."""
+    A no-op where the OS has no such call (Windows, macOS), for anything but a regular file
+    (a FIFO would block the open) or where a file cannot be opened."""
     if not hasattr(os, "posix_fadvise"):
         return
     for path in paths:
         try:
-            fd = os.open(path, os.O_RDONLY)
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                continue  # reading it later reports the problem properly
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except OSError:
-            continue  # reading it later reports the problem properly
+            continue
         try:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
         except OSError:
@@ -108,7 +174,7 @@ def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image
         image = Image.open(io.BytesIO(data), formats=PILLOW_OPENERS)
     except UnidentifiedImageError as exc:
         raise ImageError(
-            "corrupt",
+            ImageErrorKind.CORRUPT,
             "This is not an image Sortscope can read (the content is not JPEG, PNG, BMP, GIF, "
             "TIFF, WebP or FITS, or it is damaged).",
             "Open it in an image viewer; if it does not open there either, delete or replace it.",
@@ -117,7 +183,7 @@ def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image
         raise _decode_error(exc) from exc
     if image.format not in PILLOW_FORMATS:
         raise ImageError(
-            "corrupt",
+            ImageErrorKind.CORRUPT,
             f"The file holds a {image.format} image, which Sortscope does not read.",
             "Convert it to PNG or JPEG.",
         )
@@ -131,12 +197,12 @@ def _decode_error(exc: Exception) -> ImageError:
     text = str(exc)
     if "truncated" in text.lower() or isinstance(exc, EOFError):
         return ImageError(
-            "truncated",
+            ImageErrorKind.TRUNCATED,
             "The image file is truncated: its end is missing.",
             "It was probably not copied or downloaded completely; copy it again.",
         )
     return ImageError(
-        "corrupt",
+        ImageErrorKind.CORRUPT,
         f"The image data is damaged and cannot be decoded ({text or type(exc).__name__}).",
         "Open it in an image viewer; replace it from the original or delete it.",
     )
@@ -154,20 +220,24 @@ def decode_rgb(
     be averaged down before stretching, when the caller only needs a small image: a
     24-megapixel photo is never fully decoded to make 224x224.
     """
-    if fits_reader.is_fits(data):
-        frame = fits_reader.read_fits(data, prep.hdu, max_pixels)
-        return _gray_to_rgb(stretch_to_8bit(frame.data, prep, True, size_hint))
-    image = open_image(data, max_pixels)
     try:
+        if fits_reader.is_fits(data):
+            frame = fits_reader.read_fits(data, prep.hdu, max_pixels)
+            return _gray_to_rgb(stretch_to_8bit(frame.data, prep, True, size_hint))
+        image = open_image(data, max_pixels)
         if size_hint is not None and image.format in ("JPEG", "MPO"):
             image.draft("RGB", size_hint)
-        image.load()
-        image = ImageOps.exif_transpose(image)
-        if image.mode in HIGH_RANGE_MODES:
-            return _gray_to_rgb(stretch_to_8bit(np.asarray(image), prep, False, size_hint))
-        return _to_rgb(image)
+        # A small file may still inflate to a large image: such decodes share the budget.
+        with memory.reserve(image.width * image.height * memory.DECODE_BYTES_PER_PIXEL):
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            if image.mode in HIGH_RANGE_MODES:
+                return _gray_to_rgb(stretch_to_8bit(np.asarray(image), prep, False, size_hint))
+            return _to_rgb(image)
     except ImageError:
         raise
+    except MemoryError as exc:
+        raise memory.out_of_memory() from exc
     except Exception as exc:
         raise _decode_error(exc) from exc
 
@@ -204,8 +274,8 @@ def load_for_model(
     prep: Preprocessing = DEFAULT_PREPROCESSING,
 ) -> tuple[np.ndarray, str]:
     """Read, hash and decode one file for a backbone of input `size`: (pixels, digest)."""
-    data = read_file(path)
-    return decode_for_model(data, size, max_pixels, prep), content_digest(data)
+    with reading(path, max_pixels) as data:
+        return decode_for_model(data, size, max_pixels, prep), content_digest(data)
 
 
 def decode_for_model(
@@ -224,7 +294,8 @@ def load_thumbnail(
     prep: Preprocessing = DEFAULT_PREPROCESSING,
 ) -> Image.Image:
     """An upright RGB thumbnail keeping the aspect ratio, for browsing and previews."""
-    image = decode_rgb(read_file(path), (max_side, max_side), max_pixels, prep)
+    with reading(path, max_pixels) as data:
+        image = decode_rgb(data, (max_side, max_side), max_pixels, prep)
     image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
     return image
 
@@ -234,8 +305,11 @@ def verify(
 ) -> ImageInfo:
     """Prove an image decodes (JPEGs cheaply, at 1/8 scale) and describe it."""
     if fits_reader.is_fits(data):
-        frame = fits_reader.read_fits(data, hdu, max_pixels)
-        fill_invalid(frame.data)  # an all-NaN frame is unusable
+        try:
+            frame = fits_reader.read_fits(data, hdu, max_pixels)
+            fill_invalid(frame.data)  # an all-NaN frame is unusable
+        except MemoryError as exc:
+            raise memory.out_of_memory() from exc
         height, width = frame.data.shape
         return ImageInfo(width, height, f"BITPIX={frame.bitpix}", "FITS", frame.note)
     header = open_image(data, max_pixels)

@@ -128,10 +128,12 @@ def classify_files(
     on_rows: RowsCallback | None = None,
     cache_dir: str | Path | None = None,
     fits_keys: Sequence[str] = (),
+    max_pixels: int = images.DEFAULT_MAX_PIXELS,
 ) -> ClassifyResult:
     """Classify `files` (all under `folder`); `on_rows` receives each chunk as it is ready.
 
-    `fits_keys` names FITS header keywords whose values each row carries in `extra`.
+    `fits_keys` names FITS header keywords whose values each row carries in `extra`; images
+    above `max_pixels` become error rows.
     """
     if not 0.0 <= threshold <= 1.0:
         raise SortscopeError(
@@ -149,6 +151,7 @@ def classify_files(
         batch_size=batch_size,
         progress=progress,
         cancel=cancel,
+        max_pixels=max_pixels,
         stats=stats,
         prep=prep,
     )
@@ -173,6 +176,7 @@ def classify_folder(
     on_rows: RowsCallback | None = None,
     cache_dir: str | Path | None = None,
     fits_keys: Sequence[str] = (),
+    max_pixels: int = images.DEFAULT_MAX_PIXELS,
 ) -> ClassifyResult:
     files = list_image_files(folder, recursive)
     return classify_files(
@@ -186,4 +190,5 @@ def classify_folder(
         on_rows=on_rows,
         cache_dir=cache_dir,
         fits_keys=fits_keys,
+        max_pixels=max_pixels,
     )

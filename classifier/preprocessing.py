@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from classifier.errors import ImageError, SortscopeError
+from classifier.errors import ImageError, ImageErrorKind, SortscopeError
 
 DEFAULT_LOW_PERCENT = 0.5  # clip points of the percentile and asinh stretches
 DEFAULT_HIGH_PERCENT = 99.5
@@ -127,7 +127,7 @@ def fill_invalid(data: np.ndarray) -> np.ndarray:
         return data
     if not finite.any():
         raise ImageError(
-            "no_data",
+            ImageErrorKind.NO_DATA,
             "The image holds no valid pixels (every value is NaN or infinite).",
             "The frame is probably blank or failed in the pipeline; remove it.",
         )

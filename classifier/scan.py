@@ -142,23 +142,17 @@ def _check_one(
 ) -> tuple[ImageRecord | None, Problem | None]:
     str(candidate.path)  # pathlib caches the text: paid here in a worker, not by the GUI later
     try:
-        data = images.read_file(candidate.path)
-        info = images.verify(data, max_pixels, hdu)
-    except ImageError as exc:
-        problem = Problem(
-            ProblemKind(exc.kind),
-            exc.what,
-            exc.todo,
-            path=candidate.path,
-            class_name=candidate.class_name,
-        )
-        return None, problem
+        with images.reading(candidate.path, max_pixels) as data:
+            info = images.verify(data, max_pixels, hdu)
+            digest, size = images.content_digest(data), len(data)
+    except (ImageError, MemoryError) as exc:
+        return None, Problem.of_file(exc, candidate.path, candidate.class_name)
     record = ImageRecord(
         path=candidate.path,
         class_name=candidate.class_name,
         rel_path=candidate.rel_path,
-        digest=images.content_digest(data),
-        size_bytes=len(data),
+        digest=digest,
+        size_bytes=size,
         width=info.width,
         height=info.height,
         mode=info.mode,

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from classifier.augment import Augmentation, Variants
+from classifier.errors import ImageError
+from classifier.memory import out_of_memory
 from classifier.preprocessing import (
     DEFAULT_HIGH_PERCENT,
     DEFAULT_LOW_PERCENT,
@@ -26,11 +28,14 @@ class Severity(StrEnum):
 
 
 class ProblemKind(StrEnum):
+    # One per ImageErrorKind (a test keeps them in step), then the scan's own.
     EMPTY_FILE = "empty_file"
     UNREADABLE = "unreadable"
+    NOT_A_FILE = "not_a_file"
     CORRUPT = "corrupt"
     TRUNCATED = "truncated"
     TOO_LARGE = "too_large"
+    OUT_OF_MEMORY = "out_of_memory"
     NO_DATA = "no_data"  # e.g. a FITS file without an image, or with only NaN pixels
     DATA_CUBE = "data_cube"  # a FITS cube: its first plane is used
     DUPLICATE = "duplicate"
@@ -47,9 +52,11 @@ FILE_FAILURES = frozenset(
     {
         ProblemKind.EMPTY_FILE,
         ProblemKind.UNREADABLE,
+        ProblemKind.NOT_A_FILE,
         ProblemKind.CORRUPT,
         ProblemKind.TRUNCATED,
         ProblemKind.TOO_LARGE,
+        ProblemKind.OUT_OF_MEMORY,
         ProblemKind.NO_DATA,
     }
 )
@@ -66,6 +73,15 @@ class Problem:
     class_name: str | None = None
     severity: Severity = Severity.WARNING
     related: tuple[Path, ...] = ()
+
+    @classmethod
+    def of_file(
+        cls, exc: ImageError | MemoryError, path: Path, class_name: str | None = None
+    ) -> Problem:
+        """The problem of one file that could not be read (running out of memory included)."""
+        if isinstance(exc, MemoryError):
+            exc = out_of_memory()
+        return cls(ProblemKind(exc.kind), exc.what, exc.todo, path=path, class_name=class_name)
 
 
 @dataclass(frozen=True)

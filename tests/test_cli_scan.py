@@ -77,3 +77,80 @@ def test_every_command_has_help(command, capsys):
         build_parser().parse_args([command, "--help"])
     assert done.value.code == 0
     assert "usage: sortscope " + command in capsys.readouterr().out
+
+
+def _big_folder(root: Path, classes=("a", "b"), per_class: int = 80) -> Path:
+    """Folders of distinct 9-megapixel PNGs (bytes after IEND make each file unique): seconds
+    of decoding, so a Ctrl+C lands while the worker pool is busy."""
+    from hostile import big_png
+
+    image = big_png()
+    for name in classes:
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            (root / name / f"{i:03d}.png").write_bytes(image + f"{name}{i}".encode())
+    return root
+
+
+def _interrupt_when(args: list[str], stage: str) -> tuple[int, str]:
+    """Run sortscope, press Ctrl+C once `stage` shows in its progress; (exit code, stderr)."""
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
+    seen = b""
+    deadline = time.monotonic() + 120
+    while stage.encode() not in seen and time.monotonic() < deadline:
+        chunk = os.read(process.stderr.fileno(), 4096)
+        if not chunk:
+            break
+        seen += chunk
+    assert stage.encode() in seen, seen.decode(errors="replace")
+    process.send_signal(signal.SIGINT)
+    try:
+        rest = process.communicate(timeout=30)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("Ctrl+C did not end sortscope within 30 s") from None
+    return process.returncode, (seen + rest).decode(errors="replace")
+
+
+def test_ctrl_c_ends_scan_and_classify_while_workers_run(tmp_path):
+    data = _big_folder(tmp_path / "data")
+    code, err = _interrupt_when(["scan", str(data)], "Checking images")
+    assert code == 130 and "interrupted" in err and "Traceback" not in err
+
+    from classifier.modelfile import save_model
+    from classifier.scan import scan_dataset
+    from classifier.train import train
+    from classifier.types import TrainConfig
+
+    small = make_dataset(tmp_path / "small", per_class=6)
+    model = tmp_path / "m.sortscope"
+    config = TrainConfig(backbone="tiny_test", epochs=2, validation_percent=0, test_percent=0)
+    save_model(train(scan_dataset(small), config).model, model)
+    night = _big_folder(tmp_path / "night", classes=("n",), per_class=160) / "n"
+    args = ["classify", str(night), "--model", str(model), "--csv", str(tmp_path / "r.csv")]
+    code, err = _interrupt_when(args, "Extracting features")
+    assert code == 130 and "interrupted" in err and "Traceback" not in err
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_scan_of_a_folder_with_pipes_and_devices_finishes(tmp_path):
+    make_dataset(tmp_path, per_class=4)
+    os.mkfifo(tmp_path / "Red" / "pipe.png")
+    (tmp_path / "green" / "zero.jpg").symlink_to("/dev/zero")
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "scan", str(tmp_path), "--json", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    problems = {Path(p["file"]).name: p["kind"] for p in json.loads(out.stdout)["problems"]}
+    assert problems["pipe.png"] == "not_a_file" and problems["zero.jpg"] == "not_a_file"

@@ -135,3 +135,148 @@ def test_digest_depends_on_content_only(tmp_path):
     assert digest_a == digest_b
     Image.new("RGB", (3, 3), 6).save(b)
     assert images.load_for_model(b, 8)[1] != digest_a
+
+
+def _finishes(function, *args, seconds: float = 20.0):
+    """Run `function` in a thread: a hang fails the test instead of blocking the suite."""
+    import threading
+
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = function(*args)
+        except BaseException as exc:  # handed to the test
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"{function.__name__} did not return within {seconds} s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def test_hostile_files_are_refused_without_being_read(tmp_path):
+    import contextlib
+    import os
+
+    from hostile import MAX_PIXELS, make_hostile_files
+
+    with contextlib.ExitStack() as stack:
+        expected = make_hostile_files(tmp_path, stack)
+        for name, kind in expected.items():
+            path = tmp_path / name
+
+            def check(path=path):
+                with images.reading(path, MAX_PIXELS) as data:
+                    return images.verify(data, MAX_PIXELS)
+
+            if kind:
+                with pytest.raises(ImageError) as info:
+                    _finishes(check)
+                assert info.value.kind == kind, name
+            else:
+                assert _finishes(check).width > 0
+        # The pipe was never opened: a writer opening it now finds no reader.
+        with pytest.raises(OSError):
+            os.open(tmp_path / "pipe.png", os.O_WRONLY | os.O_NONBLOCK)
+        _finishes(images.read_ahead, [tmp_path / n for n in expected])
+
+
+def test_file_size_limit_is_checked_before_reading(tmp_path, monkeypatch):
+    path = tmp_path / "big.png"
+    path.write_bytes(_bytes(Image.new("L", (10, 10)), "PNG") + bytes(1000))
+    limit = images.max_file_bytes(1)
+    assert 8 < limit < len(path.read_bytes()) + limit
+    monkeypatch.setattr(images, "max_file_bytes", lambda max_pixels: 200)
+    opened = []
+    monkeypatch.setattr("builtins.open", lambda *a, **k: opened.append(a) or 1 / 0)
+    with pytest.raises(ImageError) as info:
+        images.read_file(path)
+    assert info.value.kind == "too_large" and "--max-pixels" in info.value.todo
+    assert not opened
+
+
+def test_error_kinds_are_one_enum_shared_with_problems():
+    from classifier.errors import ImageErrorKind
+    from classifier.types import FILE_FAILURES, ProblemKind
+
+    assert {k.value for k in ImageErrorKind} == {k.value for k in FILE_FAILURES}
+    assert all(ProblemKind(k) == k for k in ImageErrorKind)
+    error = ImageError("not_a_file", "what")
+    assert error.kind is ImageErrorKind.NOT_A_FILE and error.kind == "not_a_file"
+
+
+def test_large_decodes_share_the_memory_budget(tmp_path, monkeypatch):
+    """Eight workers meeting big images decode them one at a time when the budget holds one."""
+    import threading
+    import time
+
+    from hostile import big_png
+    from PIL import ImageFile
+
+    from classifier import memory
+    from classifier.scan import scan_dataset
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            (tmp_path / name / f"{i}.png").write_bytes(big_png(shade=10 * i + ord(name)))
+    budget = memory.Budget(capacity=100 << 20)  # one 9-megapixel decode (72 MB) at a time
+    monkeypatch.setattr(memory, "BUDGET", budget)
+    running, most = [0], [0]
+    lock = threading.Lock()
+    load = ImageFile.ImageFile.load
+
+    def counting_load(self):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)  # long enough for the other workers to arrive
+        try:
+            return load(self)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    result = scan_dataset(tmp_path, workers=8)
+    assert len(result.images) == 6
+    assert most[0] == 1 and budget.peak == 72_000_000 and budget.used == 0
+
+
+def test_gzipped_fits_reserves_the_budget_while_it_inflates(monkeypatch):
+    import gzip
+
+    from hostile import fits_bytes
+
+    from classifier import fits_reader, memory
+
+    budget = memory.Budget(capacity=1 << 40, large_bytes=1 << 20)
+    monkeypatch.setattr(memory, "BUDGET", budget)
+    packed = gzip.compress(fits_bytes(np.ones((1000, 1000), dtype=np.float32)), 1)
+    assert len(packed) < 1 << 20
+    assert fits_reader.read_fits(packed).data.shape == (1000, 1000)
+    assert budget.peak > 0 and budget.used == 0
+
+
+def test_running_out_of_memory_is_one_files_problem(tmp_path, monkeypatch):
+    from datasets import make_dataset
+
+    from classifier.scan import scan_dataset
+
+    make_dataset(tmp_path, per_class=3)
+    real = images.verify
+
+    def verify(data, *args):
+        if data == (tmp_path / "Red" / "red_001.png").read_bytes():
+            raise MemoryError
+        return real(data, *args)
+
+    monkeypatch.setattr(images, "verify", verify)
+    result = scan_dataset(tmp_path)
+    [problem] = [p for p in result.problems if p.path and p.path.name == "red_001.png"]
+    assert problem.kind == "out_of_memory" and "memory" in problem.message
+    assert len(result.images) == 8

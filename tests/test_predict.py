@@ -112,3 +112,18 @@ def test_label_for_is_uncertain_only_below_the_threshold():
     assert label_for((0.3, 0.7), names, 0.7) == "star"  # at the threshold: still sure
     assert label_for((0.3, 0.7), names, 0.71) == UNCERTAIN
     assert label_for(np.array([0.5, 0.5], np.float32), names, 0.0) == "galaxy"  # ties: first
+
+
+def test_hostile_files_become_error_rows(model, tmp_path):
+    import contextlib
+
+    from hostile import MAX_PIXELS, make_hostile_files
+
+    with contextlib.ExitStack() as stack:
+        expected = make_hostile_files(tmp_path / "night", stack)
+        result = classify_folder(tmp_path / "night", model, max_pixels=MAX_PIXELS)
+    assert sorted(r.file for r in result.rows) == sorted(expected)
+    for row in result.rows:
+        assert bool(row.error) == bool(expected[row.file]), row.file
+    errors = {r.file: r.error for r in result.rows}
+    assert "not a regular file" in errors["pipe.png"] and "not read" in errors["zero.png"]

@@ -118,3 +118,24 @@ def test_progress_and_cancel(tmp_path):
     with pytest.raises(Cancelled):
         scan_dataset(tmp_path, progress=cancel_midway, cancel=token)
     assert max(p.done for p in seen if p.stage == "Checking images") < 300
+
+
+def test_hostile_files_are_problems_and_the_scan_finishes(tmp_path):
+    import contextlib
+    import os
+
+    from hostile import MAX_PIXELS, make_hostile_files
+
+    make_dataset(tmp_path, per_class=4)
+    with contextlib.ExitStack() as stack:
+        expected = make_hostile_files(tmp_path / "Red", stack)
+        result = scan_dataset(tmp_path, max_pixels=MAX_PIXELS, workers=4)
+    by_name = {os.fsdecode(p.path.name): p.kind for p in result.problems if p.path}
+    for name, kind in expected.items():
+        if kind:
+            assert by_name[name] == kind, name
+        else:
+            assert name not in by_name
+    usable = {r.rel_path for r in result.images_of("Red")}
+    assert {"bad\udcff\udcfe.png", "inflates.png"} <= usable
+    assert result.counts()["Red"] == 6
