@@ -222,9 +222,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_classify(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from classifier.export import write_csv
+    from classifier.export import check_destination, write_csv
     from classifier.predict import classify_folder
 
+    # Refused before the work, not after it: a folder, a device, the model itself...
+    check_destination(args.csv, [args.model], probe=True)
     model = _load(args.model, lazy=True)  # cached images need no TensorFlow at all
     progress = TextProgress(quiet=args.quiet)
     result = classify_folder(
@@ -238,7 +240,9 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         fits_keys=args.fits_keys,
     )
     progress.close()
-    write_csv(result.rows, model.class_names, args.csv, result.extra_columns)
+    write_csv(
+        result.rows, model.class_names, args.csv, result.extra_columns, protected=[args.model]
+    )
     counts = Counter(r.label for r in result.rows if not r.error)
     summary = ", ".join(f"{label} {n}" for label, n in sorted(counts.items()))
     print(

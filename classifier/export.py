@@ -1,16 +1,32 @@
-"""Results as CSV: the columns other tools rely on, written atomically and spreadsheet-safe."""
+"""Results as CSV: the columns other tools rely on, written atomically and spreadsheet-safe.
+
+The destination is checked before anything is written (never over the model, an input of the
+run, a folder, or anything but a regular file), and a write that fails (a full disk, a
+read-only folder) still keeps the results: they go to a fallback file in the data folder and
+the error says where.
+"""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping, Sequence
+import errno
+import os
+import stat
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 
+from classifier import filenames, paths
 from classifier.atomic import atomic_write
+from classifier.errors import SortscopeError
 from classifier.types import Prediction
 
 # A spreadsheet runs cells starting with these as formulas; a leading quote keeps them text.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class OutputError(SortscopeError):
+    """The results cannot be written where asked."""
 
 
 def safe_cell(text: str) -> str:
@@ -41,31 +57,88 @@ def csv_header(
 
 def csv_row(row: Prediction, n_classes: int, reviewed: str | None = None) -> list[str]:
     """One row's cells; `reviewed` is its `reviewed_label` cell, None when there is no such
-    column."""
+    column. `file` is escaped (filenames.escape) so that any name round-trips."""
     if row.probabilities is None:
         numbers = [""] * (n_classes + 1)
     else:
         numbers = [f"{row.confidence:.6f}", *(f"{p:.6f}" for p in row.probabilities)]
     review = [] if reviewed is None else [safe_cell(reviewed)]
     extra = [safe_cell(value) for value in row.extra]
-    cells = [safe_cell(row.file), safe_cell(row.label), *numbers, safe_cell(row.error)]
+    file = safe_cell(filenames.escape(row.file))
+    cells = [file, safe_cell(row.label), *numbers, safe_cell(row.error)]
     return [*cells, *review, *extra]
 
 
-def write_csv(
-    rows: Sequence[Prediction],
-    class_names: Sequence[str],
-    path: str | Path,
-    extra_columns: Sequence[str] = (),
-    reviewed: Mapping[str, str] | None = None,
-) -> Path:
-    """Columns: file, label, confidence, prob_<class>..., error, then `reviewed_label` when
-    `reviewed` ({row.file: class name or "none"}, e.g. `ReviewJournal.reviewed_labels`) names
-    at least one of the rows, then any `extra_columns` (requested FITS header keywords, whose
-    values each row carries); rows sorted by file. Without reviews the file is exactly what it
-    was before reviews existed."""
+def _refuse(path: Path, what: str, todo: str) -> OutputError:
+    return OutputError(f"The results cannot be written to {path}: {what}.", todo)
+
+
+_ELSEWHERE = "Choose another file name for the results, e.g. results.csv in your home folder."
+
+
+def check_destination(
+    path: str | Path, protected: Iterable[str | Path] = (), probe: bool = False
+) -> None:
+    """Refuse a destination that is a folder, anything but a regular file (a device, FIFO or
+    socket, also behind a link) or one of the `protected` files (the model, the run's
+    inputs). With `probe`, also prove that a file can be created in its folder, so a run
+    fails before its work instead of after it."""
     path = Path(path)
-    reviewed = reviewed or {}
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise _refuse(path, exc.strerror or str(exc), _ELSEWHERE) from exc
+    if info is not None:
+        if stat.S_ISDIR(info.st_mode):
+            raise _refuse(path, "it is a folder", "Give a file name inside it, e.g. results.csv.")
+        if not stat.S_ISREG(info.st_mode):
+            raise _refuse(path, "it is not a regular file (a device, pipe or socket)", _ELSEWHERE)
+        # Only files of the same name can be the same file: no stat for every input.
+        real_name = os.path.basename(os.path.realpath(path))
+        for other in protected:
+            other = Path(other)
+            if other.name in (path.name, real_name) and _same_file(info, other):
+                raise _refuse(
+                    path, f"that is {other}, which this run reads", "Choose another file name."
+                )
+    if probe:
+        try:
+            with atomic_write(path, "w", durable=False) as f:
+                f.write("probe")
+                raise _Probed
+        except _Probed:
+            pass
+        except OSError as exc:
+            raise _refuse(path, _reason(exc), _ELSEWHERE) from exc
+
+
+class _Probed(Exception):
+    """Leaves atomic_write without replacing anything: its temporary file is removed."""
+
+
+def _same_file(info: os.stat_result, other: Path) -> bool:
+    try:
+        return os.path.samestat(info, os.stat(other))
+    except OSError:
+        return False
+
+
+def _reason(exc: OSError) -> str:
+    reasons = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "your disk quota is used up",
+        errno.EROFS: "the disk is read-only",
+        errno.EACCES: "you have no permission to write there",
+        errno.EPERM: "the file or folder may not be changed (it is read-only or immutable)",
+        errno.EISDIR: "it is a folder",
+        errno.ENOENT: "the folder does not exist",
+    }
+    return reasons.get(exc.errno) or exc.strerror or str(exc)
+
+
+def _write(rows, class_names, path: Path, extra_columns, reviewed: Mapping[str, str]) -> None:
     has_review = any(reviewed.get(row.file) for row in rows)
     with atomic_write(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
@@ -74,4 +147,80 @@ def write_csv(
         for row in sorted(rows, key=lambda r: r.file):
             review = reviewed.get(row.file, "") if has_review else None
             writer.writerow(csv_row(row, len(class_names), review))
-    return path
+
+
+def fallback_path(path: Path) -> Path:
+    """Where results go when their destination fails: the data folder, never overwriting."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return paths.data_dir() / "results" / f"{path.stem or 'results'}-{stamp}.csv"
+
+
+def write_csv(
+    rows: Sequence[Prediction],
+    class_names: Sequence[str],
+    path: str | Path,
+    extra_columns: Sequence[str] = (),
+    reviewed: Mapping[str, str] | None = None,
+    protected: Iterable[str | Path] = (),
+) -> Path:
+    """Columns: file, label, confidence, prob_<class>..., error, then `reviewed_label` when
+    `reviewed` ({row.file: class name or "none"}, e.g. `ReviewJournal.reviewed_labels`) names
+    at least one of the rows, then any `extra_columns` (requested FITS header keywords, whose
+    values each row carries); rows sorted by file. Without reviews the file is exactly what it
+    was before reviews existed.
+
+    `file` is escaped (filenames.escape) so any name round-trips. Never writes over
+    `protected` files or the rows' own files; if writing fails, the results are saved to
+    `fallback_path` and the OutputError says where.
+    """
+    path = Path(path)
+    reviewed = reviewed or {}
+    inputs = (row.path for row in rows if row.path is not None)
+    check_destination(path, [*protected, *inputs])
+    try:
+        _write(rows, class_names, path, extra_columns, reviewed)
+        return path
+    except OSError as exc:
+        failure = exc
+    fallback = fallback_path(path)
+    try:
+        _write(rows, class_names, fallback, extra_columns, reviewed)
+    except OSError as exc:
+        raise _refuse(
+            path,
+            _reason(failure),
+            f"The results could not be saved elsewhere either ({_reason(exc)}); free some "
+            "disk space and run again.",
+        ) from failure
+    raise _refuse(
+        path,
+        _reason(failure),
+        f"Nothing is lost: the results were saved to {fallback}. Copy them from there, or run "
+        "again with another destination (the features are cached, so it is quick).",
+    ) from failure
+
+
+def read_results(path: str | Path, folder: str | Path) -> list[Prediction]:
+    """Rows of a results CSV written by write_csv, with `path` pointing into `folder` (the
+    folder that was classified), so they can be sorted (sorting.plan_sort) again."""
+    folder = Path(folder)
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None or header[:3] != ["file", "label", "confidence"]:
+            raise SortscopeError(
+                f"{path} is not a Sortscope results file (its first columns are not "
+                "file, label, confidence).",
+                "Choose the CSV that 'classify' or Export CSV wrote.",
+            )
+        error_at = header.index("error")
+        return [_prediction(cells, error_at, folder) for cells in reader if cells]
+
+
+def _prediction(cells: list[str], error_at: int, folder: Path) -> Prediction:
+    file = filenames.unescape(plain_cell(cells[0]))
+    label, error = plain_cell(cells[1]), plain_cell(cells[error_at])
+    if error or not cells[2]:
+        return Prediction(file, label, None, None, error, folder / file)
+    probabilities = tuple(float(v) for v in cells[3:error_at])
+    return Prediction(file, label, float(cells[2]), probabilities, "", folder / file)

@@ -229,3 +229,36 @@ def test_cli_advanced_training_options_are_recorded(tmp_path):
         "train", data, "--model", model, "--augment-copies", "2", check_rc=1
     )  # copies without any change to make them
     assert "no change" in no_change.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    from classifier.modelfile import save_model
+    from classifier.scan import scan_dataset
+    from classifier.train import train
+    from classifier.types import TrainConfig
+
+    root = tmp_path_factory.mktemp("tiny-model")
+    config = TrainConfig(backbone="tiny_test", epochs=3, seed=1)
+    model = root / "k.sortscope"
+    save_model(train(scan_dataset(make_dataset(root / "data", per_class=8)), config).model, model)
+    return model
+
+
+def test_classify_refuses_a_csv_path_that_would_destroy_something(tiny_model, tmp_path):
+    night = make_night(tmp_path / "night")
+    before = tiny_model.read_bytes()
+    cases = {
+        tiny_model: "which this run reads",
+        tmp_path: "it is a folder",
+        Path("/proc/sortscope-results.csv"): "The results cannot be written",
+    }
+    for target, reason in cases.items():
+        out = sortscope("classify", night, "--model", tiny_model, "--csv", target, check_rc=1)
+        assert reason in out.stderr and "What to do" in out.stderr, out.stderr
+        assert "Extracting" not in out.stderr  # refused before the work
+    assert tiny_model.read_bytes() == before
+    image = night / "Red_0.png"
+    kept = image.read_bytes()
+    out = sortscope("classify", night, "--model", tiny_model, "--csv", image, check_rc=1)
+    assert "which this run reads" in out.stderr and image.read_bytes() == kept

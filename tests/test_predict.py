@@ -127,3 +127,60 @@ def test_hostile_files_become_error_rows(model, tmp_path):
         assert bool(row.error) == bool(expected[row.file]), row.file
     errors = {r.file: r.error for r in result.rows}
     assert "not a regular file" in errors["pipe.png"] and "not read" in errors["zero.png"]
+
+
+def test_csv_never_replaces_the_model_an_input_or_a_non_file(model, night, tmp_path):
+    import os
+
+    from classifier.export import OutputError, check_destination
+
+    result = classify_folder(night, model)
+    model_file = tmp_path / "k.sortscope"
+    model_file.write_bytes(b"the model")
+    os.mkfifo(tmp_path / "pipe.csv")
+    (tmp_path / "null.csv").symlink_to("/dev/null")
+    (tmp_path / "folder.csv").mkdir()
+    (tmp_path / "link-to-model.csv").symlink_to(model_file)
+    image = night / "b_red.png"
+    before = image.read_bytes()
+    refusals = {
+        model_file: "which this run reads",
+        tmp_path / "link-to-model.csv": "which this run reads",
+        image: "which this run reads",
+        tmp_path / "pipe.csv": "not a regular file",
+        tmp_path / "null.csv": "not a regular file",
+        tmp_path / "folder.csv": "it is a folder",
+    }
+    for target, reason in refusals.items():
+        with pytest.raises(OutputError) as info:
+            write_csv(result.rows, model.class_names, target, protected=[model_file])
+        assert reason in info.value.what, target
+    assert model_file.read_bytes() == b"the model" and image.read_bytes() == before
+    assert (tmp_path / "pipe.csv").is_fifo() and (tmp_path / "null.csv").is_symlink()
+    assert not list(tmp_path.glob(".*.tmp")) and not list(night.glob(".*.tmp"))
+    check_destination(tmp_path / "new" / "r.csv", probe=True)  # a missing folder is created
+    assert not list((tmp_path / "new").iterdir())
+
+
+def test_a_failing_csv_write_keeps_the_results_and_says_where(model, night, tmp_path, monkeypatch):
+    import errno
+
+    from classifier import export, paths
+
+    result = classify_folder(night, model)
+    real = export.atomic_write
+    wanted = tmp_path / "full-disk" / "results.csv"
+
+    def full_disk(path, *args, **kwargs):
+        if path == wanted:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(export, "atomic_write", full_disk)
+    with pytest.raises(export.OutputError) as info:
+        write_csv(result.rows, model.class_names, wanted)
+    assert "the disk is full" in info.value.what and "Nothing is lost" in info.value.todo
+    [saved] = (paths.data_dir() / "results").glob("results-*.csv")
+    assert str(saved) in info.value.todo
+    rows = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8"))))
+    assert rows[0] == CSV_HEADER and len(rows) == 1 + len(result.rows)

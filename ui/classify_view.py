@@ -355,6 +355,7 @@ class ClassifyView(QWidget):
         rows = self.results.relabelled()
         names = self.results.class_names
         extra = self.results.extra_columns
+        protected = [self.state.model_path] if self.state.model_path else []
 
         def done(_):
             self.settings.setValue(keys.EXPORT_FOLDER, str(path.parent))
@@ -362,7 +363,7 @@ class ClassifyView(QWidget):
 
         self.runner.start(
             "export",
-            lambda ctx: write_csv(rows, names, path, extra),
+            lambda ctx: write_csv(rows, names, path, extra, protected=protected),
             finished=done,
             failed=lambda info: show_error(self, info),
         )
