@@ -256,6 +256,8 @@ def _cmd_classify(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     stats = result.stats
+    if stats.cache_warning:
+        print(f"note: {stats.cache_warning}", file=sys.stderr)
     if args.verbose:
         engine = f"{stats.engine} inference engine" if stats.engine else "no inference needed"
         print(f"time: {stats.breakdown()} ({engine})", file=sys.stderr)

@@ -120,6 +120,14 @@ def open_cache(
     return FeatureCache(root / "features" / name, backbone.feature_dim)
 
 
+def cache_failure(cache: FeatureCache, exc: OSError) -> str:
+    return (
+        f"The feature cache in {cache.folder} cannot be written ({exc.strerror or exc}); "
+        "this run goes on without it, so the next run computes these features again. Free "
+        "disk space or make that folder writable, or choose another cache folder (--cache-dir)."
+    )
+
+
 def _keys(digest: str, variants: Variants | None) -> list[tuple[int, str]]:
     if variants is None:
         return [(0, digest)]
@@ -230,6 +238,7 @@ class _Stats:
         self.read = self.decode = self.inference = self.startup = 0.0
         self.engine = ""
         self.engine_fallback = ""
+        self.cache_warning = ""
         self.start = time.perf_counter()
 
     def add(self, chunk: _Chunk) -> None:
@@ -251,6 +260,7 @@ class _Stats:
             self.startup,
             self.workers,
             self.engine_fallback,
+            self.cache_warning,
         )
 
 
@@ -295,9 +305,13 @@ def iter_features(
 
     def save() -> None:
         nonlocal saved_at
-        if unsaved:
-            cache.put_many([o.key for o in unsaved], np.stack([o.features for o in unsaved]))
-            unsaved.clear()
+        if unsaved and not counters.cache_warning:
+            try:
+                cache.put_many([o.key for o in unsaved], np.stack([o.features for o in unsaved]))
+            except OSError as exc:  # the cache is optional: warn once, carry on without it
+                counters.cache_warning = cache_failure(cache, exc)
+                clock.report(done, counters.cache_warning)
+        unsaved.clear()
         saved_at = time.perf_counter()
 
     def collect(chunk: _Chunk) -> None:
@@ -357,7 +371,11 @@ def iter_features(
             raise
         finally:
             save()
-            cache.merge_small_shards()
+            if not counters.cache_warning:
+                try:
+                    cache.merge_small_shards()
+                except OSError as exc:
+                    counters.cache_warning = cache_failure(cache, exc)
             if slot.engine is not None:
                 counters.engine = slot.engine.name
                 counters.engine_fallback = slot.engine.fallback_reason

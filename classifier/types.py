@@ -160,6 +160,7 @@ class ExtractionStats:
     startup_seconds: float = 0.0  # loading the engine (and converting it, the first time)
     workers: int = 1
     engine_fallback: str = ""  # why the fast engine could not be used, when Keras ran instead
+    cache_warning: str = ""  # why new features could not be cached, if they could not
 
     def engine_text(self) -> str:
         """The engine named for people, with the reason when the fast one fell back to Keras."""

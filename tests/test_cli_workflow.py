@@ -262,3 +262,15 @@ def test_classify_refuses_a_csv_path_that_would_destroy_something(tiny_model, tm
     kept = image.read_bytes()
     out = sortscope("classify", night, "--model", tiny_model, "--csv", image, check_rc=1)
     assert "which this run reads" in out.stderr and image.read_bytes() == kept
+
+
+def test_classify_goes_on_when_the_cache_cannot_be_written(tiny_model, tmp_path):
+    night = make_night(tmp_path / "night")
+    not_a_folder = tmp_path / "cache-file"
+    not_a_folder.write_text("a file where the cache folder should be")
+    out = tmp_path / "r.csv"
+    run = sortscope(
+        "classify", night, "--model", tiny_model, "--csv", out, "--cache-dir", not_a_folder
+    )
+    assert "note: The feature cache" in run.stderr and "--cache-dir" in run.stderr
+    assert len(read_csv(out)) == 1 + 8

@@ -184,3 +184,29 @@ def test_a_failing_csv_write_keeps_the_results_and_says_where(model, night, tmp_
     assert str(saved) in info.value.todo
     rows = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8"))))
     assert rows[0] == CSV_HEADER and len(rows) == 1 + len(result.rows)
+
+
+def test_a_feature_cache_that_cannot_be_written_only_warns(model, night, tmp_path, monkeypatch):
+    import errno
+
+    from classifier.feature_cache import FeatureCache
+
+    calls = []
+
+    def full_disk(self, digests, features):
+        calls.append(len(digests))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(FeatureCache, "put_many", full_disk)
+    monkeypatch.setattr("classifier.features.SAVE_EVERY_ROWS", 1)  # try after every chunk
+    for i in range(20):
+        (night / f"red_{i}.png").write_bytes((night / "b_red.png").read_bytes())
+    messages = []
+    result = classify_folder(
+        night, model, cache_dir=tmp_path / "cache", progress=lambda p: messages.append(p.message)
+    )
+    assert len([r for r in result.rows if not r.error]) == 22
+    assert len(calls) == 1  # tried once, then the run went on without the cache
+    warning = result.stats.cache_warning
+    assert "No space left" in warning and "--cache-dir" in warning
+    assert messages.count(warning) == 1

@@ -250,6 +250,8 @@ class ClassifyView(QWidget):
         s = result.stats
         engine = f", {s.engine_text()}" if s.engine else ""
         details = html.escape(s.breakdown() + engine)
+        if s.cache_warning:
+            details += f"<br>{html.escape(s.cache_warning)}"
         self._show_summary(f"<br><small>Run details: {details}</small>")
         self._update_buttons()
         self.state.status.emit(f"Classified {len(result.rows)} images in {self.folder}")
