@@ -14,6 +14,7 @@ from pathlib import Path
 
 from classifier import __version__, paths
 from classifier.errors import Cancelled, SortscopeError
+from classifier.filenames import escape
 from classifier.fits_reader import parse_keys
 from classifier.preprocessing import (
     DEFAULT_HIGH_PERCENT,
@@ -53,14 +54,14 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if result.problems:
         print(f"{len(result.problems)} problem(s):")
         for p in result.problems:
-            where = f"{p.path}: " if p.path else ""
-            print(f"  [{p.severity.value}] {where}{p.message} {p.advice}")
+            where = f"{escape(str(p.path))}: " if p.path else ""
+            print(f"  [{p.severity.value}] {where}{escape(p.message)} {p.advice}")
     return EXIT_OK if result.usable else EXIT_FAILURE
 
 
 def _scan_json(result, counts) -> dict:
     return {
-        "root": str(result.root),
+        "root": escape(str(result.root)),
         "classes": list(result.classes),
         "counts": result.counts(),
         "splits": {c: {s.value: n for s, n in v.items()} for c, v in counts.items()},
@@ -69,9 +70,9 @@ def _scan_json(result, counts) -> dict:
             {
                 "kind": p.kind.value,
                 "severity": p.severity.value,
-                "file": str(p.path) if p.path else None,
+                "file": escape(str(p.path)) if p.path else None,
                 "class": p.class_name,
-                "message": p.message,
+                "message": escape(p.message),
                 "advice": p.advice,
             }
             for p in result.problems
@@ -247,7 +248,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     summary = ", ".join(f"{label} {n}" for label, n in sorted(counts.items()))
     print(
         f"Classified {len(result.rows) - result.n_errors} of {len(result.rows)} images "
-        f"({summary or 'none'}); results in {args.csv}",
+        f"({summary or 'none'}); results in {escape(str(args.csv))}",
         file=sys.stderr,
     )
     if result.n_errors:

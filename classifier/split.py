@@ -26,7 +26,8 @@ def hash_percent(rel_path: str) -> float:
     head, _, name = rel_path.rpartition("/")
     stem = _NOHASH.sub("", name)
     key = f"{head}/{stem}" if head else stem
-    value = int(hashlib.sha1(key.encode("utf-8")).hexdigest(), 16)
+    # surrogateescape: a name that is not UTF-8 hashes its own bytes (any other, unchanged).
+    value = int(hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest(), 16)
     return (value % (_BUCKETS + 1)) * (100.0 / _BUCKETS)
 
 

@@ -154,3 +154,24 @@ def test_scan_of_a_folder_with_pipes_and_devices_finishes(tmp_path):
     assert out.returncode == 0, out.stderr
     problems = {Path(p["file"]).name: p["kind"] for p in json.loads(out.stdout)["problems"]}
     assert problems["pipe.png"] == "not_a_file" and problems["zero.jpg"] == "not_a_file"
+
+
+def test_scan_and_train_report_names_that_are_not_utf8(tmp_path):
+    make_dataset(tmp_path / "data", per_class=6)
+    red = os.fsencode(tmp_path / "data" / "Red")
+    with open(os.path.join(red, b"bad\xff\xfe.png"), "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n broken")
+    with open(os.path.join(red, b"good\xff.png"), "wb") as f:
+        f.write((tmp_path / "data" / "Red" / "red_000.png").read_bytes() + b"unique")
+    text = sortscope("scan", str(tmp_path / "data"), "--quiet")
+    assert text.returncode == 0, text.stderr
+    assert "Red/bad\\xff\\xfe.png: " in text.stdout
+    report = json.loads(sortscope("scan", str(tmp_path / "data"), "--json", "--quiet").stdout)
+    files = [p["file"] for p in report["problems"] if p["kind"] == "corrupt"]
+    assert files == [str(tmp_path / "data" / "Red" / "bad\\xff\\xfe.png")]
+    assert report["counts"]["Red"] == 7
+    model = tmp_path / "m.sortscope"
+    args = ["--backbone", "tiny_test", "--epochs", "2", "--quiet"]
+    trained = sortscope("train", str(tmp_path / "data"), "--model", str(model), *args)
+    assert trained.returncode == 0, trained.stderr
+    assert model.is_file()

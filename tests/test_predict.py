@@ -210,3 +210,25 @@ def test_a_feature_cache_that_cannot_be_written_only_warns(model, night, tmp_pat
     warning = result.stats.cache_warning
     assert "No space left" in warning and "--cache-dir" in warning
     assert messages.count(warning) == 1
+
+
+def test_non_utf8_names_round_trip_classify_csv_sort(model, night, tmp_path):
+    import os
+
+    from classifier.export import read_results
+    from classifier.sorting import SortMode, execute_sort, plan_sort
+
+    raw = b"bad\xff\xfe.png"
+    with open(os.path.join(os.fsencode(night), raw), "wb") as f:
+        f.write((night / "b_red.png").read_bytes())
+    result = classify_folder(night, model)
+    out = write_csv(result.rows, model.class_names, tmp_path / "r.csv")
+    files = [r[0] for r in csv.reader(io.StringIO(out.read_text(encoding="utf-8")))][1:]
+    assert files == ["a_green.jpg", "b_red.png", "bad\\xff\\xfe.png", "broken.png"]
+    back = read_results(out, night)
+    assert [(r.file, r.label, r.error) for r in back] == [
+        (r.file, r.label, r.error) for r in result.rows
+    ]
+    report = execute_sort(plan_sort(back, tmp_path / "sorted", SortMode.COPY))
+    assert report.done == 3
+    assert os.path.exists(os.path.join(os.fsencode(tmp_path / "sorted" / "Red"), raw))

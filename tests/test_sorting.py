@@ -115,3 +115,42 @@ def test_link_mode_and_interrupted_move_loses_nothing(night, tmp_path, monkeypat
         old, new = night[name], tmp_path / "out2" / "y" / name
         assert old.exists() != new.exists(), name
     assert report.done == 1
+
+
+def test_file_name_escaping_round_trips_every_name():
+    from classifier.filenames import escape, unescape
+
+    names = [
+        "plain.png",
+        "ümlaut 星.png",
+        os.fsdecode(b"bad\xff\xfe.png"),
+        "back\\slash.png",
+        "looks\\xffescaped.png",
+        os.fsdecode(b"mixed\\\xff\\x41.png"),
+        "\ud800lone.png",  # a lone surrogate, as a Windows name may hold
+    ]
+    for name in names:
+        text = escape(name)
+        text.encode("utf-8")  # always writable as UTF-8
+        assert unescape(text) == name
+    assert escape("plain.png") == "plain.png" and escape("ümlaut 星.png") == "ümlaut 星.png"
+    assert escape(os.fsdecode(b"bad\xff\xfe.png")) == "bad\\xff\\xfe.png"
+
+
+def test_sorting_from_a_results_csv_finds_non_utf8_names_again(tmp_path):
+    from classifier.export import read_results, write_csv
+
+    folder = tmp_path / "night"
+    folder.mkdir()
+    name = os.fsdecode(b"bad\xff\xfe.png")
+    (folder / name).write_bytes(b"pixels")
+    (folder / "good.png").write_bytes(b"more pixels")
+    rows = [row(folder / name, "Red"), row(folder / "good.png", "green")]
+    csv_path = write_csv(rows, ["Red", "green"], tmp_path / "r.csv")
+    assert "bad\\xff\\xfe.png" in csv_path.read_text(encoding="utf-8")
+    back = read_results(csv_path, folder)
+    assert [r.path for r in back] == [folder / name, folder / "good.png"]
+    plan = plan_sort(back, tmp_path / "out", SortMode.MOVE)
+    report = execute_sort(plan)
+    assert report.done == 2 and (tmp_path / "out" / "Red" / name).read_bytes() == b"pixels"
+    assert undo_sort(report.log) == 2 and (folder / name).read_bytes() == b"pixels"

@@ -74,3 +74,11 @@ def test_split_of_a_real_scan_survives_copying_the_dataset(tmp_path):
     assert by_rel(a.images, assign_splits(a.images, config)) == by_rel(
         b.images, assign_splits(b.images, config)
     )
+
+
+def test_names_that_are_not_utf8_hash_their_own_bytes():
+    import os
+
+    name = os.fsdecode(b"bad\xff\xfe.png")
+    assert 0 <= hash_percent(name) < 100
+    assert hash_percent("plain.png") == hash_percent(os.fsdecode(b"plain.png"))
