@@ -34,7 +34,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     from classifier.types import Split, SplitConfig
 
     progress = TextProgress(quiet=args.quiet)
-    result = scan_dataset(args.data_dir, progress=progress, hdu=args.hdu)
+    result = scan_dataset(
+        args.data_dir, progress=progress, hdu=args.hdu, max_pixels=args.max_pixels
+    )
     progress.close()
     config = SplitConfig(args.validation_percent, args.test_percent)
     counts = split_counts(result.images, assign_splits(result.images, config))
@@ -173,7 +175,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     )
     validate_config(config)
     progress = TextProgress(quiet=args.quiet)
-    scan = scan_dataset(args.data_dir, progress=progress, hdu=config.fits_hdu)
+    scan = scan_dataset(
+        args.data_dir, progress=progress, hdu=config.fits_hdu, max_pixels=args.max_pixels
+    )
     progress.close()
     for problem in scan.problems:
         print(f"note: {problem.message}", file=sys.stderr)
@@ -239,6 +243,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         progress=progress,
         cache_dir=args.cache_dir,
         fits_keys=args.fits_keys,
+        max_pixels=args.max_pixels,
     )
     progress.close()
     write_csv(
@@ -319,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_split_options(scan)
     scan.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_hdu_option(scan)
+    _add_max_pixels(scan)
     scan.add_argument("--quiet", action="store_true", help="no progress on stderr")
     scan.set_defaults(run=_cmd_scan)
 
@@ -374,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_advanced_training_options(train, d)
     _add_stretch_options(train)
+    _add_max_pixels(train)
     _add_common(train)
     train.set_defaults(run=_cmd_train)
 
@@ -413,6 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="FITS header keywords to add as CSV columns after 'error' "
         "(e.g. DATE-OBS,FILTER,EXPTIME,OBJECT)",
     )
+    _add_max_pixels(classify)
     _add_common(classify)
     classify.set_defaults(run=_cmd_classify)
 
@@ -562,6 +570,30 @@ def _add_hdu_option(parser: argparse.ArgumentParser) -> None:
         metavar="NAME|INDEX",
         help="FITS extension to read from every file, by name or index "
         "(default: the first one holding an image)",
+    )
+
+
+def _pixel_count(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("give a number of pixels, like 400000000") from exc
+    if not 1 <= value <= 1e12:
+        raise argparse.ArgumentTypeError("give a number of pixels between 1 and 1e12")
+    return int(value)
+
+
+def _add_max_pixels(parser: argparse.ArgumentParser) -> None:
+    from classifier.images import DEFAULT_MAX_PIXELS
+
+    parser.add_argument(
+        "--max-pixels",
+        type=_pixel_count,
+        default=DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help="skip images above N pixels (width x height; default "
+        f"{DEFAULT_MAX_PIXELS:,}), the guard against decompression bombs; files larger than "
+        "an uncompressed image of N pixels are not read either",
     )
 
 

@@ -49,7 +49,8 @@ def too_large(width: int, height: int, max_pixels: int) -> ImageError:
         f"The image is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels), "
         f"above the limit of {max_pixels / 1e6:.0f} megapixels that protects against "
         "decompression bombs.",
-        "Shrink the image, or raise the pixel limit if you trust the file.",
+        "Shrink the image; or, if you trust the file, raise the limit with the command line's "
+        "--max-pixels option (sortscope scan/train/classify --max-pixels N).",
     )
 
 

@@ -84,6 +84,13 @@ def baseline_verdict(evaluation: Evaluation) -> str:
 
 def evaluation_text(evaluation: Evaluation) -> str:
     """A few lines in plain words for the terminal and the log."""
+    if evaluation.n_images == 0:
+        return (
+            "Not tested: no image was held out for the test (the test percentage is 0, or the "
+            "classes are too small to spare one). To get a test score, hold some out "
+            "(--test-percent 10, or Test % in the window) with at least 3 images per class, or "
+            "run 'sortscope evaluate' on a separate labelled folder."
+        )
     lines = [
         f"Test accuracy {evaluation.accuracy:.1%} on {evaluation.n_images} held-out images "
         f"(balanced accuracy {evaluation.balanced_accuracy:.1%}).",
@@ -131,6 +138,7 @@ def evaluate_scan(
         progress=progress,
         cancel=cancel,
         cache_dir=cache_dir,
+        max_pixels=scan.max_pixels,
     )
     by_path = {r.path: r for r in result.rows}
     good = [r for r in scan.images if not by_path[r.path].error]

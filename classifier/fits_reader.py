@@ -121,7 +121,8 @@ def _too_large_unpacked(limit: int) -> ImageError:
         ImageErrorKind.TOO_LARGE,
         f"The compressed FITS file unpacks to more than {limit / 1e9:.1f} GB, above the pixel "
         "limit that protects against decompression bombs.",
-        "Raise the pixel limit if you trust the file.",
+        "If you trust the file, unpack it yourself (gunzip), or raise the limit with the "
+        "command line's --max-pixels option.",
     )
 
 

@@ -34,8 +34,7 @@ IMAGE_EXTENSIONS = frozenset(
 PILLOW_OPENERS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")  # Pillow plugins allowed to parse
 PILLOW_FORMATS = frozenset({*PILLOW_OPENERS, "MPO"})  # MPO: multi-picture JPEGs, found by JPEG
 
-# Explicit, configurable decompression-bomb guard, checked from the header before any decoding.
-DEFAULT_MAX_PIXELS = 200_000_000
+DEFAULT_MAX_PIXELS = memory.DEFAULT_MAX_PIXELS
 # Our own check replaces Pillow's global one, so a caller's higher limit is honoured.
 Image.MAX_IMAGE_PIXELS = None
 

@@ -16,6 +16,9 @@ from collections.abc import Iterator
 
 from classifier.errors import ImageError, ImageErrorKind
 
+# Explicit, configurable decompression-bomb guard (--max-pixels), checked from the header before
+# any decoding; files larger than an uncompressed image this size are not read at all.
+DEFAULT_MAX_PIXELS = 200_000_000
 LARGE_BYTES = 64 << 20  # work estimated above this reserves from the budget
 DECODE_BYTES_PER_PIXEL = 8  # raw pixels plus the copies a conversion or stretch makes
 

@@ -63,6 +63,7 @@ def scan_dataset(
         problems=tuple(problems),
         ignored_files=ignored,
         files_seen=len(candidates) + ignored,
+        max_pixels=max_pixels,
     )
 
 

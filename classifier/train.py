@@ -120,6 +120,34 @@ def head_config(config: TrainConfig) -> TrainConfig:
     return config
 
 
+def _names(names: list[str], at_most: int = 5) -> str:
+    """'a', 'b', 'c' and 1,997 more: a bounded line however many classes there are."""
+    shown = ", ".join(f"'{n}'" for n in names[:at_most])
+    return shown if len(names) <= at_most else f"{shown} and {len(names) - at_most:,} more"
+
+
+def _no_training_images(missing: list[str], read: set[str]) -> DatasetError:
+    """Why some classes have nothing to train on: unreadable, or all held out."""
+    held_out = [c for c in missing if c in read]
+    unreadable = [c for c in missing if c not in read]
+    parts, todo = [], []
+    if held_out:
+        parts.append(
+            f"{len(held_out):,} class(es) have no image left for training: "
+            f"{_names(held_out)}. Their images were read, but with one or two images a class's "
+            "images can all fall into the validation and test shares."
+        )
+        todo.append(
+            "Give every class at least 3 images (one each for training, validation and test), "
+            "or set the validation and test percentages to 0 to train on every image "
+            "(--validation-percent 0 --test-percent 0, or Validation % and Test % in the window)."
+        )
+    if unreadable:
+        parts.append(f"No image could be read in {_names(unreadable)}.")
+        todo.append("Add readable images to those classes or remove their folders.")
+    return DatasetError(" ".join(parts), " ".join(todo))
+
+
 def gather_splits(
     scan: ScanResult,
     config: TrainConfig,
@@ -142,6 +170,7 @@ def gather_splits(
         digests=[r.digest for r in records],
         progress=progress,
         cancel=cancel,
+        max_pixels=scan.max_pixels,
         prep=prep,
     )
     index = {name: i for i, name in enumerate(scan.classes)}
@@ -157,10 +186,8 @@ def gather_splits(
         )
     missing = [c for c, i in index.items() if not (grouped[Split.TRAIN].y == i).any()]
     if missing:
-        raise DatasetError(
-            "No training images could be read for: " + ", ".join(missing) + ".",
-            "Add readable images to those classes or remove their folders.",
-        )
+        read = {records[i].class_name for i in range(len(records)) if result.ok[i]}
+        raise _no_training_images(missing, read)
     if config.variants is not None:
         train_rows = rows_of[Split.TRAIN]
         augmented = extract_features(
@@ -170,6 +197,7 @@ def gather_splits(
             digests=[result.digests[i] for i in train_rows],
             progress=progress,
             cancel=cancel,
+            max_pixels=scan.max_pixels,
             prep=prep,
             variants=config.variants,
         )
@@ -272,7 +300,9 @@ def _train_on_features(scan, config, progress, log: RunLog, cache_dir) -> TrainO
     test = data[Split.TEST]
     details: dict = {}
     if config.fine_tunes:
-        feature_model, fit, details = _fine_tune(data, feature_model, head, config, progress, log)
+        feature_model, fit, details = _fine_tune(
+            data, feature_model, head, config, progress, log, scan.max_pixels
+        )
         backbone = trained_backbone(backbone, feature_model, "ft")
         problems += fit.problems
         probabilities, test_y, test_paths = fit.probabilities, fit.test_y, fit.test_paths
@@ -304,7 +334,7 @@ class FitResult:
     problems: list[Problem]
 
 
-def _fine_tune(data, feature_model, head, config, progress, log: RunLog):
+def _fine_tune(data, feature_model, head, config, progress, log: RunLog, max_pixels: int):
     """Train the backbone's last blocks and the head together, from images."""
     from classifier.tf_runtime import keras
 
@@ -323,6 +353,7 @@ def _fine_tune(data, feature_model, head, config, progress, log: RunLog):
         stage=FitStage.FINE_TUNE,
         epochs=config.fine_tune_epochs,
         learning_rate=config.fine_tune_learning_rate,
+        max_pixels=max_pixels,
     )
     network.trainable = False
     details = {
@@ -344,12 +375,15 @@ def _fit_from_images(
     stage: FitStage,
     epochs: int,
     learning_rate: float,
+    max_pixels: int,
 ) -> FitResult:
     """Fit `model` (pixels -> probabilities) on the splits' images, decoded once."""
     n_classes = model.output_shape[-1]
     size = model.input_shape[1]
     files = [p for s in Split for p in data[s].paths]
-    store = end_to_end.decode_images(files, size, config.preprocessing, progress, log.cancel)
+    store = end_to_end.decode_images(
+        files, size, config.preprocessing, progress, log.cancel, max_pixels
+    )
     try:
         offsets = np.cumsum([0, *(len(data[s].paths) for s in Split)])
         rows = {s: np.arange(offsets[i], offsets[i + 1]) for i, s in enumerate(Split)}
@@ -449,6 +483,7 @@ def _train_small_cnn(scan, config, progress, log: RunLog) -> TrainOutcome:
         stage=FitStage.END_TO_END,
         epochs=config.epochs,
         learning_rate=config.learning_rate,
+        max_pixels=scan.max_pixels,
     )
     network.trainable = False
     baseline = int(np.bincount(data[Split.TRAIN].y, minlength=n_classes).argmax())

@@ -11,7 +11,7 @@ import numpy as np
 
 from classifier.augment import Augmentation, Variants
 from classifier.errors import ImageError
-from classifier.memory import out_of_memory
+from classifier.memory import DEFAULT_MAX_PIXELS, out_of_memory
 from classifier.preprocessing import (
     DEFAULT_HIGH_PERCENT,
     DEFAULT_LOW_PERCENT,
@@ -107,6 +107,7 @@ class ScanResult:
     problems: tuple[Problem, ...]
     ignored_files: int = 0  # files with extensions Sortscope does not read
     files_seen: int = 0
+    max_pixels: int = DEFAULT_MAX_PIXELS  # the pixel limit the images were checked with
 
     def counts(self) -> dict[str, int]:
         counter = Counter(r.class_name for r in self.images)

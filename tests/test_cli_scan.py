@@ -175,3 +175,18 @@ def test_scan_and_train_report_names_that_are_not_utf8(tmp_path):
     trained = sortscope("train", str(tmp_path / "data"), "--model", str(model), *args)
     assert trained.returncode == 0, trained.stderr
     assert model.is_file()
+
+
+def test_max_pixels_option_is_the_limit_the_messages_name(tmp_path):
+    from PIL import Image
+
+    make_dataset(tmp_path, per_class=4)  # 48x40 = 1,920 pixels each
+    Image.new("RGB", (100, 100)).save(tmp_path / "Red" / "big.png")
+    strict = json.loads(sortscope("scan", str(tmp_path), "--json", "--max-pixels", "5000").stdout)
+    [big] = [p for p in strict["problems"] if p["kind"] == "too_large"]
+    assert big["file"].endswith("big.png") and "--max-pixels" in big["advice"]
+    loose = json.loads(sortscope("scan", str(tmp_path), "--json", "--max-pixels", "1e4").stdout)
+    assert loose["counts"]["Red"] == 5
+    assert sortscope("scan", str(tmp_path), "--max-pixels", "lots").returncode == 2
+    for command in ("train", "classify"):
+        assert "--max-pixels" in sortscope(command, "--help").stdout

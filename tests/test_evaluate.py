@@ -73,3 +73,11 @@ def test_fine_tuning_epochs_count_only_when_a_transfer_model_fine_tunes():
     assert TrainConfig(epochs=5, fine_tune_blocks=2, fine_tune_epochs=3).max_epochs == 8
     small_cnn = TrainConfig(epochs=5, fine_tune_blocks=2, model_type="small_cnn")
     assert not small_cnn.fine_tunes and small_cnn.max_epochs == 5
+
+
+def test_no_test_images_say_so_and_what_to_do():
+    evaluation = evaluate_predictions(
+        np.zeros(0, dtype=int), np.zeros((0, 2)), ["a", "b"], [], baseline_class=0
+    )
+    text = evaluation_text(evaluation)
+    assert "0.0%" not in text and "Not tested" in text and "--test-percent" in text

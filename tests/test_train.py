@@ -109,3 +109,34 @@ def test_unusable_dataset_is_refused(tmp_path):
     scan = scan_dataset(make_dataset(tmp_path, per_class=5, classes={"one": (1, 2, 3)}))
     with pytest.raises(SortscopeError, match="at least two"):
         train(scan, FAST)
+
+
+def test_one_image_classes_are_explained_in_a_bounded_message(tmp_path):
+    from datasets import CLASS_COLOURS, noisy_image
+
+    rng = np.random.default_rng(3)
+    make_dataset(tmp_path, per_class=6)
+    for i in range(300):  # one image each: some hash into validation or test
+        folder = tmp_path / f"class {i:04d}"
+        folder.mkdir()
+        noisy_image(rng, CLASS_COLOURS["Red"], size=(8, 8)).save(folder / f"only_{i}.png")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "x.png").write_bytes(b"\x89PNG\r\n\x1a\nnope")
+    (tmp_path / "broken" / "y.png").write_bytes(b"")
+    scan = scan_dataset(tmp_path)
+    with pytest.raises(SortscopeError) as info:
+        train(scan, TrainConfig(backbone="tiny_test", epochs=1))
+    what = info.value.what
+    assert "have no image left for training" in what and "were read" in what
+    assert "could be read" not in what  # the broken class has no usable image: not a class
+    assert " more" in what and len(what) + len(info.value.todo) < 700
+    assert "--test-percent 0" in info.value.todo
+
+
+def test_unreadable_classes_are_told_apart_from_held_out_ones():
+    from classifier.train import _no_training_images
+
+    error = _no_training_images(["a", "b", "c"], read={"a"})
+    assert "'a'" in error.what and "were read" in error.what
+    assert "No image could be read in 'b', 'c'." in error.what
+    assert "Add readable images" in error.todo
