@@ -102,11 +102,12 @@ def _to_predictions(
     for row in chunk:
         path = Path(files[row.index])
         rel = path.relative_to(folder).as_posix()
-        extra = header_columns(path, fits_keys, model.preprocessing.hdu)
-        if row.features is None:
+        if row.features is None:  # its headers are not read either: it may be a pipe
             message = f"{row.problem.message} {row.problem.advice}".strip()
-            out.append(Prediction(rel, "", None, None, message, path, extra, row.digest or ""))
+            blank = ("",) * len(fits_keys)
+            out.append(Prediction(rel, "", None, None, message, path, blank, row.digest or ""))
             continue
+        extra = header_columns(path, fits_keys, model.preprocessing.hdu)
         probabilities = tuple(float(v) for v in by_index[row.index])
         label = label_for(probabilities, model.class_names, threshold)
         confidence = max(probabilities)

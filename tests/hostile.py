@@ -51,6 +51,7 @@ def make_hostile_files(folder: Path, stack: contextlib.ExitStack) -> dict[str, s
     file is a good image}. Sockets stay bound until `stack` closes."""
     folder.mkdir(parents=True, exist_ok=True)
     os.mkfifo(folder / "pipe.png")
+    os.mkfifo(folder / "pipe.fits")  # FITS headers are read by name: never from a pipe
     with contextlib.chdir(folder):  # a socket path must be short: bind it relative
         server = socket.socket(socket.AF_UNIX)
         server.bind("socket.jpg")
@@ -65,6 +66,7 @@ def make_hostile_files(folder: Path, stack: contextlib.ExitStack) -> dict[str, s
     (folder / "bomb.fits.gz").write_bytes(gzip_fits_bomb())
     return {
         "pipe.png": "not_a_file",
+        "pipe.fits": "not_a_file",
         "socket.jpg": "not_a_file",
         "zero.png": "not_a_file",
         "dev-link.fits": "not_a_file",

@@ -121,8 +121,11 @@ def test_hostile_files_become_error_rows(model, tmp_path):
 
     with contextlib.ExitStack() as stack:
         expected = make_hostile_files(tmp_path / "night", stack)
-        result = classify_folder(tmp_path / "night", model, max_pixels=MAX_PIXELS)
+        result = classify_folder(
+            tmp_path / "night", model, max_pixels=MAX_PIXELS, fits_keys=["OBJECT"]
+        )
     assert sorted(r.file for r in result.rows) == sorted(expected)
+    assert all(r.extra == ("",) for r in result.rows)  # no header read from a pipe either
     for row in result.rows:
         assert bool(row.error) == bool(expected[row.file]), row.file
     errors = {r.file: r.error for r in result.rows}
