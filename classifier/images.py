@@ -6,12 +6,11 @@ is silently replaced by a grey image (Pillow's LOAD_TRUNCATED_IMAGES stays off).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,15 +100,30 @@ def _file_too_large(size: int, limit: int) -> ImageError:
     )
 
 
+# O_NONBLOCK: a file swapped for a FIFO after its stat cannot block the open (POSIX only).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
 def _read(path: Path, size: int, limit: int) -> bytes:
+    # The stat's size in one read, then whatever the file grew by since, but never more than
+    # limit + 1 bytes. os.read costs half of open().read() for a small file, and the
+    # warm-cache path is little else.
+    want, step = limit + 1, min(size, limit) + 1
+    chunks: list[bytes] = []
     try:
-        with open(path, "rb") as f:
-            # One byte more than expected shows a file that grew since the stat.
-            data = f.read(min(size, limit) + 1)
+        fd = os.open(path, _OPEN_FLAGS)
+        try:
+            while want > 0 and (chunk := os.read(fd, min(want, step))):
+                chunks.append(chunk)
+                want -= len(chunk)
+                step = 1 << 20
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise _unreadable(exc) from exc
     except MemoryError as exc:
         raise memory.out_of_memory() from exc
+    data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     if len(data) > limit:
         raise _file_too_large(len(data), limit)
     if not data:
@@ -128,14 +142,34 @@ def read_file(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
     return _read(path, _regular_size(path, limit), limit)
 
 
-@contextlib.contextmanager
-def reading(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[bytes]:
-    """read_file's bytes, for decoding inside the block: a large file holds its share of the
-    memory budget (for its bytes and their decoding) until the block ends."""
-    limit = max_file_bytes(max_pixels)
-    size = _regular_size(path, limit)
-    with memory.reserve(size * 4):
-        yield _read(path, size, limit)
+class reading:  # lower case: used like a function, `with reading(path) as data:`
+    """read_file's bytes, for decoding inside the `with` block: a large file holds its share of
+    the memory budget (for its bytes and their decoding) until the block ends. A class, not a
+    generator, so the common small file costs no more than read_file."""
+
+    __slots__ = ("_held", "max_pixels", "path")
+
+    def __init__(self, path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        self.path = path
+        self.max_pixels = max_pixels
+        self._held = None
+
+    def __enter__(self) -> bytes:
+        limit = max_file_bytes(self.max_pixels)
+        size = _regular_size(self.path, limit)
+        if 4 * size > memory.BUDGET.large_bytes:
+            self._held = memory.reserve(4 * size)
+            self._held.__enter__()
+        try:
+            return _read(self.path, size, limit)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    def __exit__(self, *exc_info) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            held.__exit__(None, None, None)
 
 
 def read_ahead(paths: Iterable[Path]) -> None:

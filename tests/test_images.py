@@ -192,7 +192,7 @@ def test_file_size_limit_is_checked_before_reading(tmp_path, monkeypatch):
     assert 8 < limit < len(path.read_bytes()) + limit
     monkeypatch.setattr(images, "max_file_bytes", lambda max_pixels: 200)
     opened = []
-    monkeypatch.setattr("builtins.open", lambda *a, **k: opened.append(a) or 1 / 0)
+    monkeypatch.setattr(images.os, "open", lambda *a, **k: opened.append(a) or 1 / 0)
     with pytest.raises(ImageError) as info:
         images.read_file(path)
     assert info.value.kind == "too_large" and "--max-pixels" in info.value.todo
@@ -280,3 +280,16 @@ def test_running_out_of_memory_is_one_files_problem(tmp_path, monkeypatch):
     [problem] = [p for p in result.problems if p.path and p.path.name == "red_001.png"]
     assert problem.kind == "out_of_memory" and "memory" in problem.message
     assert len(result.images) == 8
+
+
+def test_a_file_that_grows_after_its_stat_is_read_whole_up_to_the_limit(tmp_path, monkeypatch):
+    path = tmp_path / "growing.png"
+    data = _bytes(Image.new("RGB", (30, 20), (1, 2, 3)), "PNG")
+    path.write_bytes(data)
+    assert images._read(path, 10, 10_000) == data  # stat said 10 bytes: the rest is read too
+    reads = []
+    real = images.os.read
+    monkeypatch.setattr(images.os, "read", lambda fd, n: reads.append(n) or real(fd, n))
+    with pytest.raises(ImageError) as info:
+        images._read(path, 10, 50)
+    assert info.value.kind == "too_large" and sum(reads) <= 51
