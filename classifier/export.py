@@ -82,7 +82,10 @@ def check_destination(
     """Refuse a destination that is a folder, anything but a regular file (a device, FIFO or
     socket, also behind a link) or one of the `protected` files (the model, the run's
     inputs). With `probe`, also prove that a file can be created in its folder, so a run
-    fails before its work instead of after it."""
+    fails before its work instead of after it. "-" (standard output, for the command line)
+    is not a file and is never refused."""
+    if str(path) == "-":
+        return
     path = Path(path)
     try:
         info = os.stat(path)

@@ -161,6 +161,7 @@ def test_csv_never_replaces_the_model_an_input_or_a_non_file(model, night, tmp_p
     assert model_file.read_bytes() == b"the model" and image.read_bytes() == before
     assert (tmp_path / "pipe.csv").is_fifo() and (tmp_path / "null.csv").is_symlink()
     assert not list(tmp_path.glob(".*.tmp")) and not list(night.glob(".*.tmp"))
+    check_destination("-", [model_file], probe=True)  # stdout: the command line's business
     check_destination(tmp_path / "new" / "r.csv", probe=True)  # a missing folder is created
     assert not list((tmp_path / "new").iterdir())
 
