@@ -261,7 +261,7 @@ def decode_rgb(
         if size_hint is not None and image.format in ("JPEG", "MPO"):
             image.draft("RGB", size_hint)
         # A small file may still inflate to a large image: such decodes share the budget.
-        with memory.reserve(image.width * image.height * memory.DECODE_BYTES_PER_PIXEL):
+        with memory.reserve(_decode_bytes(image)):
             image.load()
             image = ImageOps.exif_transpose(image)
             if image.mode in HIGH_RANGE_MODES:
@@ -275,6 +275,16 @@ def decode_rgb(
         raise _decode_error(exc) from exc
 
 
+ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+
+def _decode_bytes(image: Image.Image) -> int:
+    """About how much memory decoding `image` to RGB takes at its peak."""
+    alpha = image.mode in ALPHA_MODES or (image.mode == "P" and "transparency" in image.info)
+    per_pixel = memory.ALPHA_DECODE_BYTES_PER_PIXEL if alpha else memory.DECODE_BYTES_PER_PIXEL
+    return image.width * image.height * per_pixel
+
+
 def _gray_to_rgb(pixels: np.ndarray) -> Image.Image:
     return Image.fromarray(pixels, mode="L").convert("RGB")
 
@@ -286,7 +296,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
         mode = image.mode
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+    if mode in ALPHA_MODES:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")

@@ -20,7 +20,11 @@ from classifier.errors import ImageError, ImageErrorKind
 # any decoding; files larger than an uncompressed image this size are not read at all.
 DEFAULT_MAX_PIXELS = 200_000_000
 LARGE_BYTES = 64 << 20  # work estimated above this reserves from the budget
-DECODE_BYTES_PER_PIXEL = 8  # raw pixels plus the copies a conversion or stretch makes
+# Peak bytes per pixel of decoding to RGB, measured on 16-megapixel PNGs: the pixels and the
+# copies a conversion makes (L, RGB, 16-bit: 4-8); compositing alpha onto the background keeps
+# four RGBA-sized images at once (RGBA, LA: 20).
+DECODE_BYTES_PER_PIXEL = 8
+ALPHA_DECODE_BYTES_PER_PIXEL = 20
 
 
 def _physical_memory() -> int:

@@ -293,3 +293,14 @@ def test_a_file_that_grows_after_its_stat_is_read_whole_up_to_the_limit(tmp_path
     with pytest.raises(ImageError) as info:
         images._read(path, 10, 50)
     assert info.value.kind == "too_large" and sum(reads) <= 51
+
+
+def test_images_with_alpha_reserve_what_compositing_costs(monkeypatch):
+    from classifier import memory
+
+    budget = memory.Budget(capacity=1 << 40, large_bytes=1 << 20)
+    monkeypatch.setattr(memory, "BUDGET", budget)
+    images.decode_rgb(_bytes(Image.new("RGBA", (1000, 500), (1, 2, 3, 4)), "PNG"))
+    assert budget.peak == 1000 * 500 * memory.ALPHA_DECODE_BYTES_PER_PIXEL
+    images.decode_rgb(_bytes(Image.new("RGB", (1000, 500)), "PNG"))
+    assert budget.peak == 1000 * 500 * memory.ALPHA_DECODE_BYTES_PER_PIXEL  # RGB costs less
