@@ -201,29 +201,3 @@ def write_csv(
         f"Nothing is lost: the results were saved to {fallback}. Copy them from there, or run "
         "again with another destination (the features are cached, so it is quick).",
     ) from failure
-
-
-def read_results(path: str | Path, folder: str | Path) -> list[Prediction]:
-    """Rows of a results CSV written by write_csv, with `path` pointing into `folder` (the
-    folder that was classified), so they can be sorted (sorting.plan_sort) again."""
-    folder = Path(folder)
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None or header[:3] != ["file", "label", "confidence"]:
-            raise SortscopeError(
-                f"{path} is not a Sortscope results file (its first columns are not "
-                "file, label, confidence).",
-                "Choose the CSV that 'classify' or Export CSV wrote.",
-            )
-        error_at = header.index("error")
-        return [_prediction(cells, error_at, folder) for cells in reader if cells]
-
-
-def _prediction(cells: list[str], error_at: int, folder: Path) -> Prediction:
-    file = filenames.unescape(plain_cell(cells[0]))
-    label, error = plain_cell(cells[1]), plain_cell(cells[error_at])
-    if error or not cells[2]:
-        return Prediction(file, label, None, None, error, folder / file)
-    probabilities = tuple(float(v) for v in cells[3:error_at])
-    return Prediction(file, label, float(cells[2]), probabilities, "", folder / file)

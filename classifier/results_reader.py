@@ -1,7 +1,9 @@
-"""Reading a results CSV back: the rows whose chosen column names a class, as items to add.
+"""Reading a results CSV back: the rows whose chosen column names a class, as items to add,
+or every row as a Prediction (to sort the files again).
 
 For people who review in a spreadsheet (`sortscope add`): the CSV is the one classify and the
-app write, perhaps with a `reviewed_label` column filled in by hand.
+app write, perhaps with a `reviewed_label` column filled in by hand. File names are unescaped
+(classifier.filenames), so a name that is not UTF-8 leads to the very file again.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from classifier import filenames
 from classifier.dataset_add import NONE_LABEL, AddItem
 from classifier.errors import SortscopeError
 from classifier.export import plain_cell
 from classifier.predict import UNCERTAIN
+from classifier.types import Prediction
 
 # Values of the chosen column that name no class: nothing to add for those rows.
 NOT_A_CLASS = ("", NONE_LABEL, UNCERTAIN)
@@ -56,7 +60,7 @@ def items_from_csv(
     for cells in table[1:]:
         cells = cells + [""] * (len(header) - len(cells))
         value = plain_cell(cells[col[column]]).strip()
-        file = plain_cell(cells[col["file"]])
+        file = filenames.unescape(plain_cell(cells[col["file"]]))
         if "error" in col and cells[col["error"]].strip():
             skipped["error rows"] += 1
         elif value in NOT_A_CLASS:
@@ -66,6 +70,34 @@ def items_from_csv(
         else:
             items.append(AddItem(folder / file, value))
     return CsvSelection(tuple(items), dict(skipped))
+
+
+def read_results(csv_path: str | Path, images_folder: str | Path) -> list[Prediction]:
+    """Every row of a results CSV as a Prediction whose `path` points into `images_folder`
+    (the folder that was classified), so the files can be sorted (sorting.plan_sort) again."""
+    csv_path, folder = Path(csv_path), Path(images_folder)
+    table = _read_table(csv_path)
+    header = table[0] if table else []
+    if header[:3] != ["file", "label", "confidence"] or "error" not in header:
+        raise SortscopeError(
+            f"{csv_path} is not a Sortscope results file (its columns are not file, label, "
+            "confidence, ..., error).",
+            "Choose the CSV that 'classify' or Export CSV wrote.",
+        )
+    error_at = header.index("error")
+    return [_prediction(cells, error_at, folder) for cells in table[1:] if cells]
+
+
+def _prediction(cells: list[str], error_at: int, folder: Path) -> Prediction:
+    cells = cells + [""] * (error_at + 1 - len(cells))
+    file = filenames.unescape(plain_cell(cells[0]))
+    label, error = plain_cell(cells[1]), plain_cell(cells[error_at])
+    if not _inside(file):  # an edited CSV must not send a sort outside the folder
+        error = error or "The file name leads outside the classified folder; it is not sorted."
+    if error or not cells[2]:
+        return Prediction(file, label, None, None, error, folder / file)
+    probabilities = tuple(float(v) for v in cells[3:error_at])
+    return Prediction(file, label, float(cells[2]), probabilities, "", folder / file)
 
 
 def _inside(file: str) -> bool:

@@ -230,3 +230,19 @@ def test_the_duplicate_check_reads_only_dataset_files_of_a_matching_size(
     plan = plan_add([AddItem(night / "dup.png", "dog")], dataset)
     assert plan.duplicates == {"dog": 1}
     assert [p for p in read if dataset in p.parents] == [dataset / "cat" / "shared.png"]
+
+
+def test_adding_from_a_csv_finds_names_that_are_not_utf8(dataset, tmp_path):
+    from classifier.export import write_csv
+    from classifier.types import Prediction
+
+    night = tmp_path / "night-raw"
+    night.mkdir()
+    name = os.fsdecode(b"cat\xff\xfe.png")
+    (night / name).write_bytes(b"a new cat")
+    row = Prediction(name, "cat", 0.9, (0.9, 0.1), path=night / name)
+    csv_path = write_csv([row], ["cat", "dog"], tmp_path / "r.csv", reviewed={name: "cat"})
+    picked = items_from_csv(csv_path, night)
+    assert [i.source for i in picked.items] == [night / name]
+    report = execute_add(plan_add(picked.items, dataset, SortMode.COPY))
+    assert report.done == 1 and (dataset / "cat" / name).read_bytes() == b"a new cat"

@@ -219,7 +219,7 @@ def test_a_feature_cache_that_cannot_be_written_only_warns(model, night, tmp_pat
 def test_non_utf8_names_round_trip_classify_csv_sort(model, night, tmp_path):
     import os
 
-    from classifier.export import read_results
+    from classifier.results_reader import read_results
     from classifier.sorting import SortMode, execute_sort, plan_sort
 
     raw = b"bad\xff\xfe.png"

@@ -138,7 +138,8 @@ def test_file_name_escaping_round_trips_every_name():
 
 
 def test_sorting_from_a_results_csv_finds_non_utf8_names_again(tmp_path):
-    from classifier.export import read_results, write_csv
+    from classifier.export import write_csv
+    from classifier.results_reader import read_results
 
     folder = tmp_path / "night"
     folder.mkdir()
@@ -148,8 +149,11 @@ def test_sorting_from_a_results_csv_finds_non_utf8_names_again(tmp_path):
     rows = [row(folder / name, "Red"), row(folder / "good.png", "green")]
     csv_path = write_csv(rows, ["Red", "green"], tmp_path / "r.csv")
     assert "bad\\xff\\xfe.png" in csv_path.read_text(encoding="utf-8")
+    with open(csv_path, "a", encoding="utf-8") as f:  # an edited CSV pointing outside
+        f.write("../outside.png,Red,0.9,0.9,0.1,\n")
     back = read_results(csv_path, folder)
-    assert [r.path for r in back] == [folder / name, folder / "good.png"]
+    assert [r.path for r in back][:2] == [folder / name, folder / "good.png"]
+    assert back[2].error and back[2].label == "Red"
     plan = plan_sort(back, tmp_path / "out", SortMode.MOVE)
     report = execute_sort(plan)
     assert report.done == 2 and (tmp_path / "out" / "Red" / name).read_bytes() == b"pixels"
