@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,13 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
 
 def _temporary_name(path: Path, suffix: str = "") -> Path:
     # A fresh name in the same folder (so the rename is atomic); created with the user's umask,
-    # unlike mkstemp's private 0600, so saved files get the usual permissions.
+    # unlike mkstemp's private 0600, so saved files get the usual permissions. The process id
+    # in it lets a later run tell a killed writer's leftover from a write still going on.
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp{suffix}")
+    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp{suffix}")
+
+
+def temporary_owner(name: str, target: str) -> int | None:
+    """The process id in `name` if it is one of atomic_write's temporaries for `target`."""
+    match = re.fullmatch(rf"\.{re.escape(target)}\.(\d+)-[0-9a-f]{{12}}\.tmp.*", name)
+    return int(match.group(1)) if match else None

@@ -332,6 +332,9 @@ def _registry() -> dict[str, Backbone]:
 
 BACKBONES = _registry()
 DEFAULT_BACKBONE = "efficientnet_lite0"
+SMALL_CNN = "small_cnn"
+# Networks Sortscope trains from scratch, named in model files but not built from the registry.
+TRAINED_HERE = (SMALL_CNN,)
 
 
 def get_backbone(name: str) -> Backbone:

@@ -297,9 +297,9 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from classifier.modelfile import read_metadata
+    from classifier.modelfile import read_info
 
-    print(json.dumps(read_metadata(args.model), indent=2))
+    print(json.dumps(read_info(args.model).to_json(), indent=2))
     return EXIT_OK
 
 

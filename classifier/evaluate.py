@@ -146,7 +146,8 @@ def evaluate_scan(
     probabilities = np.array([by_path[r.path].probabilities for r in good]).reshape(
         len(good), len(names)
     )
-    trained = model.metadata.get("dataset", {}).get("classes", {})
+    dataset = model.info.run.dataset
+    trained = dataset.classes if dataset else {}
     baseline = max(range(len(names)), key=lambda i: trained.get(names[i], 0))
     evaluation = evaluate_predictions(
         np.array([index[r.class_name] for r in good], dtype=int),

@@ -2,20 +2,21 @@
 
 A model file is a zip archive with three members:
 - `sortscope.json`: format name, schema version, class names in order, backbone, input size and
-  the metadata of the run (training options, dataset summary, test metrics, creation time);
+  the metadata of the run (training options, dataset summary, test metrics, creation time), read
+  into a checked `ModelInfo` (classifier/model_info.py);
 - `model.keras`: the inference model in Keras' own format: 0..255 RGB pixels in, class
   probabilities out, with the backbone (preprocessing included) and the head as nested models.
 - `head.npz`: the head's Dense weights once more, so images whose features are cached can be
   classified with NumPy alone (its activations are listed in sortscope.json under "head").
 
 Loading never executes code from the file: no pickle, and Keras' safe_mode refuses lambdas.
+Every value is checked before use, and no member may inflate far beyond its compressed size.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import tempfile
 import threading
 import zipfile
 import zlib
@@ -23,18 +24,31 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier import __version__
+from classifier import leftovers
 from classifier.atomic import atomic_path, atomic_write
 from classifier.backbones import Availability, Backbone, get_backbone
+from classifier.checked_json import Invalid
 from classifier.errors import SortscopeError
+from classifier.model_info import (
+    FORMAT,
+    SCHEMA_VERSION,
+    BackboneInfo,
+    InputInfo,
+    ModelInfo,
+    NewerFormat,
+    RunSummary,
+)
 from classifier.preprocessing import Preprocessing
 
-FORMAT = "sortscope-model"
-SCHEMA_VERSION = 2  # 2: input.preprocessing (the stretch); files of version 1 read fine
 META_NAME = "sortscope.json"
 KERAS_NAME = "model.keras"
 HEAD_NAME = "head.npz"  # the head's weights again, for classifying cached images without Keras
 HEAD_LAYER = "head"
+# Inflating a member may give at most this many bytes (absolute), and at most INFLATION times
+# its compressed size above FLOOR: real members compress 1.1-5x, a zip bomb 1000x.
+MEMBER_LIMITS = {META_NAME: 64 << 20, HEAD_NAME: 1 << 30, KERAS_NAME: 4 << 30}
+INFLATION, FLOOR = 20, 64 << 20
+CHUNK = 1 << 20
 
 
 class ModelFileError(SortscopeError):
@@ -42,22 +56,30 @@ class ModelFileError(SortscopeError):
 
 
 class SortscopeModel:
-    """A trained classifier: the Keras inference model, class names and description.
+    """A trained classifier: the Keras inference model and its typed description (`info`).
 
     The head also exists as plain NumPy arrays, so images whose features are cached are
     classified without TensorFlow at all; a model loaded lazily builds its Keras network only
     when an image actually has to go through the backbone.
     """
 
-    def __init__(self, model, class_names, metadata: dict, head_layers=None, loader=None):
+    def __init__(self, model, info: ModelInfo, head_layers=None, loader=None):
         self._model = model  # keras.Model: image -> probabilities, or None until loaded
         self._loader = loader
         self._lock = threading.Lock()
-        self.class_names = tuple(class_names)
-        self.metadata = metadata  # everything in sortscope.json
+        self.info = info
         if head_layers is None:
             head_layers = dense_layers(model.get_layer(HEAD_LAYER))
         self.head_layers: list[tuple[np.ndarray, np.ndarray, str]] = head_layers
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.info.class_names
+
+    @property
+    def metadata(self):
+        """sortscope.json as a read-only mapping, for code not yet reading `info`."""
+        return self.info.as_mapping()
 
     @property
     def model(self):
@@ -72,7 +94,7 @@ class SortscopeModel:
 
     @property
     def feature_model(self):
-        return self.model.get_layer(self.metadata["backbone"]["layer"])
+        return self.model.get_layer(self.info.backbone.layer)
 
     def predict_head(self, features: np.ndarray) -> np.ndarray:
         """Class probabilities for feature vectors, in NumPy (dropout is off at inference)."""
@@ -89,24 +111,22 @@ class SortscopeModel:
     @property
     def preprocessing(self) -> Preprocessing:
         """How images must be prepared for this model: exactly as they were for training."""
-        stored = self.metadata.get("input", {}).get("preprocessing")
-        # Version 1 files predate stretches; they mapped 16-bit data by its full range.
-        return Preprocessing.from_json(stored) if stored else Preprocessing(stretch="linear")
+        return self.info.preprocessing
 
     @property
     def backbone(self) -> Backbone:
         """The backbone as the feature cache knows it, built from this file's own network."""
-        info = self.metadata["backbone"]
+        info = self.info.backbone
         try:
-            known = get_backbone(info["name"])
+            known = get_backbone(info.name)
         except SortscopeError:
             known = None
         return Backbone(
-            name=info["name"],
-            title=known.title if known else info["name"],
-            input_size=info["input_size"],
-            feature_dim=info["feature_dim"],
-            version=info["version"],
+            name=info.name,
+            title=known.title if known else info.name,
+            input_size=info.input_size,
+            feature_dim=info.feature_dim,
+            version=info.version,
             description="",
             builder=lambda: self.feature_model,
             availability=lambda: Availability(True),
@@ -129,9 +149,9 @@ def compose(
     feature_model,
     head,
     class_names,
-    run_metadata: dict,
+    run: RunSummary,
     prep: Preprocessing | None = None,
-):
+) -> SortscopeModel:
     """Join a backbone and a trained head into one inference model with its description."""
     from classifier.tf_runtime import keras
 
@@ -139,34 +159,28 @@ def compose(
     inputs = k.Input((backbone.input_size, backbone.input_size, 3), name="image")
     outputs = head(feature_model(inputs))
     model = k.Model(inputs, outputs, name="sortscope_classifier")
-    metadata = {
-        "format": FORMAT,
-        "schema_version": SCHEMA_VERSION,
-        "app_version": __version__,
-        "class_names": list(class_names),
-        "backbone": {
-            "name": backbone.name,
-            "version": backbone.version,
-            "input_size": backbone.input_size,
-            "feature_dim": backbone.feature_dim,
-            "layer": feature_model.name,
-        },
-        "input": {
-            "size": backbone.input_size,
-            "pixels": "RGB 0..255",
-            "resize": "bilinear",
-            "preprocessing": (prep or Preprocessing()).to_json(),
-        },
-        "head": {"activations": [a for _, _, a in dense_layers(head)]},
-        **run_metadata,
-    }
-    return SortscopeModel(model, tuple(class_names), metadata)
+    info = ModelInfo(
+        class_names=tuple(class_names),
+        backbone=BackboneInfo(
+            name=backbone.name,
+            version=backbone.version,
+            input_size=backbone.input_size,
+            feature_dim=backbone.feature_dim,
+            layer=feature_model.name,
+        ),
+        input=InputInfo(size=backbone.input_size, preprocessing=prep or Preprocessing()),
+        head_activations=tuple(a for _, _, a in dense_layers(head)),
+        run=run,
+    )
+    return SortscopeModel(model, info)
 
 
 def save_model(model: SortscopeModel, path: str | Path) -> Path:
     """Write the model file atomically: readers see the old file or the complete new one."""
     path = Path(path)
-    with tempfile.TemporaryDirectory(prefix="sortscope-save-") as tmp:
+    leftovers.sweep_beside(path)  # what a save killed earlier left behind
+    leftovers.sweep_temporary_folders()
+    with leftovers.temporary_folder("save") as tmp:
         keras_file = Path(tmp) / KERAS_NAME
         model.model.save(keras_file)
         # Deflated, not stored: the members are zips themselves, and a stored inner zip's
@@ -175,17 +189,22 @@ def save_model(model: SortscopeModel, path: str | Path) -> Path:
             atomic_write(path) as f,
             zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
         ):
-            archive.writestr(META_NAME, json.dumps(model.metadata, indent=2))
+            archive.writestr(META_NAME, json.dumps(model.info.to_json(), indent=2))
             archive.writestr(HEAD_NAME, _head_npz(model.head_layers))
             archive.write(keras_file, KERAS_NAME)
     return path
 
 
-def read_metadata(path: str | Path) -> dict:
+def read_info(path: str | Path) -> ModelInfo:
     """The description inside a model file, checked, without loading the network."""
     path = Path(path)
     with _open_archive(path) as archive:
-        return _checked_metadata(path, archive)
+        return _checked_info(path, archive)
+
+
+def read_metadata(path: str | Path) -> dict:
+    """read_info as the plain dict sortscope.json holds."""
+    return read_info(path).to_json()
 
 
 def load_model(path: str | Path, lazy: bool = False) -> SortscopeModel:
@@ -195,32 +214,45 @@ def load_model(path: str | Path, lazy: bool = False) -> SortscopeModel:
     imported when every image's features are cached).
     """
     path = Path(path)
+    leftovers.sweep_temporary_folders()
     with _open_archive(path) as archive:
-        metadata = _checked_metadata(path, archive)
+        info = _checked_info(path, archive)
         try:
-            keras_bytes = archive.read(KERAS_NAME)
-            head_layers = _read_head(archive, metadata)
-        except (KeyError, zipfile.BadZipFile, zlib.error, OSError, ValueError) as exc:
+            keras_bytes = _read_member(archive, KERAS_NAME)
+            _check_inner_archive(keras_bytes, KERAS_NAME)
+            _check_layer_names(keras_bytes, info)
+            head_layers = _read_head(archive, info)
+            if head_layers is not None:
+                _check_head(head_layers, info)
+        except Invalid as exc:
+            raise _damaged(path, str(exc)) from exc
+        except (KeyError, zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
             raise _damaged(path) from exc
-    class_names = tuple(metadata["class_names"])
 
     def load_keras():
         from classifier.tf_runtime import keras
 
-        with tempfile.TemporaryDirectory(prefix="sortscope-load-") as tmp:
+        with leftovers.temporary_folder("load") as tmp:
             keras_file = Path(tmp) / KERAS_NAME
             keras_file.write_bytes(keras_bytes)
             try:
                 model = keras().saving.load_model(keras_file, compile=False, safe_mode=True)
-            except (OSError, ValueError, TypeError, KeyError) as exc:
+                _check_network(model, info)
+            except Invalid as exc:
+                raise _damaged(path, str(exc)) from exc
+            except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise _damaged(path) from exc
-        if model.output_shape[-1] != len(class_names):
-            raise _damaged(path)
         return model
 
     if lazy and head_layers is not None:
-        return SortscopeModel(None, class_names, metadata, head_layers, loader=load_keras)
-    return SortscopeModel(load_keras(), class_names, metadata)
+        return SortscopeModel(None, info, head_layers, loader=load_keras)
+    model = load_keras()
+    layers = dense_layers(model.get_layer(HEAD_LAYER))
+    try:
+        _check_head(layers, info)
+    except Invalid as exc:
+        raise _damaged(path, str(exc)) from exc
+    return SortscopeModel(model, info, layers)
 
 
 def _head_npz(layers) -> bytes:
@@ -232,16 +264,145 @@ def _head_npz(layers) -> bytes:
     return buffer.getvalue()
 
 
-def _read_head(archive: zipfile.ZipFile, metadata: dict):
+def _read_head(archive: zipfile.ZipFile, info: ModelInfo):
     """The head as NumPy layers, or None for files written without them."""
-    activations = metadata.get("head", {}).get("activations")
+    activations = info.head_activations
     if HEAD_NAME not in archive.namelist() or activations is None:
         return None
-    with np.load(io.BytesIO(archive.read(HEAD_NAME)), allow_pickle=False) as npz:
+    data = _read_member(archive, HEAD_NAME)
+    _check_inner_archive(data, HEAD_NAME)
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         return [
-            (npz[f"kernel_{i}"], npz[f"bias_{i}"], str(activation))
+            (npz[f"kernel_{i}"], npz[f"bias_{i}"], activation)
             for i, activation in enumerate(activations)
         ]
+
+
+def _check_head(layers, info: ModelInfo) -> None:
+    """The head's layers must chain from the backbone's features to one output per class."""
+    width = info.backbone.feature_dim
+    for i, (kernel, bias, _) in enumerate(layers):
+        if kernel.dtype.kind != "f" or bias.dtype.kind != "f":
+            raise Invalid(f"the head's layer {i} does not hold numbers")
+        if kernel.ndim != 2 or kernel.shape[0] != width or bias.shape != kernel.shape[1:]:
+            raise Invalid(
+                f"the head's layer {i} takes {kernel.shape[0] if kernel.ndim == 2 else '?'} "
+                f"inputs, but {width} arrive (backbone.feature_dim or the layer before)"
+            )
+        if not (np.isfinite(kernel).all() and np.isfinite(bias).all()):
+            raise Invalid(f"the head's layer {i} holds NaN or infinite weights")
+        width = kernel.shape[1]
+    if not layers:
+        raise Invalid("the head has no layers")
+    if width != len(info.class_names):
+        raise Invalid(
+            f"the head gives {width} outputs but class_names lists {len(info.class_names)}"
+        )
+
+
+def _check_network(model, info: ModelInfo) -> None:
+    size = info.backbone.input_size
+    if tuple(model.input_shape[1:]) != (size, size, 3):
+        raise Invalid(f"the network takes {model.input_shape[1:]} images, not {size}x{size}x3")
+    if model.output_shape[-1] != len(info.class_names):
+        raise Invalid(
+            f"the network gives {model.output_shape[-1]} outputs but class_names lists "
+            f"{len(info.class_names)}"
+        )
+    features = model.get_layer(info.backbone.layer).output_shape[-1]
+    if features != info.backbone.feature_dim:
+        raise Invalid(f"the backbone gives {features} features, not backbone.feature_dim")
+    model.get_layer(HEAD_LAYER)
+
+
+def _check_layer_names(keras_bytes: bytes, info: ModelInfo) -> None:
+    """The layers the description names exist in the network (read from model.keras' own
+    config.json, without TensorFlow)."""
+    with zipfile.ZipFile(io.BytesIO(keras_bytes)) as inner:
+        config = json.loads(inner.read("config.json"))
+    try:
+        names = {layer["name"] for layer in config["config"]["layers"]}
+    except (KeyError, TypeError) as exc:
+        raise Invalid(f"{KERAS_NAME} does not describe a network Sortscope saved") from exc
+    for name in (info.backbone.layer, HEAD_LAYER):
+        if name not in names:
+            raise Invalid(f"the network has no layer {name!r} (backbone.layer)")
+
+
+def _allowed_size(info: zipfile.ZipInfo, limit: int) -> int:
+    return min(limit, max(FLOOR, INFLATION * info.compress_size))
+
+
+def _read_member(archive: zipfile.ZipFile, name: str) -> bytearray:
+    """A member's bytes, inflated in chunks and never beyond its declared or allowed size."""
+    member = archive.getinfo(name)
+    allowed = _allowed_size(member, MEMBER_LIMITS[name])
+    if member.file_size > allowed:
+        raise Invalid(_too_large(name, member.file_size, member.compress_size))
+    data = bytearray()
+    with archive.open(member) as stream:
+        while chunk := stream.read(CHUNK):
+            data += chunk
+            if len(data) > min(member.file_size, allowed):
+                raise Invalid(_too_large(name, len(data), member.compress_size))
+    return data
+
+
+def _check_inner_archive(data: bytes, name: str) -> None:
+    """model.keras and head.npz are zips too: their members' sizes are bounded the same way
+    before Keras or NumPy inflate them."""
+    with zipfile.ZipFile(io.BytesIO(data)) as inner:
+        members = inner.infolist()
+        total = sum(m.file_size for m in members)
+        if total > MEMBER_LIMITS[name] or any(
+            m.file_size > _allowed_size(m, MEMBER_LIMITS[name]) for m in members
+        ):
+            raise Invalid(_too_large(name, total, len(data)))
+
+
+def _too_large(name: str, size: int, packed: int) -> str:
+    return f"{name} would inflate to {size:,} bytes from {packed:,} (a zip bomb?)"
+
+
+def _checked_info(path: Path, archive: zipfile.ZipFile) -> ModelInfo:
+    names = set(archive.namelist())
+    if META_NAME not in names:
+        if "config.json" in names:
+            raise ModelFileError(
+                f"{path} is a plain Keras model, not a Sortscope model file.",
+                "Sortscope needs the files it saves itself (they carry the class names and "
+                "preprocessing); train a model in Sortscope or use the file it saved.",
+            )
+        raise ModelFileError(
+            f"{path} is not a Sortscope model file.", "Choose a file saved by Sortscope."
+        )
+    try:
+        metadata = json.loads(_read_member(archive, META_NAME).decode("utf-8"))
+    except Invalid as exc:
+        raise _damaged(path, str(exc)) from exc
+    except RecursionError as exc:
+        raise _damaged(path, f"{META_NAME} is nested too deeply") from exc
+    except (zipfile.BadZipFile, zlib.error, UnicodeDecodeError, ValueError, OSError) as exc:
+        raise _damaged(path) from exc
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise ModelFileError(
+            f"{path} is not a Sortscope model file.", "Choose a file saved by Sortscope."
+        )
+    try:
+        info = ModelInfo.from_json(metadata)
+    except NewerFormat as exc:
+        raise ModelFileError(
+            f"{path} was made by a newer version of Sortscope (model format {exc.version}; "
+            f"this version reads up to {SCHEMA_VERSION}).",
+            "Update Sortscope to use this model.",
+        ) from exc
+    except Invalid as exc:
+        raise _damaged(path, str(exc)) from exc
+    except RecursionError as exc:
+        raise _damaged(path, f"{META_NAME} is nested too deeply") from exc
+    if KERAS_NAME not in names:
+        raise _damaged(path, f"{KERAS_NAME} is missing")
+    return info
 
 
 def export_keras(model: SortscopeModel, path: str | Path) -> tuple[Path, Path]:
@@ -311,8 +472,9 @@ def _checked_metadata(path: Path, archive: zipfile.ZipFile) -> dict:
     return metadata
 
 
-def _damaged(path: Path) -> ModelFileError:
+def _damaged(path: Path, reason: str = "") -> ModelFileError:
+    what = f"is damaged: {reason}." if reason else "is damaged or incomplete."
     return ModelFileError(
-        f"The model file {path} is damaged or incomplete.",
+        f"The model file {path} {what}",
         "If it was copied or downloaded, copy it again; otherwise train and save the model again.",
     )

@@ -18,10 +18,10 @@ from classifier import fits_reader, images
 from classifier.errors import ImageError, SortscopeError
 from classifier.features import DEFAULT_BATCH_SIZE, FeatureRow, iter_features, open_cache
 from classifier.modelfile import SortscopeModel
+from classifier.names import UNCERTAIN
 from classifier.progress import CancelToken, ProgressCallback
 from classifier.types import ExtractionStats, Prediction
 
-UNCERTAIN = "uncertain"
 RowsCallback = Callable[[list[Prediction]], None]
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from classifier import images
 from classifier.errors import Cancelled, DatasetError, ImageError
+from classifier.names import RESERVED_LABELS, class_name_problem, shown_name
 from classifier.progress import CancelToken, ProgressCallback, Stage, StageClock
 from classifier.types import ImageRecord, Problem, ProblemKind, ScanResult, Severity
 
@@ -89,6 +90,9 @@ def _list_files(root: Path, progress, cancel: CancelToken):
             continue
         if entry.is_dir(follow_symlinks=True):
             classes.append(entry.name)
+            problem = class_name_problem(entry.name)
+            if problem:
+                problems.append(_bad_class_name(entry, problem))
             found, skipped = _list_class(Path(entry.path), entry.name, candidates, cancel)
             ignored += skipped
             if not found:
@@ -117,6 +121,18 @@ def _list_files(root: Path, progress, cancel: CancelToken):
         else:
             ignored += 1
     return candidates, problems, ignored, classes
+
+
+def _bad_class_name(entry: os.DirEntry, problem: str) -> Problem:
+    return Problem(
+        ProblemKind.BAD_CLASS_NAME,
+        f"The class folder {shown_name(entry.name)} cannot be a class name: its name {problem}.",
+        "Rename the folder (letters, digits, spaces and punctuation; not the names Sortscope "
+        f"gives its own results: {', '.join(RESERVED_LABELS)}), then scan again.",
+        path=Path(entry.path),
+        class_name=entry.name,
+        severity=Severity.ERROR,
+    )
 
 
 def _list_class(folder: Path, class_name: str, out: list[_Candidate], cancel: CancelToken):

@@ -11,14 +11,20 @@ probabilities out.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from classifier import __version__, end_to_end, modelfile
-from classifier.backbones import Availability, Backbone, get_backbone, load_feature_model
+from classifier import end_to_end, modelfile
+from classifier.backbones import (
+    SMALL_CNN,
+    Availability,
+    Backbone,
+    get_backbone,
+    load_feature_model,
+)
 from classifier.errors import DatasetError, SortscopeError
 from classifier.evaluate import evaluate_predictions
 from classifier.features import extract_features, open_cache
@@ -30,6 +36,7 @@ from classifier.keras_loop import (
     optimizer,
     oversample_indices,
 )
+from classifier.model_info import DatasetSummary, FineTuneInfo, RunSummary
 from classifier.progress import (
     CancelToken,
     FitStage,
@@ -298,9 +305,9 @@ def _train_on_features(scan, config, progress, log: RunLog, cache_dir) -> TrainO
     )
     feature_model = load_feature_model(backbone)
     test = data[Split.TEST]
-    details: dict = {}
+    fine_tune = None
     if config.fine_tunes:
-        feature_model, fit, details = _fine_tune(
+        feature_model, fit, fine_tune = _fine_tune(
             data, feature_model, head, config, progress, log, scan.max_pixels
         )
         backbone = trained_backbone(backbone, feature_model, "ft")
@@ -314,11 +321,11 @@ def _train_on_features(scan, config, progress, log: RunLog, cache_dir) -> TrainO
     baseline = int(np.bincount(data[Split.TRAIN].y, minlength=n_classes).argmax())
     evaluation = evaluate_predictions(test_y, probabilities, scan.classes, test_paths, baseline)
     counts = {s: data[s].y for s in Split}
-    metadata = _metadata(scan, config, counts, problems, log, best_epoch, stopped_early, evaluation)
-    metadata["fine_tune"] = details
-    model = modelfile.compose(
-        backbone, feature_model, head, scan.classes, metadata, config.preprocessing
+    run = _run_summary(
+        scan, config, counts, problems, log, best_epoch, stopped_early, evaluation, fine_tune
     )
+    prep = config.preprocessing
+    model = modelfile.compose(backbone, feature_model, head, scan.classes, run, prep)
     return TrainOutcome(
         model, evaluation, log.history, best_epoch, stopped_early, problems, extraction
     )
@@ -356,12 +363,7 @@ def _fine_tune(data, feature_model, head, config, progress, log: RunLog, max_pix
         max_pixels=max_pixels,
     )
     network.trainable = False
-    details = {
-        "blocks": config.fine_tune_blocks,
-        "trainable_weights": trainable,
-        "best_epoch": fit.best_epoch,
-        "stopped_early": fit.stopped_early,
-    }
+    details = FineTuneInfo(config.fine_tune_blocks, trainable, fit.best_epoch, fit.stopped_early)
     return network, fit, details
 
 
@@ -491,11 +493,11 @@ def _train_small_cnn(scan, config, progress, log: RunLog) -> TrainOutcome:
         fit.test_y, fit.probabilities, scan.classes, fit.test_paths, baseline
     )
     counts = {s: data[s].y for s in Split}
-    metadata = _metadata(
+    run = _run_summary(
         scan, config, counts, fit.problems, log, fit.best_epoch, fit.stopped_early, evaluation
     )
     backbone = Backbone(
-        "small_cnn",
+        SMALL_CNN,
         "Small CNN (trained from scratch)",
         size,
         network.output_shape[-1],
@@ -505,37 +507,38 @@ def _train_small_cnn(scan, config, progress, log: RunLog) -> TrainOutcome:
         lambda: Availability(True),
         listed=False,
     )
-    trained = modelfile.compose(
-        backbone, network, head, scan.classes, metadata, config.preprocessing
-    )
+    trained = modelfile.compose(backbone, network, head, scan.classes, run, config.preprocessing)
     return TrainOutcome(
         trained, evaluation, log.history, fit.best_epoch, fit.stopped_early, fit.problems
     )
 
 
-def _metadata(scan, config, labels_by_split, problems, log, best, stopped, evaluation) -> dict:
-    return {
-        "model_type": config.model_type,
-        "training": asdict(config),
-        "dataset": {
-            # Absolute: the dataset reviewed images are added to later, from any folder.
-            "root": str(Path(scan.root).absolute()),
-            "classes": scan.counts(),
-            # Images actually used, per class and split (no second pass over the hashes).
-            "splits": {
-                c: {s.value: int((labels_by_split[s] == i).sum()) for s in Split}
-                for i, c in enumerate(scan.classes)
-            },
-            "images_used": int(sum(len(y) for y in labels_by_split.values())),
-            "images_skipped": len(problems),
-            "training_rows": log.training_rows,  # per epoch: with augmented copies, oversampled
-            "high_range_images": scan.high_range_images,  # FITS, 16-bit: the stretch matters
+def _run_summary(
+    scan, config, labels_by_split, problems, log, best, stopped, evaluation, fine_tune=None
+) -> RunSummary:
+    dataset = DatasetSummary(
+        # Absolute: the dataset reviewed images are added to later, from any folder.
+        root=str(Path(scan.root).absolute()),
+        classes=scan.counts(),
+        # Images actually used, per class and split (no second pass over the hashes).
+        splits={
+            c: {s.value: int((labels_by_split[s] == i).sum()) for s in Split}
+            for i, c in enumerate(scan.classes)
         },
-        "history": [asdict(h) for h in log.history],
-        "best_epoch": best,
-        "stopped_early": stopped,
-        "test_metrics": evaluation.to_json(),
-        "tensorboard_run": str(log.tensorboard_run) if log.tensorboard_run else None,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "app_version": __version__,
-    }
+        images_used=int(sum(len(y) for y in labels_by_split.values())),
+        images_skipped=len(problems),
+        training_rows=log.training_rows,
+        high_range_images=scan.high_range_images,
+    )
+    return RunSummary(
+        model_type=config.model_type,
+        config=config,
+        dataset=dataset,
+        history=tuple(log.history),
+        best_epoch=best,
+        stopped_early=stopped,
+        test_metrics=evaluation,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        tensorboard_run=str(log.tensorboard_run) if log.tensorboard_run else None,
+        fine_tune=fine_tune,
+    )

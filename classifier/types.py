@@ -45,6 +45,7 @@ class ProblemKind(StrEnum):
     SMALL_CLASS = "small_class"
     IMBALANCE = "imbalance"
     TOO_FEW_CLASSES = "too_few_classes"
+    BAD_CLASS_NAME = "bad_class_name"  # a folder name that cannot be a class (see names.py)
 
 
 # Problems that mean "this file could not be read": the file is skipped.

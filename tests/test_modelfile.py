@@ -87,7 +87,7 @@ def test_loading_never_runs_code_from_the_file(tmp_path, trained):
     evil.save(keras_file)
     bundle = tmp_path / "evil.sortscope"
     with zipfile.ZipFile(bundle, "w") as archive:
-        archive.writestr(modelfile.META_NAME, json.dumps(trained.model.metadata))
+        archive.writestr(modelfile.META_NAME, json.dumps(trained.model.info.to_json()))
         archive.write(keras_file, modelfile.KERAS_NAME)
     with pytest.raises(ModelFileError, match="damaged"):
         load_model(bundle)

@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 
 import pytest
 from datasets import make_dataset, noisy_image
@@ -139,3 +140,28 @@ def test_hostile_files_are_problems_and_the_scan_finishes(tmp_path):
     usable = {r.rel_path for r in result.images_of("Red")}
     assert {"bad\udcff\udcfe.png", "inflates.png"} <= usable
     assert result.counts()["Red"] == 6
+
+
+@pytest.mark.parametrize(
+    "name", ["uncertain", "Unfamiliar", "uncertain.", "two\nlines", "tab\there", b"bad\xff"]
+)
+def test_folder_names_that_cannot_be_class_names_stop_training(tmp_path, name):
+    # "uncertain" would mix with below-threshold results in the CSV and OUTPUT/uncertain/;
+    # a line break would split labels.txt; undecodable bytes cannot be written as text.
+    import os
+
+    from classifier.train import train
+    from classifier.types import TrainConfig
+
+    make_dataset(tmp_path, per_class=3)
+    bad = os.path.join(os.fsencode(tmp_path), name if isinstance(name, bytes) else name.encode())
+    os.mkdir(bad)
+    shutil.copy(tmp_path / "Red" / "red_000.png", os.path.join(bad, b"a.png"))
+    result = scan_dataset(tmp_path)
+    [problem] = [p for p in result.problems if p.kind == ProblemKind.BAD_CLASS_NAME]
+    assert problem.severity == Severity.ERROR and problem.path == Path(os.fsdecode(bad))
+    assert "cannot be a class name" in problem.message and "\n" not in problem.message
+    assert "Rename the folder" in problem.advice
+    assert not result.usable
+    with pytest.raises(DatasetError, match="cannot be a class name"):
+        train(result, TrainConfig(backbone="tiny_test", epochs=1))
