@@ -104,14 +104,15 @@ class Node:
             raise self._fail(f"a number from {low:g} to {high:g}")
         return value
 
-    def text(self, max_chars: int = MAX_TEXT, pattern: str | None = None) -> str:
-        """A string without control characters (and matching `pattern` when given)."""
+    def text(self, max_chars: int = MAX_TEXT, pattern: str | None = None, plain=True) -> str:
+        """A string without control characters (unless not `plain`: a path, which may hold
+        them on some systems) and matching `pattern` when given."""
         value = self.value
         if not isinstance(value, str):
             raise self._fail("text")
         if len(value) > max_chars:
             raise Invalid(f"{self.where} is {len(value)} characters long, more than {max_chars}")
-        if has_control_characters(value):
+        if plain and has_control_characters(value):
             raise self._fail("text without control characters or line breaks")
         if pattern is not None and not re.fullmatch(pattern, value):
             raise self._fail(f"text of the form {pattern}")

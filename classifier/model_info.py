@@ -301,7 +301,7 @@ def _run(root: Node) -> RunSummary:
         stopped_early=root.get("stopped_early", False).boolean(),
         test_metrics=_evaluation(metrics) if metrics and metrics.object() else None,
         created=root.get("created", "").text(64),
-        tensorboard_run=tensorboard.text() if tensorboard else None,
+        tensorboard_run=tensorboard.text(plain=False) if tensorboard else None,
         fine_tune=_fine_tune(fine_tune) if fine_tune and fine_tune.object() else None,
     )
 
@@ -326,7 +326,7 @@ def _config(node: Node) -> TrainConfig:
         elif isinstance(default, float):
             values[f.name] = value.number(0)
         elif isinstance(default, str):
-            values[f.name] = value.text()
+            values[f.name] = value.text(plain=False)  # a name or path, shown, never used
     return TrainConfig(**values)
 
 
@@ -336,7 +336,7 @@ def _dataset(node: Node) -> DatasetSummary:
         splits[name] = {split: n.integer() for split, n in per_split.entries()}
     training_rows = node.optional("training_rows")
     return DatasetSummary(
-        root=node.get("root", "").text(),
+        root=node.get("root", "").text(plain=False),
         classes={name: n.integer() for name, n in node.get("classes", {}).entries()},
         splits=splits,
         images_used=node.get("images_used", 0).integer(),

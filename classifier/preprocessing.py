@@ -7,6 +7,7 @@ identically when classifying, so a model never sees data prepared differently fr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,7 @@ STRETCHES = {
 ASINH_SOFTENING = 0.1  # astropy's AsinhStretch default: linear below ~10 % of the range
 SAMPLE_PIXELS = 1_000_000  # statistics use an even grid of at most this many pixels
 # Pillow modes holding more than 8 bits per pixel; FITS data always counts as high-range.
+_UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f/\\:*?"<>|]')
 HIGH_RANGE_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
 
 
@@ -66,7 +68,10 @@ class Preprocessing:
     def key(self) -> str:
         """A short, file-name-safe text that differs whenever the pixels could differ."""
         hdu = "" if self.hdu is None else f"-hdu{self.hdu}"
-        return f"{self.stretch}-{self.low_percent:g}-{self.high_percent:g}{hdu}".replace("/", "_")
+        # The extension name is typed by users or read from model files: never a separator.
+        return _UNSAFE_IN_NAMES.sub(
+            "_", f"{self.stretch}-{self.low_percent:g}-{self.high_percent:g}{hdu}"
+        )
 
     def summary(self) -> str:
         """In words, for model cards and logs: 'asinh (0.5–99.5 %), FITS extension SCI'."""

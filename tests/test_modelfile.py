@@ -6,7 +6,14 @@ import pytest
 from datasets import make_dataset
 
 from classifier import modelfile
-from classifier.modelfile import ModelFileError, export_keras, load_model, read_metadata, save_model
+from classifier.modelfile import (
+    ModelFileError,
+    export_keras,
+    load_model,
+    read_info,
+    read_metadata,
+    save_model,
+)
 from classifier.scan import scan_dataset
 from classifier.train import train
 from classifier.types import TrainConfig
@@ -150,3 +157,26 @@ def test_warm_classification_needs_no_tensorflow(trained, tmp_path):
         check=True,
     )
     assert out.stdout.split() == [str(len(cold.rows)), "0", "False"]
+
+
+def _shape(value):
+    """The keys of a JSON document all the way down (list items by their first one)."""
+    if isinstance(value, dict):
+        return {key: _shape(v) for key, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return "value"
+
+
+def test_saved_description_has_todays_keys_and_reads_back_the_same(trained, tmp_path):
+    from test_model_info import TODAY
+
+    path = save_model(trained.model, tmp_path / "m.sortscope")
+    with zipfile.ZipFile(path) as archive:
+        raw = json.loads(archive.read(modelfile.META_NAME))
+    assert raw == trained.model.info.to_json()
+    assert read_info(path).to_json() == raw == read_metadata(path)
+    assert _shape(raw) == _shape(TODAY)  # sortscope.json and `sortscope info` keep their keys
+    assert load_model(path, lazy=True).info == read_info(path)
+    with pytest.raises(TypeError):
+        trained.model.metadata["class_names"] = ["changed"]  # read-only for the ui
