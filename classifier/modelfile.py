@@ -27,8 +27,10 @@ import numpy as np
 from classifier import leftovers
 from classifier.atomic import atomic_path, atomic_write
 from classifier.backbones import Availability, Backbone, get_backbone
+from classifier.bounded_zip import check_inner_archive, read_member
 from classifier.checked_json import Invalid
 from classifier.errors import SortscopeError
+from classifier.model_checks import HEAD_LAYER, check_head, check_layer_names, check_network
 from classifier.model_info import (
     FORMAT,
     SCHEMA_VERSION,
@@ -43,12 +45,8 @@ from classifier.preprocessing import Preprocessing
 META_NAME = "sortscope.json"
 KERAS_NAME = "model.keras"
 HEAD_NAME = "head.npz"  # the head's weights again, for classifying cached images without Keras
-HEAD_LAYER = "head"
-# Inflating a member may give at most this many bytes (absolute), and at most INFLATION times
-# its compressed size above FLOOR: real members compress 1.1-5x, a zip bomb 1000x.
+# The most bytes a member may inflate to (see bounded_zip for the bound relative to its size).
 MEMBER_LIMITS = {META_NAME: 64 << 20, HEAD_NAME: 1 << 30, KERAS_NAME: 4 << 30}
-INFLATION, FLOOR = 20, 64 << 20
-CHUNK = 1 << 20
 
 
 class ModelFileError(SortscopeError):
@@ -218,12 +216,11 @@ def load_model(path: str | Path, lazy: bool = False) -> SortscopeModel:
     with _open_archive(path) as archive:
         info = _checked_info(path, archive)
         try:
-            keras_bytes = _read_member(archive, KERAS_NAME)
-            _check_inner_archive(keras_bytes, KERAS_NAME)
-            _check_layer_names(keras_bytes, info)
+            keras_bytes = _read(archive, KERAS_NAME)
+            check_layer_names(keras_bytes, info)
             head_layers = _read_head(archive, info)
             if head_layers is not None:
-                _check_head(head_layers, info)
+                check_head(head_layers, info)
         except Invalid as exc:
             raise _damaged(path, str(exc)) from exc
         except (KeyError, zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
@@ -237,7 +234,7 @@ def load_model(path: str | Path, lazy: bool = False) -> SortscopeModel:
             keras_file.write_bytes(keras_bytes)
             try:
                 model = keras().saving.load_model(keras_file, compile=False, safe_mode=True)
-                _check_network(model, info)
+                check_network(model, info)
             except Invalid as exc:
                 raise _damaged(path, str(exc)) from exc
             except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -249,7 +246,7 @@ def load_model(path: str | Path, lazy: bool = False) -> SortscopeModel:
     model = load_keras()
     layers = dense_layers(model.get_layer(HEAD_LAYER))
     try:
-        _check_head(layers, info)
+        check_head(layers, info)
     except Invalid as exc:
         raise _damaged(path, str(exc)) from exc
     return SortscopeModel(model, info, layers)
@@ -269,8 +266,7 @@ def _read_head(archive: zipfile.ZipFile, info: ModelInfo):
     activations = info.head_activations
     if HEAD_NAME not in archive.namelist() or activations is None:
         return None
-    data = _read_member(archive, HEAD_NAME)
-    _check_inner_archive(data, HEAD_NAME)
+    data = _read(archive, HEAD_NAME)
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         return [
             (npz[f"kernel_{i}"], npz[f"bias_{i}"], activation)
@@ -278,90 +274,11 @@ def _read_head(archive: zipfile.ZipFile, info: ModelInfo):
         ]
 
 
-def _check_head(layers, info: ModelInfo) -> None:
-    """The head's layers must chain from the backbone's features to one output per class."""
-    width = info.backbone.feature_dim
-    for i, (kernel, bias, _) in enumerate(layers):
-        if kernel.dtype.kind != "f" or bias.dtype.kind != "f":
-            raise Invalid(f"the head's layer {i} does not hold numbers")
-        if kernel.ndim != 2 or kernel.shape[0] != width or bias.shape != kernel.shape[1:]:
-            raise Invalid(
-                f"the head's layer {i} takes {kernel.shape[0] if kernel.ndim == 2 else '?'} "
-                f"inputs, but {width} arrive (backbone.feature_dim or the layer before)"
-            )
-        if not (np.isfinite(kernel).all() and np.isfinite(bias).all()):
-            raise Invalid(f"the head's layer {i} holds NaN or infinite weights")
-        width = kernel.shape[1]
-    if not layers:
-        raise Invalid("the head has no layers")
-    if width != len(info.class_names):
-        raise Invalid(
-            f"the head gives {width} outputs but class_names lists {len(info.class_names)}"
-        )
-
-
-def _check_network(model, info: ModelInfo) -> None:
-    size = info.backbone.input_size
-    if tuple(model.input_shape[1:]) != (size, size, 3):
-        raise Invalid(f"the network takes {model.input_shape[1:]} images, not {size}x{size}x3")
-    if model.output_shape[-1] != len(info.class_names):
-        raise Invalid(
-            f"the network gives {model.output_shape[-1]} outputs but class_names lists "
-            f"{len(info.class_names)}"
-        )
-    features = model.get_layer(info.backbone.layer).output_shape[-1]
-    if features != info.backbone.feature_dim:
-        raise Invalid(f"the backbone gives {features} features, not backbone.feature_dim")
-    model.get_layer(HEAD_LAYER)
-
-
-def _check_layer_names(keras_bytes: bytes, info: ModelInfo) -> None:
-    """The layers the description names exist in the network (read from model.keras' own
-    config.json, without TensorFlow)."""
-    with zipfile.ZipFile(io.BytesIO(keras_bytes)) as inner:
-        config = json.loads(inner.read("config.json"))
-    try:
-        names = {layer["name"] for layer in config["config"]["layers"]}
-    except (KeyError, TypeError) as exc:
-        raise Invalid(f"{KERAS_NAME} does not describe a network Sortscope saved") from exc
-    for name in (info.backbone.layer, HEAD_LAYER):
-        if name not in names:
-            raise Invalid(f"the network has no layer {name!r} (backbone.layer)")
-
-
-def _allowed_size(info: zipfile.ZipInfo, limit: int) -> int:
-    return min(limit, max(FLOOR, INFLATION * info.compress_size))
-
-
-def _read_member(archive: zipfile.ZipFile, name: str) -> bytearray:
-    """A member's bytes, inflated in chunks and never beyond its declared or allowed size."""
-    member = archive.getinfo(name)
-    allowed = _allowed_size(member, MEMBER_LIMITS[name])
-    if member.file_size > allowed:
-        raise Invalid(_too_large(name, member.file_size, member.compress_size))
-    data = bytearray()
-    with archive.open(member) as stream:
-        while chunk := stream.read(CHUNK):
-            data += chunk
-            if len(data) > min(member.file_size, allowed):
-                raise Invalid(_too_large(name, len(data), member.compress_size))
+def _read(archive: zipfile.ZipFile, name: str) -> bytearray:
+    data = read_member(archive, name, MEMBER_LIMITS[name])
+    if name != META_NAME:
+        check_inner_archive(data, name, MEMBER_LIMITS[name])  # model.keras and head.npz
     return data
-
-
-def _check_inner_archive(data: bytes, name: str) -> None:
-    """model.keras and head.npz are zips too: their members' sizes are bounded the same way
-    before Keras or NumPy inflate them."""
-    with zipfile.ZipFile(io.BytesIO(data)) as inner:
-        members = inner.infolist()
-        total = sum(m.file_size for m in members)
-        if total > MEMBER_LIMITS[name] or any(
-            m.file_size > _allowed_size(m, MEMBER_LIMITS[name]) for m in members
-        ):
-            raise Invalid(_too_large(name, total, len(data)))
-
-
-def _too_large(name: str, size: int, packed: int) -> str:
-    return f"{name} would inflate to {size:,} bytes from {packed:,} (a zip bomb?)"
 
 
 def _checked_info(path: Path, archive: zipfile.ZipFile) -> ModelInfo:
@@ -377,7 +294,7 @@ def _checked_info(path: Path, archive: zipfile.ZipFile) -> ModelInfo:
             f"{path} is not a Sortscope model file.", "Choose a file saved by Sortscope."
         )
     try:
-        metadata = json.loads(_read_member(archive, META_NAME).decode("utf-8"))
+        metadata = json.loads(_read(archive, META_NAME).decode("utf-8"))
     except Invalid as exc:
         raise _damaged(path, str(exc)) from exc
     except RecursionError as exc:
@@ -438,38 +355,6 @@ def _open_archive(path: Path) -> zipfile.ZipFile:
             f"The model file {path} could not be read ({exc.strerror}).",
             "Check that you have permission to read it.",
         ) from exc
-
-
-def _checked_metadata(path: Path, archive: zipfile.ZipFile) -> dict:
-    names = set(archive.namelist())
-    if META_NAME not in names:
-        if "config.json" in names:
-            raise ModelFileError(
-                f"{path} is a plain Keras model, not a Sortscope model file.",
-                "Sortscope needs the files it saves itself (they carry the class names and "
-                "preprocessing); train a model in Sortscope or use the file it saved.",
-            )
-        raise ModelFileError(
-            f"{path} is not a Sortscope model file.", "Choose a file saved by Sortscope."
-        )
-    try:
-        metadata = json.loads(archive.read(META_NAME).decode("utf-8"))
-    except (zipfile.BadZipFile, zlib.error, UnicodeDecodeError, ValueError, OSError) as exc:
-        raise _damaged(path) from exc
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise ModelFileError(
-            f"{path} is not a Sortscope model file.", "Choose a file saved by Sortscope."
-        )
-    version = metadata.get("schema_version")
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
-        raise ModelFileError(
-            f"{path} was made by a newer version of Sortscope (model format {version}; this "
-            f"version reads up to {SCHEMA_VERSION}).",
-            "Update Sortscope to use this model.",
-        )
-    if KERAS_NAME not in names:
-        raise _damaged(path)
-    return metadata
 
 
 def _damaged(path: Path, reason: str = "") -> ModelFileError:

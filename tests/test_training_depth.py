@@ -162,6 +162,7 @@ def test_small_cnn_from_scratch_trains_end_to_end_and_classifies(scan, tmp_path)
     assert str(info["version"]).startswith("1+w")  # its own weights: its own cache key
     path = save_model(model, tmp_path / "cnn.sortscope")
     loaded = load_model(path, lazy=True)
+    assert loaded.info.to_json() == model.info.to_json()  # its version and "+w" key survive
     folder = scan.root / "green"
     result = classify_folder(folder, loaded)
     pixels = np.stack([np.asarray(Image.open(r.path).convert("RGB").resize((64, 64),
