@@ -16,7 +16,6 @@ import os
 import queue
 import subprocess
 import sys
-import tempfile
 import threading
 import uuid
 import warnings
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier import paths
+from classifier import leftovers, paths
 from classifier.atomic import atomic_write
 from classifier.backbones import BACKBONES, Backbone, get_backbone, load_feature_model
 from classifier.tf_runtime import keras, muted_stderr, tensorflow
@@ -165,7 +164,7 @@ def _convert_in_child(backbone: Backbone, model_source) -> bool:
         return False
     env = {**os.environ, _CHILD_FLAG: "1"}
     target = str(_converted_path(backbone))
-    with tempfile.TemporaryDirectory(prefix="sortscope-convert-") as tmp:
+    with leftovers.temporary_folder("convert") as tmp:
         if BACKBONES.get(backbone.name) == backbone:
             source = ["--backbone", backbone.name]
         else:

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from classifier.atomic import temporary_owner
 
-TEMP_FOLDER_KINDS = ("save", "load")  # sortscope-<kind>-<pid>-... in the temporary folder
+# sortscope-<kind>-<pid>-... in the temporary folder: model saves and loads, backbone
+# conversions (a .keras copy), weight downloads (up to 90 MB).
+TEMP_FOLDER_KINDS = ("save", "load", "convert", "download")
 STALE_AFTER_S = 24 * 3600  # no save or load takes this long
 _LEGACY_TEMP = r"\.{}\.[0-9a-f]{{12}}\.tmp.*"  # atomic_write's names before the process id
 
@@ -71,7 +73,7 @@ def sweep_beside(path: str | Path) -> int:
 
 
 def sweep_temporary_folders(folder: str | Path | None = None) -> int:
-    """Remove sortscope-save-/load- folders of processes that ended; how many."""
+    """Remove sortscope-<kind>- folders of processes that ended; how many."""
     folder = Path(folder or tempfile.gettempdir())
     pattern = re.compile(rf"sortscope-({'|'.join(TEMP_FOLDER_KINDS)})-(?:(\d+)-)?.+")
     removed = 0

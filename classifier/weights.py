@@ -9,12 +9,11 @@ way the file is checked by loading it into its network before it is put where Ke
 from __future__ import annotations
 
 import shutil
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from classifier import paths
+from classifier import leftovers, paths
 from classifier.atomic import atomic_path
 from classifier.backbones import KERAS_APPS
 from classifier.errors import Cancelled, SortscopeError
@@ -77,7 +76,7 @@ def download_weights(
     title, _, _, app = _app(name)
     url = url or app.url
     cancel = cancel or CancelToken()
-    with tempfile.TemporaryDirectory(prefix="sortscope-download-") as tmp:
+    with leftovers.temporary_folder("download") as tmp:
         part = Path(tmp) / app.weights_file
         try:
             with urllib.request.urlopen(url, timeout=30) as response, open(part, "wb") as out:
