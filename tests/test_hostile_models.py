@@ -292,3 +292,24 @@ def test_a_zero_byte_head_is_damage_not_a_crash(good, tmp_path):
             archive.writestr(name, data)
     with pytest.raises(ModelFileError, match="NaN or infinite weights"):
         load_model(path, lazy=True)
+
+
+def test_the_sortscope_command_refuses_an_escaping_model(good, tmp_path, tmp_path_factory):
+    # The reported attack, end to end through the installed command's entry point.
+    path = rewrite(good, tmp_path / "evil.sortscope", setter("backbone.name", "../../x/ESCAPED"))
+    folder = make_dataset(tmp_path / "night", per_class=1) / "Red"
+    base = tmp_path_factory.getbasetemp()
+    before = _files_under(base)
+    main = Path(__file__).resolve().parents[1] / "main.py"
+    command = ["classify", str(folder), "--model", str(path), "--csv", "x.csv"]
+    out = subprocess.run(
+        [sys.executable, str(main), *command],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "is damaged: backbone.name is '../../x/ESCAPED'" in out.stderr
+    assert _files_under(base) == before

@@ -168,7 +168,7 @@ def _shape(value):
     return "value"
 
 
-def test_saved_description_has_todays_keys_and_reads_back_the_same(trained, tmp_path):
+def test_saved_description_has_todays_keys_and_reads_back_the_same(trained, tmp_path, capsys):
     from test_model_info import TODAY
 
     path = save_model(trained.model, tmp_path / "m.sortscope")
@@ -178,5 +178,10 @@ def test_saved_description_has_todays_keys_and_reads_back_the_same(trained, tmp_
     assert read_info(path).to_json() == raw == read_metadata(path)
     assert _shape(raw) == _shape(TODAY)  # sortscope.json and `sortscope info` keep their keys
     assert load_model(path, lazy=True).info == read_info(path)
+    from classifier import cli
+
+    capsys.readouterr()
+    assert cli.main(["info", str(path)]) == cli.EXIT_OK
+    assert json.loads(capsys.readouterr().out) == raw  # `sortscope info` prints the file's keys
     with pytest.raises(TypeError):
         trained.model.metadata["class_names"] = ["changed"]  # read-only for the ui
