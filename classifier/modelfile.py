@@ -46,7 +46,7 @@ META_NAME = "sortscope.json"
 KERAS_NAME = "model.keras"
 HEAD_NAME = "head.npz"  # the head's weights again, for classifying cached images without Keras
 # The most bytes a member may inflate to (see bounded_zip for the bound relative to its size).
-MEMBER_LIMITS = {META_NAME: 64 << 20, HEAD_NAME: 1 << 30, KERAS_NAME: 4 << 30}
+MEMBER_LIMITS = {META_NAME: 16 << 20, HEAD_NAME: 1 << 30, KERAS_NAME: 4 << 30}
 
 
 class ModelFileError(SortscopeError):
