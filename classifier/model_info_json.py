@@ -24,7 +24,13 @@ from classifier.model_info import (
     RunSummary,
 )
 from classifier.names import class_name_problem
-from classifier.preprocessing import STRETCHES, Preprocessing
+from classifier.preprocessing import (
+    DEFAULT_HIGH_PERCENT,
+    DEFAULT_LOW_PERCENT,
+    STRETCHES,
+    Preprocessing,
+)
+from classifier.progress import FitStage
 from classifier.types import (
     LR_SCHEDULES,
     MODEL_TYPES,
@@ -120,11 +126,16 @@ def _input(node: Node, version: int) -> InputInfo:
     )
 
 
+def preprocessing_from_json(data: object) -> Preprocessing:
+    """What Preprocessing.to_json wrote, checked; missing values get the defaults."""
+    return _preprocessing(Node(data, "preprocessing"))
+
+
 def _preprocessing(node: Node) -> Preprocessing:
     return Preprocessing(
         stretch=node.get("stretch", "auto").choice(STRETCHES),
-        low_percent=node.get("low_percent", 0.5).number(0, 100),
-        high_percent=node.get("high_percent", 99.5).number(0, 100),
+        low_percent=node.get("low_percent", DEFAULT_LOW_PERCENT).number(0, 100),
+        high_percent=node.get("high_percent", DEFAULT_HIGH_PERCENT).number(0, 100),
         hdu=_hdu(node.optional("hdu")),
     )
 
@@ -219,7 +230,7 @@ def _epoch(node: Node) -> EpochStats:
         val_loss=metric("val_loss"),
         val_accuracy=metric("val_accuracy"),
         seconds=node.get("seconds", 0.0).number(0),
-        stage=node.get("stage", "head").text(32),
+        stage=FitStage(node.get("stage", FitStage.HEAD).choice(tuple(FitStage))),
         learning_rate=metric("learning_rate"),
     )
 

@@ -94,18 +94,6 @@ class Preprocessing:
             "hdu": self.hdu,
         }
 
-    @classmethod
-    def from_json(cls, data: dict | None) -> Preprocessing:
-        """Read what to_json wrote; files from before stretches existed get the default."""
-        if not data:
-            return cls()
-        return cls(
-            stretch=str(data.get("stretch", "auto")),
-            low_percent=float(data.get("low_percent", DEFAULT_LOW_PERCENT)),
-            high_percent=float(data.get("high_percent", DEFAULT_HIGH_PERCENT)),
-            hdu=data.get("hdu"),
-        )
-
 
 def parse_hdu(text: str | None) -> str | int | None:
     """'' -> first image extension, '1' -> index 1, 'SCI' -> the extension named SCI."""

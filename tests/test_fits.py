@@ -173,13 +173,15 @@ def test_stretches_map_data_as_described():
 
 
 def test_preprocessing_validation_and_json_round_trip():
+    from classifier.model_info_json import preprocessing_from_json
+
     with pytest.raises(SortscopeError, match="stretch"):
         Preprocessing("gamma")
     with pytest.raises(SortscopeError, match="percentiles"):
         Preprocessing("percentile", 99.0, 1.0)
     prep = Preprocessing("percentile", 1.0, 99.0, "SCI")
-    assert Preprocessing.from_json(prep.to_json()) == prep
-    assert Preprocessing.from_json(None).is_default
+    assert preprocessing_from_json(prep.to_json()) == prep
+    assert preprocessing_from_json({}).is_default
     assert fits_reader.parse_keys(" date-obs,FILTER,,filter ") == ["DATE-OBS", "FILTER"]
 
 
