@@ -313,3 +313,28 @@ def test_the_sortscope_command_refuses_an_escaping_model(good, tmp_path, tmp_pat
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "is damaged: backbone.name is '../../x/ESCAPED'" in out.stderr
     assert _files_under(base) == before
+
+
+def test_leftovers_of_a_process_that_died_mid_save_are_recognised_and_swept(tmp_path):
+    # A child opens a save's temporary file and folder, then dies without cleaning up (as
+    # under kill -9): the names they really get must be the ones a later sweep recognises.
+    target = tmp_path / "m.sortscope"
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    code = (
+        "import os, tempfile, sys; tempfile.tempdir = sys.argv[2]\n"
+        "from classifier import leftovers; from classifier.atomic import atomic_write\n"
+        "folder = leftovers.temporary_folder('save')\n"
+        "open(os.path.join(folder.name, 'model.keras'), 'wb').write(b'x' * 1000)\n"
+        "writing = atomic_write(sys.argv[1]); f = writing.__enter__(); f.write(b'half')\n"
+        "os._exit(9)\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", code, str(target), str(temp_root)], env=os.environ.copy()
+    )
+    assert child.returncode == 9
+    assert len(list(tmp_path.glob(".m.sortscope.*.tmp"))) == 1
+    assert len(list(temp_root.glob("sortscope-save-*"))) == 1
+    assert leftovers.sweep_beside(target) == 1
+    assert leftovers.sweep_temporary_folders(temp_root) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"] and not any(temp_root.iterdir())
