@@ -55,10 +55,10 @@ def table_column(view, column):
 
 def test_classify_table_filters_threshold_and_csv(qtbot, window, model_file, night, tmp_path):
     view = run_classify(qtbot, window, model_file, night)
-    assert (
-        "colours.sortscope" in view.model_picker.card.text()
-        and "test accuracy" in view.model_picker.card.text()
-    )
+    card = view.model_picker.card.text()
+    assert "colours.sortscope" in card and "test accuracy" in card
+    assert "Tiny test network · " in card  # model_title, the words the Train area uses
+    assert "/15 epochs, adam lr 0.02" in card
     files = sorted(table_column(view, 1))
     assert files == [
         "Blue_Sky_0.png",

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from classifier.model_info import model_title
 from classifier.modelfile import SortscopeModel, load_model
 from ui import settings as keys
 from ui.errors import ErrorInfo, show_error
@@ -29,41 +30,27 @@ MAX_RECENT_MODELS = 8
 NO_MODEL = "No model yet: train one in the Train area, or open a saved model."
 
 
-def network_title(meta: dict, model: SortscopeModel) -> str:
-    kind = meta.get("model_type", "transfer")
-    if kind == "mlp":
-        return "MLP on 32x32 pixels"
-    if kind == "small_cnn":
-        return "Small CNN trained from scratch"
-    blocks = (meta.get("fine_tune") or {}).get("blocks")
-    tuned = f" (last {blocks} block(s) fine-tuned)" if blocks else ""
-    return model.backbone.title + tuned
-
-
 def model_card(model: SortscopeModel, path: Path | None) -> str:
-    meta = model.metadata
-    metrics = meta.get("test_metrics", {})
-    accuracy = metrics.get("accuracy")
-    created = str(meta.get("created", ""))[:10]
-    baseline = metrics.get("baseline_accuracy")
-    score = f"test accuracy {accuracy:.1%}" if accuracy is not None else "no test score"
-    if accuracy is not None and baseline is not None:
-        score += f" (baseline {baseline:.1%})"
-    t = meta.get("training", {})
+    """The model in a few lines: its classes, network, score, training and stretch."""
+    info = model.info
+    run = info.run
+    metrics = run.test_metrics
+    score = "no test score"
+    if metrics is not None:
+        score = f"test accuracy {metrics.accuracy:.1%} (baseline {metrics.baseline_accuracy:.1%})"
+    t = run.config
     settings = (
-        f"{len(meta.get('history', []))}/{t.get('epochs')} epochs, {t.get('optimizer')} "
-        f"lr {t.get('learning_rate')}, {'hidden layer, ' if t.get('hidden_units') else ''}"
-        f"class weights {'on' if t.get('class_weights') else 'off'}, seed {t.get('seed')}"
-        if t
-        else ""
+        f"{len(run.history)}/{t.epochs} epochs, {t.optimizer} lr {t.learning_rate}, "
+        f"{'hidden layer, ' if t.hidden_units else ''}"
+        f"class weights {'on' if t.class_weights else 'off'}, seed {t.seed}"
     )
-    prep = model.preprocessing
-    if meta.get("dataset", {}).get("high_range_images") or not prep.is_default:
+    prep = info.preprocessing
+    if (run.dataset and run.dataset.high_range_images) or not prep.is_default:
         settings += f"<br>FITS and 16-bit images stretched with {prep.summary()}"
     return (
         f"<b>{path.name if path else 'Model from this session'}</b> · "
-        f"{len(model.class_names)} classes: {', '.join(model.class_names)}<br>"
-        f"{network_title(meta, model)} · {score} · {created}<br><small>{settings}</small>"
+        f"{len(info.class_names)} classes: {', '.join(info.class_names)}<br>"
+        f"{model_title(info)} · {score} · {run.created[:10]}<br><small>{settings}</small>"
     )
 
 

@@ -8,10 +8,9 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from classifier.backbones import get_backbone
+from classifier.model_info import model_title
 from classifier.train import TrainOutcome
 from classifier.types import TrainConfig
-from ui.train_form import MODEL_TYPE_TITLES
 
 COLUMNS = (
     "#",
@@ -34,16 +33,6 @@ class Run:
     outcome: TrainOutcome
     dataset: Path  # the folder it was trained on
     saved: Path | None = None  # the model file, once saved
-
-
-def model_title(config: TrainConfig) -> str:
-    """What was trained, in a few words: 'EfficientNet-Lite0 + last 2 blocks', 'Small CNN'."""
-    if config.model_type != "transfer":
-        return MODEL_TYPE_TITLES[config.model_type].split(" (")[0]
-    title = get_backbone(config.backbone).title
-    if config.fine_tune_blocks:
-        title += f" + last {config.fine_tune_blocks} block(s) fine-tuned"
-    return title
 
 
 def run_summary(c: TrainConfig) -> str:

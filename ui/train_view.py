@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from classifier.model_info import model_title
 from classifier.modelfile import save_model
 from classifier.progress import FitStage, Progress, Stage
 from classifier.train import train
@@ -34,7 +35,7 @@ from ui import settings as keys
 from ui.curves import TrainingCurves
 from ui.errors import ErrorInfo, show_error
 from ui.evaluation_panel import EvaluationPanel
-from ui.runs_table import Run, RunsTable, model_title
+from ui.runs_table import Run, RunsTable
 from ui.state import AppState
 from ui.tasks import TaskRunner
 from ui.thumbnails import ThumbnailLoader
