@@ -34,6 +34,7 @@ from pathlib import Path
 
 from classifier import images
 from classifier.errors import ImageError, SortscopeError
+from classifier.names import class_name_problem
 from classifier.predict import iter_image_files
 from classifier.progress import CancelToken, ProgressCallback, Stage, StageClock
 from classifier.review import ReviewJournal
@@ -126,6 +127,12 @@ def check_class_name(name: str, existing: set[str]) -> None:
     """Refuse a class value that is not one plain, visible folder name inside the dataset."""
     if name in existing:
         return  # a folder listed in the dataset itself: a plain name by construction
+    problem = class_name_problem(name)  # the scan's rule: what it would refuse later
+    if problem:
+        raise SortscopeError(
+            f"{name!r} cannot be a class: the name {problem}.",
+            "Correct the label, or leave that image out.",
+        )
     if (
         not name
         or name in (".", "..")

@@ -23,7 +23,6 @@ fine-tuning, and the MLP baseline); others are trained again in the Train area.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from classifier.errors import SortscopeError
 from classifier.evaluate import evaluate_predictions
 from classifier.features import extract_features, open_cache
 from classifier.keras_loop import EpochCallback
+from classifier.model_info import ModelInfo
 from classifier.modelfile import SortscopeModel
 from classifier.progress import CancelToken, ProgressCallback
 from classifier.scan import scan_dataset
@@ -68,17 +68,10 @@ class RetrainResult:
         return line
 
 
-def previous_config(metadata: Mapping) -> TrainConfig:
-    """The options of the run that made a model (unknown keys, from other versions, ignored)."""
-    stored = metadata.get("training") or {}
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    return TrainConfig(**{k: v for k, v in stored.items() if k in known})
-
-
-def trained_on(metadata: Mapping) -> Path | None:
+def trained_on(info: ModelInfo) -> Path | None:
     """The dataset folder the model was trained on, as recorded in its file."""
-    root = (metadata.get("dataset") or {}).get("root")
-    return Path(root) if root else None
+    dataset = info.run.dataset
+    return Path(dataset.root) if dataset and dataset.root else None
 
 
 def check_retrainable(config: TrainConfig) -> None:
@@ -108,10 +101,10 @@ def retrain_with_corrections(
     `corrections` maps content digests of reviewed images to the class a person chose (the
     journal's decisions, "none of these" left out).
     """
-    config = previous_config(old.metadata)
+    config = old.info.run.config  # the previous run's options, as its file records them
     check_retrainable(config)
     if scan is None:
-        folder = dataset or trained_on(old.metadata)
+        folder = dataset or trained_on(old.info)
         if folder is None:
             raise SortscopeError(
                 "The model does not say which dataset it was trained on.",

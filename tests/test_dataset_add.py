@@ -19,6 +19,8 @@ from classifier.results_reader import items_from_csv
 from classifier.sorting import SortMode, execute_sort, latest_undo_log, undo_sort
 
 HOSTILE = ("..", ".", "../escape", "a/b", "/abs", "\\", "C:\\x", "", "x\x00y", ".hidden", "a:b")
+# Names the scan would refuse afterwards: a bucket of Sortscope's own, a line break.
+HOSTILE += ("uncertain", "Unfamiliar", "two\nlines")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from classifier.predict import classify_folder
 from classifier.rescore import relabel, rescore
 from classifier.retrain import (
     check_retrainable,
-    previous_config,
     retrain_with_corrections,
     trained_on,
 )
@@ -58,8 +57,8 @@ def test_the_first_model_is_weak_on_the_new_kind_of_image(loop):
 
 def test_retraining_with_corrections_improves_the_score_on_the_same_test_images(loop):
     old, _, decisions, data, cache = loop
-    assert trained_on(old.metadata) == data
-    assert previous_config(old.metadata) == FAST
+    assert trained_on(old.info) == data
+    assert old.info.run.config == FAST
     epochs = []
     result = retrain_with_corrections(old, decisions, on_epoch=epochs.append, cache_dir=cache)
     outcome = result.outcome
