@@ -22,9 +22,19 @@ def allowed_size(info: zipfile.ZipInfo, limit: int) -> int:
     return min(limit, max(FLOOR, INFLATION * info.compress_size))
 
 
+def check_readable(member: zipfile.ZipInfo, where: str) -> None:
+    """Sortscope writes members stored or deflated, never encrypted; anything else is not
+    one of its files (and zipfile would fail on it with errors of its own)."""
+    if member.flag_bits & 0x1:
+        raise Invalid(f"{where} is encrypted")
+    if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise Invalid(f"{where} is compressed with method {member.compress_type}")
+
+
 def read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytearray:
     """A member's bytes, inflated in chunks and never beyond its declared or allowed size."""
     member = archive.getinfo(name)
+    check_readable(member, name)
     allowed = allowed_size(member, limit)
     if member.file_size > allowed:
         raise Invalid(too_large(name, member.file_size, member.compress_size))
@@ -42,6 +52,8 @@ def check_inner_archive(data: bytes, name: str, limit: int) -> None:
     before Keras or NumPy inflate them."""
     with zipfile.ZipFile(io.BytesIO(data)) as inner:
         members = inner.infolist()
+        for member in members:
+            check_readable(member, f"{name}/{member.filename}")
         total = sum(m.file_size for m in members)
         if total > limit or any(m.file_size > allowed_size(m, limit) for m in members):
             raise Invalid(too_large(name, total, len(data)))

@@ -219,17 +219,42 @@ def test_a_member_larger_than_it_declares_stops_at_the_declared_size(good, tmp_p
 
 def _declare_size(path: Path, name: str, size: int) -> None:
     """Rewrite a member's uncompressed size in the zip's local and central headers."""
+    _patch_header(path, name, local=(22, "<I", size), central=(24, "<I", size))
+
+
+def _patch_header(path: Path, name: str, local=None, central=None) -> None:
+    """Write (offset, struct format, value) into a member's local and central headers."""
     data = bytearray(path.read_bytes())
     with zipfile.ZipFile(path) as archive:
-        local = archive.getinfo(name).header_offset
-        central = archive.start_dir
-    struct.pack_into("<I", data, local + 22, size)
-    while data[central : central + 4] == b"PK\x01\x02":
-        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, central + 28)
-        if data[central + 46 : central + 46 + name_len] == name.encode():
-            struct.pack_into("<I", data, central + 24, size)
-        central += 46 + name_len + extra_len + comment_len
+        at = archive.getinfo(name).header_offset
+        entry = archive.start_dir
+    if local:
+        struct.pack_into(local[1], data, at + local[0], local[2])
+    while data[entry : entry + 4] == b"PK\x01\x02":
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, entry + 28)
+        if central and data[entry + 46 : entry + 46 + name_len] == name.encode():
+            struct.pack_into(central[1], data, entry + central[0], central[2])
+        entry += 46 + name_len + extra_len + comment_len
     path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("member", "patch", "reason"),
+    [
+        (modelfile.META_NAME, (8, "<H", 0x1), "sortscope.json is encrypted"),
+        (modelfile.META_NAME, (10, "<H", 99), "sortscope.json is compressed with method 99"),
+        (modelfile.KERAS_NAME, (8, "<H", 0x1), "model.keras is encrypted"),
+        (modelfile.HEAD_NAME, (10, "<H", 12), "head.npz is compressed with method 12"),
+    ],
+)
+def test_encrypted_or_foreign_compression_is_damage(good, tmp_path, capsys, member, patch, reason):
+    path = tmp_path / "odd.sortscope"
+    path.write_bytes(good.read_bytes())
+    _patch_header(path, member, central=patch)
+    with pytest.raises(ModelFileError, match=f"is damaged: {reason}"):
+        load_model(path, lazy=True)
+    assert cli.main(["classify", str(tmp_path), "--model", str(path), "--csv", "x.csv"]) == 1
+    assert "internal error" not in capsys.readouterr().err
 
 
 def _dead_pid() -> int:
