@@ -225,6 +225,8 @@ def load_model(path: str | Path, lazy: bool = False) -> SortscopeModel:
             raise _damaged(path, str(exc)) from exc
         except (KeyError, zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
             raise _damaged(path) from exc
+        except RecursionError as exc:  # a config.json nested too deeply to read
+            raise _damaged(path, f"{KERAS_NAME} is nested too deeply") from exc
 
     def load_keras():
         from classifier.tf_runtime import keras
@@ -239,6 +241,8 @@ def load_model(path: str | Path, lazy: bool = False) -> SortscopeModel:
                 raise _damaged(path, str(exc)) from exc
             except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise _damaged(path) from exc
+            except RecursionError as exc:
+                raise _damaged(path, f"{KERAS_NAME} is nested too deeply") from exc
         return model
 
     if lazy and head_layers is not None:

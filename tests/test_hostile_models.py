@@ -363,3 +363,23 @@ def test_leftovers_of_a_process_that_died_mid_save_are_recognised_and_swept(tmp_
     assert leftovers.sweep_beside(target) == 1
     assert leftovers.sweep_temporary_folders(temp_root) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"] and not any(temp_root.iterdir())
+
+
+def test_a_network_description_nested_too_deeply_is_damage(good, tmp_path):
+    with zipfile.ZipFile(good) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    inner = io.BytesIO()
+    original = io.BytesIO(members[modelfile.KERAS_NAME])
+    with zipfile.ZipFile(original) as keras_zip, zipfile.ZipFile(inner, "w") as out:
+        for item in keras_zip.namelist():
+            data = keras_zip.read(item)
+            if item == "config.json":
+                data = b'{"config": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+            out.writestr(item, data)
+    members[modelfile.KERAS_NAME] = inner.getvalue()
+    path = tmp_path / "deep.sortscope"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(ModelFileError, match=r"model\.keras is nested too deeply"):
+        load_model(path, lazy=True)
