@@ -95,15 +95,15 @@ def _class_names(node: Node) -> tuple[str, ...]:
 
 def _backbone(node: Node) -> BackboneInfo:
     name = node.get("name")
-    if name.value not in BACKBONES and name.value not in TRAINED_HERE:
-        raise Invalid(f"backbone.name is {name.value!r}, not a network Sortscope knows")
+    if name.text(128) not in BACKBONES and name.value not in TRAINED_HERE:
+        raise Invalid(f"backbone.name is {shown(name.value)}, not a network Sortscope knows")
     version = node.get("version")
     if isinstance(version.value, str):
         number: int | str = version.text(128, _VERSION_TEXT)
     else:
         number = version.integer(0, 10**6)
     return BackboneInfo(
-        name=name.value,
+        name=str(name.value),
         version=number,
         input_size=node.get("input_size").integer(1, MAX_INPUT_SIZE),
         feature_dim=node.get("feature_dim").integer(1, MAX_FEATURES),

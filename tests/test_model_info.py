@@ -194,6 +194,11 @@ HOSTILE = [
     ("schema_version", None, "schema_version is missing"),
     ("backbone.name", "../../../../tmp/x/ESCAPED", "not a network Sortscope knows"),
     ("backbone.name", None, "backbone.name is missing"),
+    ("backbone.name", ["tiny_test"], "backbone.name is ['tiny_test'], not text"),
+    ("backbone", "tiny_test", "backbone is 'tiny_test', not an object"),
+    ("head", ["softmax"], "head is ['softmax'], not an object"),
+    ("dataset", [1], "dataset is [1], not an object"),
+    ("input.preprocessing", "auto", "input.preprocessing is 'auto', not an object"),
     ("backbone.version", "../../../../tmp/x/ESCAPED", "backbone.version is"),
     ("backbone.version", "1/../../x", "backbone.version is"),
     ("backbone.version", "1+ft00\x00", "backbone.version is"),
@@ -237,3 +242,35 @@ def test_what_a_run_records_survives_json():
     data["history"][0]["loss"] = math.nan  # a diverged run is history, not damage
     info = ModelInfo.from_json(json.loads(json.dumps(data)))
     assert math.isnan(info.run.history[0].loss)
+
+
+def _paths(value, prefix=()):
+    """Every place in a JSON document: keys all the way down, and the first item of lists."""
+    yield prefix
+    if isinstance(value, dict):
+        for key, v in value.items():
+            yield from _paths(v, (*prefix, key))
+    elif isinstance(value, list) and value:
+        yield from _paths(value[0], (*prefix, 0))
+
+
+ODD_VALUES = [None, True, -1, 1.5, math.nan, math.inf, "", "x" * 5000, "../x", "\n", [], {}, [1]]
+
+
+def test_any_value_anywhere_is_read_or_refused_never_a_crash():
+    # Every place in today's file, each odd value: the reader either accepts it (and then
+    # writes back something that reads the same) or says why not. Nothing else may escape.
+    for where in _paths(TODAY):
+        if not where:
+            continue
+        for odd in ODD_VALUES:
+            data = copy.deepcopy(TODAY)
+            node = data
+            for key in where[:-1]:
+                node = node[key]
+            node[where[-1]] = odd
+            try:
+                info = ModelInfo.from_json(data)
+            except (Invalid, NewerFormat):
+                continue
+            assert ModelInfo.from_json(info.to_json()).to_json() == info.to_json(), where
