@@ -15,7 +15,7 @@ from types import MappingProxyType
 from classifier import __version__
 from classifier.backbones import BACKBONES
 from classifier.checked_json import Invalid
-from classifier.names import class_name_problem
+from classifier.names import class_name_problem, is_reserved
 from classifier.preprocessing import Preprocessing
 from classifier.types import (
     EpochStats,
@@ -148,6 +148,15 @@ class ModelInfo:
         return parse_model_info(data)
 
 
+class ReservedClassName(Invalid):
+    """A class named like one of Sortscope's own buckets (a file from before they were refused):
+    not damage, but its results would mix with below-threshold ones."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"a class is named {name!r}, a label Sortscope gives its own results")
+        self.name = name
+
+
 class NewerFormat(Exception):
     """The file was written by a newer Sortscope, in a format this one does not know."""
 
@@ -182,6 +191,8 @@ def _check_consistency(info: ModelInfo) -> None:
     """Rules between values: a file that breaks one would classify wrongly or not at all."""
     names = info.class_names
     for name in names:
+        if is_reserved(name):
+            raise ReservedClassName(name)
         problem = class_name_problem(name)
         if problem:
             raise Invalid(f"the class name {name!r} {problem}")

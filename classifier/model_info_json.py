@@ -21,9 +21,10 @@ from classifier.model_info import (
     InputInfo,
     ModelInfo,
     NewerFormat,
+    ReservedClassName,
     RunSummary,
 )
-from classifier.names import class_name_problem
+from classifier.names import class_name_problem, is_reserved
 from classifier.preprocessing import (
     DEFAULT_HIGH_PERCENT,
     DEFAULT_LOW_PERCENT,
@@ -86,6 +87,8 @@ def _class_names(node: Node) -> tuple[str, ...]:
         raise Invalid(f"class_names lists {len(items)} class(es); a model has at least two")
     names = []
     for item in items:
+        if isinstance(item.value, str) and is_reserved(item.value):
+            raise ReservedClassName(item.value)
         problem = class_name_problem(item.value)
         if problem:
             raise Invalid(f"{item.where} ({shown(item.value)}) {problem}")

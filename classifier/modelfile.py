@@ -38,8 +38,10 @@ from classifier.model_info import (
     InputInfo,
     ModelInfo,
     NewerFormat,
+    ReservedClassName,
     RunSummary,
 )
+from classifier.names import RESERVED_LABELS
 from classifier.preprocessing import Preprocessing
 
 META_NAME = "sortscope.json"
@@ -316,6 +318,13 @@ def _checked_info(path: Path, archive: zipfile.ZipFile) -> ModelInfo:
             f"{path} was made by a newer version of Sortscope (model format {exc.version}; "
             f"this version reads up to {SCHEMA_VERSION}).",
             "Update Sortscope to use this model.",
+        ) from exc
+    except ReservedClassName as exc:
+        raise ModelFileError(
+            f"The model file {path} has a class named '{exc.name}', the label Sortscope gives "
+            f"its own results ({', '.join(RESERVED_LABELS)}): the two would be mixed.",
+            f"Rename that class's folder in the dataset (e.g. to '{exc.name} class') and train "
+            "the model again.",
         ) from exc
     except Invalid as exc:
         raise _damaged(path, str(exc)) from exc

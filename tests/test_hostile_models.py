@@ -383,3 +383,15 @@ def test_a_network_description_nested_too_deeply_is_damage(good, tmp_path):
             archive.writestr(name, data)
     with pytest.raises(ModelFileError, match=r"model\.keras is nested too deeply"):
         load_model(path, lazy=True)
+
+
+def test_a_model_with_a_class_named_like_a_bucket_says_to_rename_it(good, tmp_path, capsys):
+    # Saved before such names were refused: no damage, but "uncertain" would mix with the
+    # below-threshold results in the CSV and in OUTPUT/uncertain/.
+    rename = setter("class_names", ["Blue Sky", "uncertain", "green"])
+    path = rewrite(good, tmp_path / "old.sortscope", rename)
+    with pytest.raises(ModelFileError, match="has a class named 'uncertain'") as info:
+        load_model(path, lazy=True)
+    assert "Rename that class's folder" in info.value.todo and "damaged" not in str(info.value)
+    assert cli.main(["info", str(path)]) == cli.EXIT_FAILURE
+    assert "has a class named 'uncertain'" in capsys.readouterr().err

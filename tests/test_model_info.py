@@ -186,7 +186,7 @@ HOSTILE = [
     ("class_names", ["..", "c", "d"], "path separator"),
     ("class_names", ["a\nb", "c", "d"], "line break"),
     ("class_names", ["", "c", "d"], "is empty"),
-    ("class_names", ["Uncertain", "c", "d"], "its own results"),
+    ("class_names", ["Uncertain", "c", "d"], "'Uncertain', a label Sortscope gives its own"),
     ("class_names", ["only"], "at least two"),
     ("schema_version", True, "schema_version is True, not a whole number"),
     ("schema_version", -1, "schema_version is -1"),
