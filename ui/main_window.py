@@ -76,8 +76,11 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
         view_menu = self.menuBar().addMenu("&View")
+        self.view_actions = []
         for i, name in enumerate(("Dataset", "Train", "Classify")):
-            self._action(view_menu, name, lambda i=i: self.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}")
+            # `triggered` passes `checked` first: it must not land in the index default.
+            show = lambda _checked=False, i=i: self.tabs.setCurrentIndex(i)  # noqa: E731
+            self.view_actions.append(self._action(view_menu, name, show, f"Ctrl+{i + 1}"))
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Sortscope", self.about)
         self._refresh_recent()
