@@ -233,6 +233,7 @@ def test_cli_advanced_training_options_are_recorded(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
+    """A small trained model file, made once for the command-line tests below."""
     from classifier.modelfile import save_model
     from classifier.scan import scan_dataset
     from classifier.train import train
@@ -274,3 +275,22 @@ def test_classify_goes_on_when_the_cache_cannot_be_written(tiny_model, tmp_path)
     )
     assert "note: The feature cache" in run.stderr and "--cache-dir" in run.stderr
     assert len(read_csv(out)) == 1 + 8
+
+
+def test_classify_a_folder_without_images_says_what_is_there_and_fails(tmp_path, tiny_model):
+    folder = tmp_path / "night"
+    for i in range(3):
+        (folder / f"run{i}").mkdir(parents=True)
+        noisy_image(np.random.default_rng(i), (1, 1, 1)).save(folder / f"run{i}" / "x.png")
+    (folder / "log.txt").write_text("not an image")
+    out = tmp_path / "r.csv"
+    flat = sortscope("classify", folder, "--model", tiny_model, "--csv", out, check_rc=1)
+    assert "3 images in its sub-folders" in flat.stderr
+    assert "Use --recursive" in flat.stderr and not out.exists()
+    only_text = tmp_path / "text"
+    only_text.mkdir()
+    (only_text / "a.txt").write_text("x")
+    text = sortscope("classify", only_text, "--model", tiny_model, "--csv", out, check_rc=1)
+    assert "1 other file (.txt)" in text.stderr and not out.exists()
+    sortscope("classify", folder, "--model", tiny_model, "--csv", out, "--recursive")
+    assert len(read_csv(out)) == 4
