@@ -76,6 +76,8 @@ def _scan_json(result, counts) -> dict:
                 "class": p.class_name,
                 "message": escape(p.message),
                 "advice": p.advice,
+                # The other copies of a duplicate (the second file of a cross-class one).
+                "related_files": [str(r) for r in p.related],
             }
             for p in result.problems
         ],

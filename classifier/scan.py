@@ -237,11 +237,13 @@ def _drop_duplicates(records: list[ImageRecord]) -> tuple[list[ImageRecord], lis
                 kept.append(record)
         if len(seen_classes) > 1:
             names = sorted(seen_classes)
+            # Both (all) files are named: the user has to find each one to decide.
+            where = [f"'{c}' ({c}/{seen_classes[c].rel_path})" for c in names]
             problems.append(
                 Problem(
                     ProblemKind.DUPLICATE_ACROSS_CLASSES,
                     "The same image appears in several classes: "
-                    + ", ".join(f"'{c}'" for c in names)
+                    + (", ".join(where[:-1]) + " and " + where[-1])
                     + ". It cannot belong to all of them.",
                     "Keep it only in the class it really belongs to.",
                     path=seen_classes[names[0]].path,

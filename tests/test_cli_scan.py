@@ -33,6 +33,20 @@ def test_scan_json_reports_classes_splits_and_problems(tmp_path):
     assert {"corrupt", "small_class"} <= kinds
 
 
+def test_scan_names_both_files_of_a_cross_class_duplicate(tmp_path):
+    import shutil
+
+    make_dataset(tmp_path, per_class=12)
+    shutil.copy(tmp_path / "Red" / "red_003.png", tmp_path / "green" / "copy.png")
+    report = json.loads(sortscope("scan", str(tmp_path), "--json", "--quiet").stdout)
+    (across,) = [p for p in report["problems"] if p["kind"] == "duplicate_across_classes"]
+    assert across["file"] == str(tmp_path / "Red" / "red_003.png")
+    assert across["related_files"] == [str(tmp_path / "green" / "copy.png")]
+    assert all(p["related_files"] == [] for p in report["problems"] if p is not across)
+    text = sortscope("scan", str(tmp_path), "--quiet").stdout
+    assert "Red/red_003.png" in text and "green/copy.png" in text
+
+
 def test_backbones_json_lists_the_offline_default():
     out = sortscope("backbones", "--json")
     assert out.returncode == 0

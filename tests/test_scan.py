@@ -38,8 +38,12 @@ def test_classes_counts_and_layout_rules(tmp_path):
     assert all(
         ".hidden" not in str(r.path) and ".thumbnails" not in str(r.path) for r in result.images
     )
-    # The copy in Red is the same bytes as green_000 in green.
-    assert ProblemKind.DUPLICATE_ACROSS_CLASSES in kinds(result)
+    # The copy in Red is the same bytes as green_000 in green: both files are named.
+    across = next(p for p in result.problems if p.kind == ProblemKind.DUPLICATE_ACROSS_CLASSES)
+    assert across.path == tmp_path / "Red" / "night 2" / "deeper" / "moved_from_green.png"
+    assert across.related == (tmp_path / "green" / "green_000.png",)
+    assert "'Red' (Red/night 2/deeper/moved_from_green.png)" in across.message
+    assert "and 'green' (green/green_000.png)" in across.message
     assert result.usable
     record = result.images_of("green")[0]
     assert (record.width, record.height, record.format) == (48, 40, "PNG")
