@@ -26,6 +26,7 @@ from classifier.textprogress import TextProgress
 from classifier.types import DEFAULT_TEST_PERCENT, DEFAULT_VALIDATION_PERCENT
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+STDOUT = "-"  # as a file name: standard output
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -229,7 +230,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_classify(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from classifier.export import check_destination, write_csv
+    from classifier.export import check_destination, write_csv, write_csv_to
     from classifier.folder_survey import no_images_error
     from classifier.predict import classify_files, list_image_files
 
@@ -252,14 +253,20 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         max_pixels=args.max_pixels,
     )
     progress.close()
-    write_csv(
-        result.rows, model.class_names, args.csv, result.extra_columns, protected=[args.model]
-    )
+    if str(args.csv) == STDOUT:
+        write_csv_to(sys.stdout, result.rows, model.class_names, result.extra_columns)
+        sys.stdout.flush()
+        where = "standard output"
+    else:
+        write_csv(
+            result.rows, model.class_names, args.csv, result.extra_columns, protected=[args.model]
+        )
+        where = escape(str(args.csv))
     counts = Counter(r.label for r in result.rows if not r.error)
     summary = ", ".join(f"{label} {n}" for label, n in sorted(counts.items()))
     print(
         f"Classified {len(result.rows) - result.n_errors} of {len(result.rows)} images "
-        f"({summary or 'none'}); results in {escape(str(args.csv))}",
+        f"({summary or 'none'}); results in {where}",
         file=sys.stderr,
     )
     if result.n_errors:

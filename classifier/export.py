@@ -15,6 +15,7 @@ import stat
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from classifier import filenames, paths
 from classifier.atomic import atomic_write
@@ -142,14 +143,25 @@ def _reason(exc: OSError) -> str:
 
 
 def _write(rows, class_names, path: Path, extra_columns, reviewed: Mapping[str, str]) -> None:
-    has_review = any(reviewed.get(row.file) for row in rows)
     with atomic_write(path, "w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
-        header = csv_header(class_names, extra_columns, has_review)
-        writer.writerow([safe_cell(h) for h in header])
-        for row in sorted(rows, key=lambda r: r.file):
-            review = reviewed.get(row.file, "") if has_review else None
-            writer.writerow(csv_row(row, len(class_names), review))
+        write_csv_to(f, rows, class_names, extra_columns, reviewed)
+
+
+def write_csv_to(
+    stream: TextIO,
+    rows: Sequence[Prediction],
+    class_names: Sequence[str],
+    extra_columns: Sequence[str] = (),
+    reviewed: Mapping[str, str] | None = None,
+) -> None:
+    """The CSV of `write_csv`, to an open text stream (standard output for `--csv -`)."""
+    reviewed = reviewed or {}
+    has_review = any(reviewed.get(row.file) for row in rows)
+    writer = csv.writer(stream)
+    writer.writerow([safe_cell(h) for h in csv_header(class_names, extra_columns, has_review)])
+    for row in sorted(rows, key=lambda r: r.file):
+        review = reviewed.get(row.file, "") if has_review else None
+        writer.writerow(csv_row(row, len(class_names), review))
 
 
 def fallback_path(path: Path) -> Path:

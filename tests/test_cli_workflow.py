@@ -294,3 +294,18 @@ def test_classify_a_folder_without_images_says_what_is_there_and_fails(tmp_path,
     assert "1 other file (.txt)" in text.stderr and not out.exists()
     sortscope("classify", folder, "--model", tiny_model, "--csv", out, "--recursive")
     assert len(read_csv(out)) == 4
+
+
+def test_classify_csv_dash_writes_the_csv_to_stdout_and_messages_to_stderr(tmp_path, tiny_model):
+    night = make_night(tmp_path / "night")
+    out = tmp_path / "r.csv"
+    sortscope("classify", night, "--model", tiny_model, "--csv", out, "--quiet")
+    piped = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "classify", night, "--model", tiny_model,
+         "--csv", "-", "--verbose"],
+        capture_output=True, env=os.environ.copy(), timeout=600,
+    )  # fmt: skip
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout == out.read_bytes()  # byte for byte the file's CSV, nothing else
+    assert b"results in standard output" in piped.stderr and b"time:" in piped.stderr
+    assert not (tmp_path / "-").exists() and not Path("-").exists()
