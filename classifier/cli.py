@@ -1,13 +1,15 @@
 """The `sortscope` command line: the same core functions the GUI uses, with a text progress bar.
 
 Progress goes to stderr, results to stdout or files. Exit status: 0 success, 1 failure (one line
-saying what happened and what to do), 2 wrong usage, 130 interrupted.
+saying what happened and what to do), 2 wrong usage, 130 interrupted, 141 standard output
+closed early (`sortscope info M | head`: a normal end, without a message).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -26,6 +28,7 @@ from classifier.textprogress import TextProgress
 from classifier.types import DEFAULT_TEST_PERCENT, DEFAULT_VALIDATION_PERCENT
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 128 + 13  # 141, as for a tool killed by SIGPIPE (the number Windows lacks)
 STDOUT = "-"  # as a file name: standard output
 
 
@@ -653,13 +656,33 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "run", None):
-        parser.print_help()
-        return EXIT_OK
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "run", None):
+            parser.print_help()
+            return EXIT_OK
+        status = _run(args)
+        sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
+        return status
+    except BrokenPipeError:  # `sortscope info M | head`: the reader has all it wanted
+        return _stdout_closed()
+
+
+def _stdout_closed() -> int:
+    """End quietly, like other command-line tools: no message, the status of a closed pipe."""
+    # Python flushes stdout once more at exit; pointing it at devnull keeps that flush silent.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return args.run(args)
+    except BrokenPipeError:
+        raise  # handled in main(): not a failure
     except SortscopeError as exc:
         print(f"sortscope: {exc.what}", file=sys.stderr)
         if exc.todo:

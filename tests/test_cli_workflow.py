@@ -309,3 +309,37 @@ def test_classify_csv_dash_writes_the_csv_to_stdout_and_messages_to_stderr(tmp_p
     assert piped.stdout == out.read_bytes()  # byte for byte the file's CSV, nothing else
     assert b"results in standard output" in piped.stderr and b"time:" in piped.stderr
     assert not (tmp_path / "-").exists() and not Path("-").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["info", "{model}"],
+        ["scan", "{data}", "--json", "--quiet"],
+        ["backbones"],
+        ["evaluate", "{data}", "--model", "{model}", "--quiet"],
+        ["classify", "{data}/Red", "--model", "{model}", "--csv", "-", "--quiet"],
+    ],
+    ids=lambda c: c[0],
+)
+def test_a_closed_stdout_ends_quietly_with_the_closed_pipe_status(tmp_path, tiny_model, command):
+    """`sortscope info M | head`: the reader is gone before the output comes."""
+    from classifier.cli import EXIT_BROKEN_PIPE
+
+    data = make_dataset(tmp_path / "data", per_class=4)
+    args = [a.format(model=tiny_model, data=data) for a in command]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone: every write to stdout fails with EPIPE
+    try:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=os.environ.copy(),
+            timeout=600,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == EXIT_BROKEN_PIPE == 141
+    assert done.stderr == ""
