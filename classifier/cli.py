@@ -345,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.set_defaults(run=_cmd_scan)
 
     from classifier.backbones import DEFAULT_BACKBONE
-    from classifier.types import OPTIMIZERS, TrainConfig
+    from classifier.types import DEFAULT_THRESHOLD, OPTIMIZERS, TrainConfig
 
     d = TrainConfig()
     train = sub.add_parser("train", help="train a classifier on DATA_DIR and save it to --model")
@@ -415,9 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument(
         "--threshold",
         type=float,
-        default=0.0,
+        default=DEFAULT_THRESHOLD,
         metavar="X",
-        help="label images below this confidence 'uncertain' (0..1)",
+        help="label images whose best class has a lower confidence 'uncertain' (0..1; 0 labels "
+        "every image with its best class; their probabilities are kept either way)",
     )
     classify.add_argument(
         "--batch-size",

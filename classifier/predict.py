@@ -20,7 +20,7 @@ from classifier.features import DEFAULT_BATCH_SIZE, FeatureRow, iter_features, o
 from classifier.modelfile import SortscopeModel
 from classifier.names import UNCERTAIN
 from classifier.progress import CancelToken, ProgressCallback
-from classifier.types import ExtractionStats, Prediction
+from classifier.types import DEFAULT_THRESHOLD, ExtractionStats, Prediction
 
 RowsCallback = Callable[[list[Prediction]], None]
 
@@ -122,7 +122,7 @@ def classify_files(
     folder: str | Path,
     model: SortscopeModel,
     *,
-    threshold: float = 0.0,
+    threshold: float = DEFAULT_THRESHOLD,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
@@ -170,7 +170,7 @@ def classify_folder(
     model: SortscopeModel,
     *,
     recursive: bool = False,
-    threshold: float = 0.0,
+    threshold: float = DEFAULT_THRESHOLD,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,

@@ -371,6 +371,12 @@ class Evaluation:
         }
 
 
+# Below this confidence a prediction is labelled "uncertain": the one default of the window, the
+# command line and classify_files(). With 2-5 classes a best class under 60% is close to a coin
+# toss between two, and those are the images to look at rather than sort blindly.
+DEFAULT_THRESHOLD = 0.6
+
+
 @dataclass(frozen=True)
 class Prediction:
     """One classified file: `file` is relative to the classified folder, with '/' separators."""

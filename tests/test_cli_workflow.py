@@ -343,3 +343,18 @@ def test_a_closed_stdout_ends_quietly_with_the_closed_pipe_status(tmp_path, tiny
         os.close(write_end)
     assert done.returncode == EXIT_BROKEN_PIPE == 141
     assert done.stderr == ""
+
+
+def test_classify_default_threshold_is_the_core_one(tmp_path, tiny_model):
+    from classifier.types import DEFAULT_THRESHOLD
+
+    assert DEFAULT_THRESHOLD == 0.6  # what the window has always shown
+    night = make_night(tmp_path / "night")
+    default, explicit = tmp_path / "default.csv", tmp_path / "explicit.csv"
+    sortscope("classify", night, "--model", tiny_model, "--csv", default, "--quiet")
+    sortscope("classify", night, "--model", tiny_model, "--csv", explicit, "--threshold", "0.6",
+              "--quiet")  # fmt: skip
+    assert default.read_bytes() == explicit.read_bytes()
+    rows = [r for r in read_csv(default)[1:] if not r[6]]
+    assert rows and all((r[1] == "uncertain") == (float(r[2]) < 0.6) for r in rows)
+    assert "uncertain" in {r[1] for r in rows} and len({r[1] for r in rows}) > 1  # both sides
