@@ -222,12 +222,24 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     evaluation, unreadable = evaluate_scan(scan, model, progress, cache_dir=args.cache_dir)
     progress.close()
     if args.json:
-        print(json.dumps(evaluation.to_json(), indent=2))
+        print(json.dumps(_evaluation_json(evaluation), indent=2))
     else:
         print(evaluation_text(evaluation))
     if unreadable:
         print(f"note: {unreadable} file(s) could not be read and were not scored.", file=sys.stderr)
     return EXIT_OK
+
+
+def _evaluation_json(evaluation) -> dict:
+    from classifier.evaluate import accuracy_interval, small_test_classes, verdict
+
+    interval = accuracy_interval(evaluation)
+    return {
+        **evaluation.to_json(),
+        "accuracy_interval": {"low": interval.low, "high": interval.high, "level": interval.level},
+        "verdict": verdict(evaluation),  # "clearly better than" (the baseline), ...
+        "small_test_classes": small_test_classes(evaluation),
+    }
 
 
 def _cmd_classify(args: argparse.Namespace) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,10 @@ from classifier.modelfile import SortscopeModel
 from classifier.predict import classify_files
 from classifier.progress import CancelToken, ProgressCallback
 from classifier.types import FILE_FAILURES, ClassMetrics, Evaluation, ScanResult, ScoredImage
+
+CONFIDENCE_LEVEL = 0.95
+Z_95 = 1.959964  # the normal quantile for a two-sided 95% interval
+MIN_TEST_IMAGES = 5  # below this many test images a class's scores are a guess
 
 
 def evaluate_predictions(
@@ -73,13 +79,65 @@ def evaluate_predictions(
     )
 
 
-def baseline_verdict(evaluation: Evaluation) -> str:
-    """How the model compares with always answering the largest class, in a few words."""
-    if evaluation.accuracy > evaluation.baseline_accuracy + 0.1:
+@dataclass(frozen=True)
+class Interval:
+    """Where the true accuracy lies with `level` confidence, given the test set's size."""
+
+    low: float
+    high: float
+    level: float = CONFIDENCE_LEVEL
+
+
+def wilson_interval(correct: int, total: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval for `correct` successes out of `total`: unlike the normal
+    approximation it stays inside 0..1 and is honest for small sets and scores near 100%."""
+    if total <= 0:
+        return 0.0, 1.0
+    p = correct / total
+    z2 = z * z
+    centre = (p + z2 / (2 * total)) / (1 + z2 / total)
+    half = z / (1 + z2 / total) * math.sqrt(p * (1 - p) / total + z2 / (4 * total * total))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def accuracy_interval(evaluation: Evaluation) -> Interval:
+    """The 95% interval of the test accuracy: 9 test images leave a wide one."""
+    correct = sum(evaluation.confusion_matrix[i][i] for i in range(len(evaluation.classes)))
+    return Interval(*wilson_interval(correct, evaluation.n_images))
+
+
+def verdict(evaluation: Evaluation) -> str:
+    """How the model compares with always answering the largest class, in a few words that
+    fit "the model is ... that baseline": "clearly better" only when the whole confidence
+    interval of its accuracy lies above the baseline's score."""
+    interval = accuracy_interval(evaluation)
+    baseline = evaluation.baseline_accuracy
+    if evaluation.n_images and interval.low > baseline:
         return "clearly better than"
-    if evaluation.accuracy > evaluation.baseline_accuracy:
-        return "not much better than"
+    if evaluation.n_images and interval.high < baseline:
+        return "worse than"
+    if evaluation.accuracy > baseline:
+        return "not clearly better than"  # the test set is too small to tell
     return "no better than"
+
+
+def small_test_classes(evaluation: Evaluation) -> dict[str, int]:
+    """Classes with fewer than MIN_TEST_IMAGES test images: their scores are a guess."""
+    return {
+        name: m.support for name, m in evaluation.per_class.items() if m.support < MIN_TEST_IMAGES
+    }
+
+
+def reliability_warning(evaluation: Evaluation) -> str:
+    """A sentence warning about classes with too few test images, or "" when there are none."""
+    small = small_test_classes(evaluation)
+    if not small or not evaluation.n_images:
+        return ""
+    listed = ", ".join(f"'{name}' {n}" for name, n in small.items())
+    return (
+        f"Few test images in {listed} (fewer than {MIN_TEST_IMAGES}): their precision and "
+        "recall are rough guesses. Add images to these classes, or raise the test share."
+    )
 
 
 def evaluation_text(evaluation: Evaluation) -> str:
@@ -91,12 +149,17 @@ def evaluation_text(evaluation: Evaluation) -> str:
             "(--test-percent 10, or Test % in the window) with at least 3 images per class, or "
             "run 'sortscope evaluate' on a separate labelled folder."
         )
+    interval = accuracy_interval(evaluation)
     lines = [
         f"Test accuracy {evaluation.accuracy:.1%} on {evaluation.n_images} held-out images "
-        f"(balanced accuracy {evaluation.balanced_accuracy:.1%}).",
+        f"({interval.level:.0%} confidence interval {interval.low:.1%} to {interval.high:.1%}; "
+        f"balanced accuracy {evaluation.balanced_accuracy:.1%}).",
         f"Always answering '{evaluation.baseline_class}' would score "
-        f"{evaluation.baseline_accuracy:.1%}.",
+        f"{evaluation.baseline_accuracy:.1%}: the model is {verdict(evaluation)} that baseline.",
     ]
+    warning = reliability_warning(evaluation)
+    if warning:
+        lines.append(f"Warning: {warning}")
     width = max(len(c) for c in evaluation.classes)
     lines.append(f"{'class':<{width}}  precision  recall     f1  support")
     for name, m in evaluation.per_class.items():

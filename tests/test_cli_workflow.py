@@ -100,7 +100,7 @@ def test_cli_options_reach_training_and_cache_dir(tmp_path):
     data = make_dataset(tmp_path / "data", per_class=12)
     model = tmp_path / "m.sortscope"
     cache = tmp_path / "my-cache"
-    sortscope(
+    trained = sortscope(
         "train",
         data,
         "--model",
@@ -126,6 +126,9 @@ def test_cli_options_reach_training_and_cache_dir(tmp_path):
         cache,
         "--quiet",
     )
+    # How sure the score is for 6 test images, and the verdict by that interval.
+    assert "95% confidence interval" in trained.stdout and "that baseline" in trained.stdout
+    assert "Warning: Few test images in" in trained.stdout  # 2 per class
     training = json.loads(sortscope("info", model).stdout)["training"]
     assert training["optimizer"] == "rmsprop" and training["batch_size"] == 8
     assert training["validation_percent"] == 20 and training["class_weights"] is False
@@ -358,3 +361,20 @@ def test_classify_default_threshold_is_the_core_one(tmp_path, tiny_model):
     rows = [r for r in read_csv(default)[1:] if not r[6]]
     assert rows and all((r[1] == "uncertain") == (float(r[2]) < 0.6) for r in rows)
     assert "uncertain" in {r[1] for r in rows} and len({r[1] for r in rows}) > 1  # both sides
+
+
+def test_evaluate_says_how_sure_the_score_is(tmp_path, tiny_model):
+    from classifier.evaluate import wilson_interval
+
+    data = make_dataset(tmp_path / "data", per_class={"Blue Sky": 6, "Red": 6, "green": 3})
+    text = sortscope("evaluate", data, "--model", tiny_model, "--quiet").stdout
+    assert "95% confidence interval" in text and "the model is" in text
+    assert "Few test images in 'green' 3" in text
+    scores = json.loads(sortscope("evaluate", data, "--model", tiny_model, "--json").stdout)
+    correct = sum(scores["confusion_matrix"][i][i] for i in range(3))
+    low, high = wilson_interval(correct, 15)
+    assert scores["accuracy_interval"] == {"low": low, "high": high, "level": 0.95}
+    assert scores["small_test_classes"] == {"green": 3}
+    assert scores["verdict"] in (
+        "clearly better than", "not clearly better than", "no better than", "worse than"
+    )  # fmt: skip

@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.evaluate import baseline_verdict, evaluate_predictions, evaluation_text
+from classifier.evaluate import evaluate_predictions, evaluation_text, verdict
 from classifier.types import TrainConfig
 
 
@@ -54,18 +54,19 @@ def test_json_keys_are_the_cli_contract():
 
 
 @pytest.mark.parametrize(
-    ("right", "verdict"),
-    [(9, "clearly better than"), (5, "not much better than"), (4, "no better than")],
+    ("right", "expected"),
+    [(9, "clearly better than"), (5, "not clearly better than"), (4, "no better than")],
 )
-def test_the_verdict_compares_the_model_with_the_baseline(right, verdict):
+def test_the_verdict_compares_the_model_with_the_baseline(right, expected):
     # 10 images, 4 of class 0 (the baseline scores 40 %); the model gets `right` of them right.
+    # 5/10 is above 40 %, but its 95 % interval (24 %..76 %) is not: not clearly better.
     y_true = np.array([0] * 4 + [1] * 6)
     y_pred = y_true.copy()
     y_pred[: 10 - right] = 1 - y_true[: 10 - right]
     paths = [Path(f"/d/{i}.png") for i in range(10)]
     ev = evaluate_predictions(y_true, one_hot_probs(y_pred, 2), ("a", "b"), paths, 0)
     assert ev.accuracy == pytest.approx(right / 10) and ev.baseline_accuracy == pytest.approx(0.4)
-    assert baseline_verdict(ev) == verdict
+    assert verdict(ev) == expected
 
 
 def test_fine_tuning_epochs_count_only_when_a_transfer_model_fine_tunes():
@@ -81,3 +82,55 @@ def test_no_test_images_say_so_and_what_to_do():
     )
     text = evaluation_text(evaluation)
     assert "0.0%" not in text and "Not tested" in text and "--test-percent" in text
+
+
+def evaluation_of(y_true, y_pred, classes, baseline_class=0):
+    paths = [Path(f"/d/{i}.png") for i in range(len(y_true))]
+    probs = one_hot_probs(np.array(y_pred), len(classes))
+    return evaluate_predictions(np.array(y_true), probs, classes, paths, baseline_class)
+
+
+def test_wilson_interval_against_published_values():
+    from classifier.evaluate import wilson_interval
+
+    # Wilson 95% intervals (e.g. Newcombe 1998): 8/9, 0/10, 81/263.
+    assert wilson_interval(8, 9) == pytest.approx((0.5650, 0.9801), abs=1e-4)
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert wilson_interval(81, 263) == pytest.approx((0.2553, 0.3662), abs=1e-4)
+    assert wilson_interval(0, 0) == (0.0, 1.0)  # nothing known
+
+
+def test_nine_test_images_are_not_clearly_better_but_ninety_are():
+    from classifier.evaluate import accuracy_interval
+
+    classes = ("cat", "dog", "owl")
+    # 8 of 9 right against a baseline of 3/9: the interval (56%..98%) clears 33%.
+    few = evaluation_of([0, 0, 0, 1, 1, 1, 2, 2, 2], [0, 0, 0, 1, 1, 1, 2, 2, 0], classes)
+    assert accuracy_interval(few).low == pytest.approx(0.565, abs=1e-3)
+    assert verdict(few) == "clearly better than"
+    # 6 of 9 right against a baseline of 5/9: above it, but the interval (35%..88%) is not.
+    y_true = [0] * 5 + [1, 1, 2, 2]
+    close = evaluation_of(y_true, [0, 0, 0, 0, 1, 1, 1, 2, 0], classes)
+    assert close.accuracy > close.baseline_accuracy
+    assert verdict(close) == "not clearly better than"
+    # The same scores on ten times the images: now the interval clears the baseline.
+    many = evaluation_of(y_true * 10, [0, 0, 0, 0, 1, 1, 1, 2, 0] * 10, classes)
+    assert accuracy_interval(many).low > many.baseline_accuracy  # 56.4% > 55.6%
+    assert verdict(many) == "clearly better than"
+    worse = evaluation_of(y_true * 10, [1] * 90, classes)
+    assert verdict(worse) == "worse than"
+    assert verdict(evaluation_of([0, 1], [0, 0], ("a", "b"))) == "no better than"
+
+
+def test_classes_with_few_test_images_are_warned_about():
+    from classifier.evaluate import reliability_warning, small_test_classes
+
+    ev = evaluation_of([0] * 6 + [1] * 3 + [2] * 2, [0] * 6 + [1] * 3 + [2] * 2, ("a", "b", "c"))
+    assert small_test_classes(ev) == {"b": 3, "c": 2}
+    assert "'b' 3, 'c' 2" in reliability_warning(ev)
+    text = evaluation_text(ev)
+    assert "95% confidence interval 74.1% to 100.0%" in text
+    assert "the model is clearly better than that baseline" in text
+    assert "Warning: Few test images in 'b' 3, 'c' 2" in text
+    plenty = evaluation_of([0] * 5 + [1] * 5, [0] * 5 + [1] * 5, ("a", "b"))
+    assert reliability_warning(plenty) == "" and "Warning" not in evaluation_text(plenty)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from classifier.evaluate import baseline_verdict
+from classifier.evaluate import verdict
 from classifier.types import Evaluation
 from ui.thumbnails import ThumbnailLoader
 from ui.widgets import ThumbnailStrip
@@ -73,7 +73,7 @@ def summary_text(evaluation: Evaluation) -> str:
         f"{evaluation.n_images} held-out test images classified correctly</span> "
         f"(balanced accuracy {evaluation.balanced_accuracy:.1%}, which weighs every class "
         f"equally).<br>Always answering <i>{evaluation.baseline_class}</i> would score "
-        f"{evaluation.baseline_accuracy:.1%}: the model is {baseline_verdict(evaluation)} that "
+        f"{evaluation.baseline_accuracy:.1%}: the model is {verdict(evaluation)} that "
         f"baseline. {len(evaluation.misclassified)} test image(s) were misclassified; click a "
         "cell of the matrix to see them."
     )
