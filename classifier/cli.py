@@ -186,7 +186,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     )
     progress.close()
     for problem in scan.problems:
-        print(f"note: {problem.message}", file=sys.stderr)
+        if problem not in scan.errors[:1]:  # the first error is the failure message below
+            print(f"note: {problem.message}", file=sys.stderr)
     outcome = train(
         scan,
         config,
@@ -339,16 +340,38 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless it says it already or there is none
+    (flags are off, optional paths unset, unless given)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if not action.option_strings or "default" in text:
+            return text
+        unset = action.default is None or action.default is False or action.default == []
+        if unset or action.default is argparse.SUPPRESS:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _command(sub, name: str, text: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=text, description=text, formatter_class=_HelpFormatter)
+
+
+DATA_DIR_HELP = "the dataset folder: one sub-folder of images per class"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sortscope",
         description="Train an image classifier on folders of images and sort new images with it.",
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sortscope {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    scan = sub.add_parser("scan", help="check a dataset folder: classes, counts, splits, problems")
-    scan.add_argument("data_dir", metavar="DATA_DIR", type=Path)
+    scan = _command(sub, "scan", "check a dataset folder: classes, counts, splits, problems")
+    scan.add_argument("data_dir", metavar="DATA_DIR", type=Path, help=DATA_DIR_HELP)
     _add_split_options(scan)
     scan.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_hdu_option(scan)
@@ -360,8 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     from classifier.types import DEFAULT_THRESHOLD, OPTIMIZERS, TrainConfig
 
     d = TrainConfig()
-    train = sub.add_parser("train", help="train a classifier on DATA_DIR and save it to --model")
-    train.add_argument("data_dir", metavar="DATA_DIR", type=Path)
+    train = _command(sub, "train", "train a classifier on DATA_DIR and save it to --model")
+    train.add_argument("data_dir", metavar="DATA_DIR", type=Path, help=DATA_DIR_HELP)
     train.add_argument(
         "--model", required=True, type=Path, metavar="OUT", help="where to write the model file"
     )
@@ -369,20 +392,40 @@ def build_parser() -> argparse.ArgumentParser:
         "--backbone",
         default=DEFAULT_BACKBONE,
         metavar="NAME",
-        help=f"pretrained network (default {DEFAULT_BACKBONE}; see 'backbones')",
+        help="pretrained network (see 'backbones')",
     )
-    train.add_argument("--epochs", type=int, default=d.epochs, metavar="N")
-    train.add_argument("--batch-size", type=int, default=d.batch_size, metavar="N")
-    train.add_argument("--learning-rate", type=float, default=d.learning_rate, metavar="X")
+    train.add_argument(
+        "--epochs",
+        type=int,
+        default=d.epochs,
+        metavar="N",
+        help="passes over the training images at most (early stopping may end sooner)",
+    )
+    train.add_argument(
+        "--batch-size", type=int, default=d.batch_size, metavar="N", help="images per step"
+    )
+    train.add_argument(
+        "--learning-rate",
+        type=float,
+        default=d.learning_rate,
+        metavar="X",
+        help="how big a step the optimizer takes",
+    )
     train.add_argument(
         "--optimizer",
         default=d.optimizer,
         choices=OPTIMIZERS,
         metavar="NAME",
-        help=f"one of {', '.join(OPTIMIZERS)} (default {d.optimizer})",
+        help=f"one of {', '.join(OPTIMIZERS)}",
     )
     _add_split_options(train)
-    train.add_argument("--seed", type=int, default=d.seed, metavar="N")
+    train.add_argument(
+        "--seed",
+        type=int,
+        default=d.seed,
+        metavar="N",
+        help="random seed: the same seed and data give the same split and run",
+    )
     train.add_argument(
         "--no-class-weights", action="store_true", help="do not weight classes by their rarity"
     )
@@ -393,7 +436,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="add a hidden layer of N units with dropout (default: none)",
     )
-    train.add_argument("--dropout", type=float, default=d.dropout, metavar="X")
+    train.add_argument(
+        "--dropout",
+        type=float,
+        default=d.dropout,
+        metavar="X",
+        help="share of the hidden layer's outputs dropped while training (with --hidden-units)",
+    )
     train.add_argument(
         "--no-early-stopping",
         action="store_true",
@@ -412,25 +461,41 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(train)
     train.set_defaults(run=_cmd_train)
 
-    evaluate = sub.add_parser("evaluate", help="score a model on a labelled folder")
-    evaluate.add_argument("data_dir", metavar="DATA_DIR", type=Path)
-    evaluate.add_argument("--model", required=True, type=Path, metavar="M")
+    evaluate = _command(sub, "evaluate", "score a model on a labelled folder")
+    evaluate.add_argument("data_dir", metavar="DATA_DIR", type=Path, help=DATA_DIR_HELP)
+    evaluate.add_argument(
+        "--model", required=True, type=Path, metavar="M", help="the model file to score"
+    )
     evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
     _add_common(evaluate)
     evaluate.set_defaults(run=_cmd_evaluate)
 
-    classify = sub.add_parser("classify", help="classify every image in FOLDER into a CSV")
-    classify.add_argument("folder", metavar="FOLDER", type=Path)
-    classify.add_argument("--model", required=True, type=Path, metavar="M")
-    classify.add_argument("--csv", required=True, type=Path, metavar="OUT.csv")
+    classify = _command(sub, "classify", "classify every image in FOLDER into a CSV")
+    classify.add_argument(
+        "folder",
+        metavar="FOLDER",
+        type=Path,
+        help="the folder of images to classify (its sub-folders too with --recursive)",
+    )
+    classify.add_argument(
+        "--model", required=True, type=Path, metavar="M", help="the model file to classify with"
+    )
+    classify.add_argument(
+        "--csv",
+        required=True,
+        type=Path,
+        metavar="OUT.csv",
+        help="where to write the results: file, label, confidence, prob_<class>..., error; "
+        "'-' writes them to standard output",
+    )
     classify.add_argument("--recursive", action="store_true", help="include sub-folders")
     classify.add_argument(
         "--threshold",
         type=float,
         default=DEFAULT_THRESHOLD,
         metavar="X",
-        help="label images whose best class has a lower confidence 'uncertain' (0..1; 0 labels "
-        "every image with its best class; their probabilities are kept either way)",
+        help="label an image 'uncertain' when its best class's confidence is below X, 0..1 "
+        "(0: never; the probabilities are kept either way)",
     )
     classify.add_argument(
         "--batch-size",
@@ -447,17 +512,23 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="K1,K2",
         help="FITS header keywords to add as CSV columns after 'error' "
-        "(e.g. DATE-OBS,FILTER,EXPTIME,OBJECT)",
+        "(e.g. DATE-OBS,FILTER,EXPTIME,OBJECT; default: none)",
     )
     _add_max_pixels(classify)
     _add_common(classify)
     classify.set_defaults(run=_cmd_classify)
 
-    add = sub.add_parser(
-        "add", help="add the images a results CSV names a class for to DATA_DIR/<class>/"
+    add = _command(
+        sub, "add", "add the images a results CSV names a class for to DATA_DIR/<class>/"
     )
-    add.add_argument("data_dir", metavar="DATA_DIR", type=Path)
-    add.add_argument("--from-csv", required=True, type=Path, metavar="RESULTS.csv")
+    add.add_argument("data_dir", metavar="DATA_DIR", type=Path, help=DATA_DIR_HELP)
+    add.add_argument(
+        "--from-csv",
+        required=True,
+        type=Path,
+        metavar="RESULTS.csv",
+        help="a results CSV of 'classify' or Export CSV, reviewed or edited",
+    )
     add.add_argument(
         "--images",
         required=True,
@@ -481,16 +552,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.set_defaults(run=_cmd_add)
 
-    info = sub.add_parser("info", help="print a model file's metadata as JSON")
-    info.add_argument("model", metavar="M", type=Path)
+    info = _command(sub, "info", "print a model file's metadata as JSON")
+    info.add_argument("model", metavar="M", type=Path, help="a .sortscope model file")
     info.set_defaults(run=_cmd_info)
 
-    export = sub.add_parser("export", help="write a plain Keras model and labels.txt")
-    export.add_argument("model", metavar="M", type=Path)
-    export.add_argument("output", metavar="OUT.keras", type=Path)
+    export = _command(sub, "export", "write a plain Keras model and labels.txt")
+    export.add_argument("model", metavar="M", type=Path, help="a .sortscope model file")
+    export.add_argument(
+        "output", metavar="OUT.keras", type=Path, help="the Keras file; labels.txt goes beside it"
+    )
     export.set_defaults(run=_cmd_export)
 
-    backbones = sub.add_parser("backbones", help="list the pretrained networks and availability")
+    backbones = _command(sub, "backbones", "list the pretrained networks and availability")
     backbones.add_argument("--json", action="store_true", help="print the list as JSON")
     backbones.add_argument(
         "--import",
@@ -512,14 +585,14 @@ def _add_split_options(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=DEFAULT_VALIDATION_PERCENT,
         metavar="P",
-        help="share of each class held out for validation (default %(default)g)",
+        help="share of each class held out for validation (default: %(default)g)",
     )
     parser.add_argument(
         "--test-percent",
         type=float,
         default=DEFAULT_TEST_PERCENT,
         metavar="P",
-        help="share of each class held out for the final test (default %(default)g)",
+        help="share of each class held out for the final test (default: %(default)g)",
     )
 
 
@@ -569,12 +642,19 @@ def _add_advanced_training_options(parser: argparse.ArgumentParser, d) -> None:
         metavar="N",
         help="after the head, train the backbone's last N blocks too (default 0: off)",
     )
-    group.add_argument("--fine-tune-epochs", type=int, default=d.fine_tune_epochs, metavar="N")
+    group.add_argument(
+        "--fine-tune-epochs",
+        type=int,
+        default=d.fine_tune_epochs,
+        metavar="N",
+        help="epochs of fine-tuning after the head's (with --fine-tune-blocks)",
+    )
     group.add_argument(
         "--fine-tune-learning-rate",
         type=float,
         default=d.fine_tune_learning_rate,
         metavar="X",
+        help="learning rate while fine-tuning: small, not to undo the pretrained weights",
     )
     group.add_argument(
         "--lr-schedule",
@@ -587,7 +667,7 @@ def _add_advanced_training_options(parser: argparse.ArgumentParser, d) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="write the run's loss/accuracy curves to DIR for TensorBoard",
+        help="write the run's loss/accuracy curves to DIR for TensorBoard (default: off)",
     )
 
 
@@ -644,7 +724,8 @@ def _add_stretch_options(parser: argparse.ArgumentParser) -> None:
         default="auto",
         choices=list(STRETCHES),
         metavar="NAME",
-        help=f"how FITS and 16-bit/float images become 8-bit (stored in the model). {choices}",
+        help="how FITS and 16-bit/float images become 8-bit, stored in the model "
+        f"(default: auto). {choices}",
     )
     parser.add_argument(
         "--stretch-percentiles",
@@ -652,7 +733,7 @@ def _add_stretch_options(parser: argparse.ArgumentParser) -> None:
         default=(DEFAULT_LOW_PERCENT, DEFAULT_HIGH_PERCENT),
         metavar="LOW,HIGH",
         help="clip points for the percentile and asinh stretches "
-        f"(default {DEFAULT_LOW_PERCENT:g},{DEFAULT_HIGH_PERCENT:g})",
+        f"(default: {DEFAULT_LOW_PERCENT:g},{DEFAULT_HIGH_PERCENT:g})",
     )
     _add_hdu_option(parser)
 

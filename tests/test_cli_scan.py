@@ -204,3 +204,43 @@ def test_max_pixels_option_is_the_limit_the_messages_name(tmp_path):
     assert sortscope("scan", str(tmp_path), "--max-pixels", "lots").returncode == 2
     for command in ("train", "classify"):
         assert "--max-pixels" in sortscope(command, "--help").stdout
+
+
+def _commands():
+    import argparse
+
+    from classifier.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return sub.choices
+
+
+@pytest.mark.parametrize(
+    "command", ["scan", "train", "evaluate", "classify", "info", "export", "backbones"]
+)
+def test_every_argument_has_help_and_every_option_shows_its_default(command):
+    parser = _commands()[command]
+    for action in parser._actions:
+        if action.dest == "help":
+            continue
+        shown = " ".join(parser._get_formatter()._format_action(action).split())
+        assert action.help and len(shown) > 20, f"{command}: no help for {shown}"
+        unset = action.default is None or action.default is False or action.default == []
+        if action.option_strings and not unset:
+            assert "default" in shown, f"{command}: no default in {shown}"
+
+
+def test_classify_help_explains_folder_model_csv_and_the_default_threshold(capsys):
+    text = " ".join(_commands()["classify"].format_help().split())
+    assert "FOLDER the folder of images to classify" in text
+    assert "--model M the model file to classify with" in text
+    assert "'-' writes them to standard output" in text
+    assert "(default: 0.6)" in text
+
+
+def test_train_on_an_empty_folder_says_why_once(tmp_path):
+    out = sortscope("train", str(tmp_path), "--model", str(tmp_path / "m.sortscope"), "--quiet")
+    assert out.returncode == 1
+    assert out.stderr.count("a classifier needs at least two") == 1, out.stderr
+    assert "What to do:" in out.stderr
