@@ -37,16 +37,29 @@ def test_conversion_runs_in_a_child_process_so_no_gui_freezes(monkeypatch):
         raise AssertionError("converted in this process")
 
     monkeypatch.setattr(engine, "convert", not_here)
-    fast = engine.load_engine(backbones.get_backbone("tiny_test"))
+    monkeypatch.setattr(engine, "STATUS_INTERVAL", 0.05)
+    messages = []
+    fast = engine.load_engine(backbones.get_backbone("tiny_test"), on_status=messages.append)
     assert fast.name == "tflite", fast.fallback_reason
     assert fast.predict(sample(32)).shape == (4, 192)
+    # What is happening and how long it takes, then that it is still going: never frozen.
+    assert messages[0].startswith("Converting ") and "(one time, up to a minute)…" in messages[0]
+    assert len(messages) > 2 and all(" s so far…" in m for m in messages[1:])
+
+
+def test_the_default_backbone_conversion_says_its_known_duration():
+    lite0 = backbones.get_backbone("efficientnet_lite0")
+    assert engine.conversion_message(lite0) == (
+        "Converting EfficientNet-Lite0 for fast inference (one time, about 15 s)…"
+    )
+    assert engine.conversion_message(lite0, 6.2).endswith("(one time, about 15 s): 6 s so far…")
 
 
 def test_conversion_is_cached_and_reused(monkeypatch, convert_here):
     tiny = backbones.get_backbone("tiny_test")
     messages = []
     first = engine.load_engine(tiny, on_status=messages.append)
-    assert first.name == "tflite" and any("once" in m for m in messages)
+    assert first.name == "tflite" and any("one time" in m for m in messages)
     assert len(list((engine.paths.cache_dir() / "engines").glob("*.tflite"))) == 1
 
     def no_conversion(*_):
