@@ -61,7 +61,7 @@ def survey_folder(
                 continue
             seen += 1
             if images.is_image_name(name):
-                sub_images += 1  # at the top level there are none, or no survey is asked for
+                sub_images += 0 if top else 1
             elif top or recursive:
                 suffixes[Path(name).suffix.lower() or "(no extension)"] += 1
         if sub_images >= count_cap or seen >= file_cap or time.monotonic() > deadline:
