@@ -247,15 +247,14 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from classifier.export import check_destination, write_csv, write_csv_to
-    from classifier.folder_survey import no_images_error
-    from classifier.predict import classify_files, list_image_files
+    from classifier.folder_survey import require_image_files
+    from classifier.predict import classify_files
 
     # Refused before the work, not after it: a folder, a device, the model itself...
     check_destination(args.csv, [args.model], probe=True)
     model = _load(args.model, lazy=True)  # cached images need no TensorFlow at all
-    files = list_image_files(args.folder, args.recursive)
-    if not files:  # say what is there instead of "succeeding" with a header-only CSV
-        raise no_images_error(args.folder, args.recursive, "use --recursive")
+    # No images: say what the folder holds instead of "succeeding" with a header-only CSV.
+    files = require_image_files(args.folder, args.recursive, "use --recursive")
     progress = TextProgress(quiet=args.quiet)
     result = classify_files(
         files,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from classifier import images
 from classifier.errors import SortscopeError
+from classifier.predict import list_image_files
 
 COUNT_CAP = 10_000  # images in sub-folders counted at most: enough to say "more than"
 FILE_CAP = 100_000  # entries looked at in all, whatever they are
@@ -76,6 +77,16 @@ def survey_folder(
         complete,
         has_subfolders,
     )
+
+
+def require_image_files(
+    folder: str | Path, recursive: bool, subfolders_hint: str = SUBFOLDERS_HINT
+) -> list[Path]:
+    """The image files to classify (as `list_image_files`), or the no-images error."""
+    files = list_image_files(folder, recursive)
+    if not files:
+        raise no_images_error(folder, recursive, subfolders_hint)
+    return files
 
 
 def no_images_error(

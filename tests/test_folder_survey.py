@@ -2,7 +2,10 @@
 
 from pathlib import Path
 
-from classifier.folder_survey import no_images_error, survey_folder
+import pytest
+
+from classifier.errors import SortscopeError
+from classifier.folder_survey import no_images_error, require_image_files, survey_folder
 
 
 def touch(path: Path, text: str = "x") -> None:
@@ -60,3 +63,10 @@ def test_no_image_files_names_the_other_files_and_their_kinds(tmp_path):
 def test_an_empty_folder_says_so(tmp_path):
     error = no_images_error(tmp_path, recursive=True)
     assert "holds no files" in error.what and error.todo
+
+
+def test_require_image_files_lists_them_or_raises_the_explanation(tmp_path):
+    touch(tmp_path / "sub" / "a.png")
+    with pytest.raises(SortscopeError, match="1 image in its sub-folders"):
+        require_image_files(tmp_path, recursive=False)
+    assert require_image_files(tmp_path, recursive=True) == [tmp_path / "sub" / "a.png"]
