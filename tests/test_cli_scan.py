@@ -8,6 +8,7 @@ import pytest
 from datasets import make_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = ["scan", "train", "evaluate", "classify", "add", "info", "export", "backbones"]
 
 
 def sortscope(*args: str) -> subprocess.CompletedProcess:
@@ -216,9 +217,11 @@ def _commands():
     return sub.choices
 
 
-@pytest.mark.parametrize(
-    "command", ["scan", "train", "evaluate", "classify", "info", "export", "backbones"]
-)
+def test_the_help_tests_cover_every_command():
+    assert set(_commands()) == set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_every_argument_has_help_and_every_option_shows_its_default(command):
     parser = _commands()[command]
     for action in parser._actions:
