@@ -208,6 +208,7 @@ class ClassifyView(QWidget):
         header_keys = parse_keys(self.fits_keys.text())
         self.settings.setValue(keys.FITS_KEYS, ", ".join(header_keys))
         self.results_table.reset(model.class_names, tuple(header_keys))
+        self.preview.clear()  # the previous run's image
         self.progress.start("Listing images…")
         recursive = self.recursive.isChecked()
 

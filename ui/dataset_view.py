@@ -243,6 +243,7 @@ class DatasetView(QWidget):
     # --- showing a scan -------------------------------------------------------------------
 
     def _show_scan(self, scan: ScanResult | None) -> None:
+        self.preview.clear()  # the grid is refilled, nothing is selected in it any more
         if scan is None:
             self.pages.setCurrentIndex(0)
             return

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from classifier import images
 from classifier.preprocessing import Preprocessing
+from ui.errors import ErrorInfo
 from ui.tasks import TaskRunner
 from ui.thumbnails import pil_to_qimage
 
@@ -35,9 +36,12 @@ class ImagePreview(QWidget):
         self.runner = runner
         self.kind = kind  # the task slot: a newer selection supersedes a decode in flight
         self.size = size
+        self.placeholder = placeholder
+        self._shown = 0  # counts what was asked to be shown: a late decode for older is dropped
         self.image = QLabel(placeholder)
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setMinimumSize(minimum, minimum)
+        self.image.setWordWrap(True)  # messages wrap instead of being cut at the edges
         self.info = QLabel()
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -51,23 +55,39 @@ class ImagePreview(QWidget):
 
     def show_image(self, path: Path, prep: Preprocessing, info: str) -> None:
         """Describe `path` at once and show it when decoded (its error text if it fails)."""
+        shown = self._next()
         self.info.setText(info)
         self.image.setText("Loading…")
         size = self.size
         self.runner.start(
             self.kind,
             lambda ctx: pil_to_qimage(images.load_thumbnail(path, size, prep=prep)),
-            finished=self._show,
-            failed=lambda error: self.image.setText(error.what),
+            finished=lambda image: self._show(shown, image),
+            failed=lambda error: self._failed(shown, error),
         )
 
     def show_message(self, text: str, info: str) -> None:
         """No image to show (unreadable, not used): say why instead."""
-        self.image.setPixmap(QPixmap())
+        self._next()
         self.image.setText(text)
         self.info.setText(info)
 
-    def _show(self, image: QImage) -> None:
+    def clear(self) -> None:
+        """Back to the placeholder: what was shown belongs to a dataset or run now gone."""
+        self.show_message(self.placeholder, "")
+
+    def _next(self) -> int:
+        self._shown += 1
+        self.image.setPixmap(QPixmap())
+        return self._shown
+
+    def _failed(self, shown: int, error: ErrorInfo) -> None:
+        if shown == self._shown:
+            self.image.setText(error.what)
+
+    def _show(self, shown: int, image: QImage) -> None:
+        if shown != self._shown:
+            return  # decoded for an earlier selection
         self.image.setPixmap(
             QPixmap.fromImage(image).scaled(
                 self.image.size(),
