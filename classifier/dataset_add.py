@@ -339,4 +339,4 @@ def undo_add(
     cancel: CancelToken | None = None,
 ) -> int:
     """Reverse an add from its undo log: copies removed, moved images back where they were."""
-    return undo_sort(log, progress, cancel)
+    return undo_sort(log, progress, cancel).undone

@@ -124,6 +124,15 @@ class SortReport:
     done: int
     log: Path
     cancelled: bool = False
+    mode: SortMode = SortMode.COPY
+    placed: tuple[tuple[Path, Path], ...] = ()  # (source, where it went) per finished step
+
+
+@dataclass(frozen=True)
+class UndoReport:
+    undone: int
+    restored: tuple[tuple[Path, Path], ...] = ()  # moves only: (where it was, where it is back)
+    removed_folders: tuple[Path, ...] = ()  # folders the sort made and left empty by the undo
 
 
 def _copy_into_place(source: Path, target: Path) -> Path:
@@ -184,21 +193,31 @@ def execute_sort(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     log = plan.output / f"{UNDO_PREFIX}{stamp}-{uuid.uuid4().hex[:6]}.jsonl"
     clock = StageClock(f"{stage} ({plan.mode.value})", len(plan.actions), progress)
-    done = 0
+    placed: list[tuple[Path, Path]] = []
+    folders: set[Path] = set()
+
+    def report(cancelled: bool = False) -> SortReport:
+        return SortReport(len(placed), log, cancelled, plan.mode, tuple(placed))
+
     with open(log, "w", encoding="utf-8") as f:
         f.write(json.dumps({"mode": plan.mode.value, "created": stamp}) + "\n")
         f.flush()
         for action in plan.actions:
             if cancel.cancelled:
-                return SortReport(done, log, cancelled=True)
+                return report(cancelled=True)
+            folder = action.target.parent
+            if folder not in folders:
+                folders.add(folder)
+                if not os.path.lexists(folder):  # logged first: undo may remove it if empty
+                    f.write(json.dumps({"created_folder": str(folder)}) + "\n")
             target = _apply(action, plan.mode)
             f.write(json.dumps({"source": str(action.source), "target": str(target)}) + "\n")
             f.flush()
-            done += 1
-            if done % 20 == 0:
-                clock.report(done)
-    clock.report(done)
-    return SortReport(done, log)
+            placed.append((action.source, target))
+            if len(placed) % 20 == 0:
+                clock.report(len(placed))
+    clock.report(len(placed))
+    return report()
 
 
 def latest_undo_log(output: str | Path) -> Path | None:
@@ -210,13 +229,16 @@ def undo_sort(
     log: str | Path,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
-) -> int:
-    """Reverse a sort from its log: moved files go back, copies and links are removed."""
+) -> UndoReport:
+    """Reverse a sort from its log: moved files go back, copies and links are removed, and
+    the folders the sort made are removed when that leaves them empty (never one with a file)."""
     log = Path(log)
     lines = log.read_text(encoding="utf-8").splitlines()
     mode = SortMode(json.loads(lines[0])["mode"])
-    steps = [json.loads(line) for line in lines[1:] if line.strip()]
+    entries = [json.loads(line) for line in lines[1:] if line.strip()]
+    steps = [e for e in entries if "source" in e]
     clock = StageClock(Stage.UNDOING_SORT, len(steps), progress)
+    restored: list[tuple[Path, Path]] = []
     undone = 0
     for step in reversed(steps):
         if cancel is not None and cancel.cancelled:
@@ -232,10 +254,22 @@ def undo_sort(
             except OSError:
                 shutil.copy2(target, back)
                 os.unlink(target)
+            restored.append((target, back))
         else:
             os.unlink(target)
         undone += 1
         clock.report(undone)
+    removed = [Path(e["created_folder"]) for e in entries if "created_folder" in e]
+    removed = [folder for folder in removed if _remove_if_empty(folder)]
     if undone == len(steps):
         log.rename(log.with_suffix(".undone"))
-    return undone
+    return UndoReport(undone, tuple(restored), tuple(removed))
+
+
+def _remove_if_empty(folder: Path) -> bool:
+    """rmdir refuses a folder that holds anything, hidden files included: nothing is lost."""
+    try:
+        os.rmdir(folder)
+        return True
+    except OSError:  # not empty, gone already, or not a folder
+        return False

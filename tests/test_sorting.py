@@ -75,7 +75,7 @@ def test_move_and_undo_restores_every_file(night, tmp_path):
     assert report.done == 3
     assert not night["a.png"].exists() and (out / "x" / "a.png").read_bytes() == b"a.png"
     assert latest_undo_log(out) == report.log
-    assert undo_sort(report.log) == 3
+    assert undo_sort(report.log).undone == 3
     assert all(night[n].read_bytes() == n.encode() for n in ("a.png", "b.png", "c.png"))
     assert latest_undo_log(out) is None  # the log is marked undone
 
@@ -157,4 +157,33 @@ def test_sorting_from_a_results_csv_finds_non_utf8_names_again(tmp_path):
     plan = plan_sort(back, tmp_path / "out", SortMode.MOVE)
     report = execute_sort(plan)
     assert report.done == 2 and (tmp_path / "out" / "Red" / name).read_bytes() == b"pixels"
-    assert undo_sort(report.log) == 2 and (folder / name).read_bytes() == b"pixels"
+    assert undo_sort(report.log).undone == 2 and (folder / name).read_bytes() == b"pixels"
+
+
+def test_sort_reports_where_each_file_went_and_undo_where_it_came_back(night, tmp_path):
+    out = tmp_path / "out"
+    rows = [row(night["a.png"], "x"), row(night["b.png"], "y")]
+    report = execute_sort(plan_sort(rows, out, SortMode.MOVE))
+    assert report.mode == SortMode.MOVE
+    assert dict(report.placed) == {
+        night["a.png"]: out / "x" / "a.png",
+        night["b.png"]: out / "y" / "b.png",
+    }
+    night["a.png"].write_bytes(b"a new file took the old name")
+    undo = undo_sort(report.log)
+    back = night["a.png"].with_name("a (1).png")  # never overwrites what appeared since
+    assert dict(undo.restored) == {out / "x" / "a.png": back, out / "y" / "b.png": night["b.png"]}
+    assert back.read_bytes() == b"a.png"
+
+
+def test_undo_removes_only_the_empty_folders_the_sort_made(night, tmp_path):
+    out = tmp_path / "out"
+    (out / "kept").mkdir(parents=True)  # there before the sort: stays, even when empty
+    rows = [row(night["a.png"], "kept"), row(night["b.png"], "new"), row(night["c.png"], "busy")]
+    report = execute_sort(plan_sort(rows, out, SortMode.COPY))
+    (out / "busy" / "someone else's.txt").write_text("added after the sort")
+    undo = undo_sort(report.log)
+    assert undo.undone == 3 and undo.removed_folders == (out / "new",)
+    assert (out / "kept").is_dir() and not (out / "new").exists()
+    assert (out / "busy" / "someone else's.txt").exists()
+    assert all(p.exists() for p in night.values())

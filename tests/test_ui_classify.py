@@ -140,6 +140,18 @@ def test_recursive_and_single_image_check(qtbot, window, model_file, night):
     assert "→ <b>green</b>" in view.preview.info.text()
 
 
+def undo_confirmed(qtbot, view):
+    """Undo the last sort, agreeing to the question it asks first."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from ui.sort_dialog import UNDO_BUTTON
+
+    view.undo_last_sort()
+    box = view.findChild(QMessageBox, "sortscope-confirm-undo")
+    next(b for b in box.buttons() if b.text() == UNDO_BUTTON).click()
+    qtbot.waitUntil(lambda: view.last_log is None, timeout=10000)
+
+
 def test_sort_copy_move_conflicts_and_undo(qtbot, window, model_file, night, tmp_path, settings):
     view = run_classify(qtbot, window, model_file, night)
     out = tmp_path / "sorted"
@@ -159,17 +171,15 @@ def test_sort_copy_move_conflicts_and_undo(qtbot, window, model_file, night, tmp
     assert (out / "Red" / "Red_0 (1).png").exists()
     assert len(list((out / "green").iterdir())) == 3
     assert (night / "Red_0.png").exists()  # copies leave originals alone
-    view.undo_last_sort()
-    qtbot.waitUntil(lambda: view.last_log is None, timeout=10000)
-    assert not (out / "green").exists() or not list((out / "green").iterdir())
+    undo_confirmed(qtbot, view)
+    assert not (out / "green").exists()  # made by the sort, left empty by the undo
 
     moved_out = tmp_path / "moved"
     view.run_sort(plan_sort(view.results.relabelled(), moved_out, SortMode.MOVE))
     qtbot.waitUntil(lambda: view.last_log is not None, timeout=10000)
     assert not (night / "Red_1.png").exists()
     assert (moved_out / "Red" / "Red_1.png").exists()
-    view.undo_last_sort()
-    qtbot.waitUntil(lambda: view.last_log is None, timeout=10000)
+    undo_confirmed(qtbot, view)
     assert (night / "Red_1.png").exists() and not (moved_out / "Red" / "Red_1.png").exists()
 
 

@@ -2,6 +2,7 @@
 follows, filters that explain an empty table, plain words for the run details."""
 
 import test_ui_classify
+from PySide6.QtCore import Qt
 from test_ui_classify import run_classify, table_column
 
 # The Classify tests' trained model and folder to classify, shared.
@@ -28,3 +29,43 @@ def test_a_new_run_clears_the_previous_runs_preview(qtbot, window, model_file, n
     assert view.preview.image.text() == "Select a row, or check a single image."
     qtbot.waitUntil(lambda: not window.runner.is_running("classify"), timeout=30000)
     assert not preview_has_image(view)
+
+
+def confirm_box(view):
+    from PySide6.QtWidgets import QMessageBox
+
+    return view.findChild(QMessageBox, "sortscope-confirm-undo")
+
+
+def test_rows_follow_a_move_and_its_confirmed_undo(qtbot, window, model_file, night, tmp_path):
+    from classifier.sorting import SortMode, plan_sort
+    from ui.sort_dialog import UNDO_BUTTON
+
+    view = run_classify(qtbot, window, model_file, night)
+    out = tmp_path / "sorted"
+    (out / "Red").mkdir(parents=True)  # there before the sort: it stays after the undo
+    view.run_sort(plan_sort(view.results.relabelled(), out, SortMode.MOVE))
+    qtbot.waitUntil(lambda: view.last_sort is not None, timeout=10000)
+    by_file = {r.file: r for r in view.results.rows}
+    assert by_file["Red_0.png"].path == out / "Red" / "Red_0.png"
+    assert by_file["corrupt.jpg"].path == night / "corrupt.jpg"  # unreadable: not moved
+    row = table_column(view, 1).index("Red_0.png")
+    tooltip = view.results_table.proxy.index(row, 1).data(Qt.ItemDataRole.ToolTipRole)
+    assert tooltip == str(out / "Red" / "Red_0.png")
+    view.results_table.table.selectRow(row)  # the moved file is found and shown
+    qtbot.waitUntil(lambda: preview_has_image(view), timeout=10000)
+    assert "could not be read" not in view.preview.image.text()
+
+    view.undo_last_sort()  # asks first, saying what goes back where
+    box = confirm_box(view)
+    assert f"Move 10 files from {out} back to {night}?" in box.text()
+    next(b for b in box.buttons() if b.text() != UNDO_BUTTON).click()  # Cancel
+    qtbot.wait(200)
+    assert view.last_sort is not None and (out / "Red" / "Red_0.png").exists()
+
+    view.undo_last_sort()
+    next(b for b in confirm_box(view).buttons() if b.text() == UNDO_BUTTON).click()
+    qtbot.waitUntil(lambda: view.last_sort is None, timeout=10000)
+    assert {r.file: r for r in view.results.rows}["Red_0.png"].path == night / "Red_0.png"
+    assert (night / "Red_0.png").exists()
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["Red"]

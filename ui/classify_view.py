@@ -39,13 +39,13 @@ from classifier.predict import (
     list_image_files,
 )
 from classifier.progress import Progress
-from classifier.sorting import SortPlan, execute_sort, undo_sort
+from classifier.sorting import SortMode, SortPlan, SortReport, UndoReport, execute_sort, undo_sort
 from ui import settings as keys
 from ui.errors import ErrorInfo, show_error
 from ui.image_preview import ImagePreview
 from ui.model_picker import ModelPicker
 from ui.results_table import ResultsTable
-from ui.sort_dialog import SortDialog
+from ui.sort_dialog import SortDialog, confirm_undo
 from ui.state import AppState
 from ui.tasks import TaskRunner
 from ui.thumbnails import ThumbnailLoader
@@ -68,6 +68,7 @@ class ClassifyView(QWidget):
         self.settings = settings
         self.folder: Path | None = None
         self.last_log: Path | None = None
+        self.last_sort: SortReport | None = None
         self.table_loader = ThumbnailLoader(size=40, parent=self)
         self.results_table = ResultsTable(self.table_loader)
         self.results = self.results_table.results  # the rows, read for summaries and output
@@ -380,9 +381,11 @@ class ClassifyView(QWidget):
     def run_sort(self, plan: SortPlan) -> None:
         self.progress.start("Sorting…")
 
-        def done(report) -> None:
+        def done(report: SortReport) -> None:
             self.progress.finish()
-            self.last_log = report.log
+            self.last_log, self.last_sort = report.log, report
+            if report.mode == SortMode.MOVE:  # the rows point where the files are now
+                self.results.move_paths(report.placed)
             self._update_buttons()
             state = "stopped after" if report.cancelled else "done:"
             self.state.status.emit(f"Sorting {state} {report.done} files into {plan.output}")
@@ -397,16 +400,20 @@ class ClassifyView(QWidget):
         self._update_buttons()
 
     def undo_last_sort(self) -> None:
-        log = self.last_log
-        if log is None:
-            return
+        """Ask first (how many files go back where), then undo off the GUI thread."""
+        report = self.last_sort
+        if report is not None:
+            confirm_undo(self, report, lambda: self._undo(report.log))
+
+    def _undo(self, log: Path) -> None:
         self.progress.start("Undoing…")
 
-        def done(count: int) -> None:
+        def done(undo: UndoReport) -> None:
             self.progress.finish()
-            self.last_log = None
+            self.last_log = self.last_sort = None
+            self.results.move_paths(undo.restored)
             self._update_buttons()
-            self.state.status.emit(f"Undid the sort of {count} files")
+            self.state.status.emit(f"Undid the sort of {undo.undone} files")
 
         self.runner.start(
             "classify",

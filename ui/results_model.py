@@ -7,7 +7,9 @@ current confidence threshold, so moving the threshold never needs a re-run.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
@@ -113,6 +115,21 @@ class ResultsModel(QAbstractTableModel):
             return [r.confidence for r in self.rows]
         return [self._value(i, column) for i in range(len(self.rows))]
 
+    def move_paths(self, moves: Iterable[tuple[Path, Path]]) -> int:
+        """Files moved on disk (by a sort, or back by its undo): their rows follow them."""
+        new_paths = {str(old): new for old, new in moves}
+        changed = 0
+        for i, row in enumerate(self.rows):
+            new = new_paths.get(str(row.path)) if row.path is not None else None
+            if new is not None:
+                self.rows[i] = replace(row, path=new)
+                changed += 1
+        if changed:
+            self._waiting = {}  # shown rows ask again, by their new paths
+            last = self.index(len(self.rows) - 1, self.columnCount() - 1)
+            self.dataChanged.emit(self.index(0, 0), last)
+        return changed
+
     def relabelled(self) -> list[Prediction]:
         """The rows with labels at the current threshold, as the CSV and sorting need them."""
         return [replace(r, label=label) for r, label in zip(self.rows, self.labels, strict=True)]
@@ -168,14 +185,18 @@ class ResultsModel(QAbstractTableModel):
             (column == 2 and value == UNCERTAIN) or (row.error and column != 0)
         ):
             return QColor("#d9822b") if value == UNCERTAIN else QColor("#d64545")
-        if role == Qt.ItemDataRole.ToolTipRole and column in (
-            1,
-            len(FIXED_COLUMNS) + len(self.class_names),
-        ):
-            return str(value)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == 1:
+                return str(row.path) if row.path is not None else row.file  # where it is now
+            if column == self.error_column:
+                return str(value)
         if role == Qt.ItemDataRole.TextAlignmentRole and column >= 3 and not isinstance(value, str):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+    @property
+    def error_column(self) -> int:
+        return len(FIXED_COLUMNS) + len(self.class_names)
 
     def _value(self, index: int, column: int):
         row = self.rows[index]

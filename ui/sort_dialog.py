@@ -6,9 +6,9 @@ thread once typing pauses; until the plan for what the dialog shows arrives, Sor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QRadioButton,
     QTableWidget,
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from classifier.sorting import SortMode, SortPlan, plan_sort
+from classifier.sorting import SortMode, SortPlan, SortReport, plan_sort
 from classifier.types import Prediction
 from ui import settings as keys
 from ui.errors import ErrorInfo
@@ -173,3 +174,47 @@ class SortDialog(QDialog):
         self._timer.stop()
         self._generation += 1  # closed: a plan still being made is not wanted any more
         super().done(result)
+
+
+UNDO_BUTTON = "Undo the sort"
+
+
+def undo_question(report: SortReport) -> str:
+    """What undoing `report` will do, in a sentence: how many files go back where."""
+    n = report.done
+    files = f"{n:,} file{'s' if n != 1 else ''}"
+    output = report.log.parent
+    if report.mode == SortMode.MOVE:
+        origins = sorted({source.parent for source, _ in report.placed})
+        where = (
+            str(origins[0])
+            if len(origins) == 1
+            else f"the {len(origins)} folders they came from (such as {origins[0]})"
+        )
+        text = f"Move {files} from {output} back to {where}?"
+    elif report.mode == SortMode.COPY:
+        text = f"Delete the {files} copied into {output}? The originals stay where they are."
+    else:
+        text = f"Delete the {files} links made in {output}? The files they point to stay."
+    return text + " Class folders the sort made are removed if that leaves them empty."
+
+
+def confirm_undo(parent: QWidget, report: SortReport, undo: Callable[[], None]) -> QMessageBox:
+    """Ask before undoing a sort; `undo` runs only if the user agrees. Opened, not exec'd."""
+    box = QMessageBox(parent)
+    box.setObjectName("sortscope-confirm-undo")
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Undo the last sort")
+    box.setText(undo_question(report))
+    yes = box.addButton(UNDO_BUTTON, QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(yes)
+
+    def clicked(button) -> None:
+        if box.buttonRole(button) == QMessageBox.ButtonRole.AcceptRole:
+            undo()
+
+    box.buttonClicked.connect(clicked)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
+    return box
