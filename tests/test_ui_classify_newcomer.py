@@ -3,6 +3,7 @@ follows, filters that explain an empty table, plain words for the run details.""
 
 import test_ui_classify
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 from test_ui_classify import run_classify, table_column
 
 # The Classify tests' trained model and folder to classify, shared.
@@ -69,3 +70,46 @@ def test_rows_follow_a_move_and_its_confirmed_undo(qtbot, window, model_file, ni
     assert {r.file: r for r in view.results.rows}["Red_0.png"].path == night / "Red_0.png"
     assert (night / "Red_0.png").exists()
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["Red"]
+
+
+def test_filters_that_match_nothing_say_so_and_clear_in_one_click(qtbot, window, model_file, night):
+    view = run_classify(qtbot, window, model_file, night)
+    table = view.results_table
+    assert view.summary.text().startswith("11 images · ")
+    assert "Run details" in view.summary.text()
+    table.label_filter.setCurrentIndex(table.label_filter.findData("Red"))
+    reds = view.results.labels.count("Red")
+    assert view.summary.text().startswith(f"{reds} of 11 images shown · ")
+    assert "Run details" in view.summary.text()  # kept while filtering
+    assert table.no_match.isHidden()
+
+    view.threshold.setValue(0.0)  # nothing is uncertain now
+    table.uncertain_only.setChecked(True)  # Red and uncertain at once: nothing
+    assert table.shown_count() == 0
+    assert not table.no_match.isHidden()
+    assert table.no_match_text.text() == "No rows match these filters."
+    assert view.summary.text().startswith("0 of 11 images shown · ")
+
+    table.search.setText("red")
+    next(b for b in table.no_match.findChildren(QPushButton) if b.text() == "Clear filters").click()
+    assert table.label_filter.currentIndex() == 0 and not table.uncertain_only.isChecked()
+    assert table.search.text() == "" and table.shown_count() == 11
+    assert table.no_match.isHidden() and view.summary.text().startswith("11 images · ")
+
+
+def test_the_summary_counts_keep_name_and_number_together():
+    from classifier.types import Prediction
+    from ui.results_model import ResultsModel
+    from ui.run_summary import counts_text
+    from ui.thumbnails import ThumbnailLoader
+
+    results = ResultsModel(ThumbnailLoader())
+    results.reset(("a<b", "c"))
+    results.append(
+        [Prediction("x.png", "", 0.9, (0.9, 0.1)), Prediction("y.png", "", None, None, "bad")]
+    )
+    text = counts_text(results, None)
+    assert text.startswith("2 images · ")
+    assert "<span style='white-space:nowrap'>a&lt;b: <b>1</b></span>" in text
+    assert "<span style='white-space:nowrap'>unreadable: <b>1</b></span>" in text
+    assert counts_text(results, 1).startswith("1 of 2 images shown · ")

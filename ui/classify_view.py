@@ -7,7 +7,6 @@ Classification is the core's `classify_files()` in a background task, exactly as
 
 from __future__ import annotations
 
-import html
 from datetime import date
 from pathlib import Path
 
@@ -32,7 +31,6 @@ from classifier.export import write_csv
 from classifier.fits_reader import parse_keys
 from classifier.modelfile import SortscopeModel, load_model
 from classifier.predict import (
-    UNCERTAIN,
     ClassifyResult,
     classify_files,
     image_folder,
@@ -45,6 +43,7 @@ from ui.errors import ErrorInfo, show_error
 from ui.image_preview import ImagePreview
 from ui.model_picker import ModelPicker
 from ui.results_table import ResultsTable
+from ui.run_summary import RUN_DETAILS_HELP, counts_text, run_details
 from ui.sort_dialog import SortDialog, confirm_undo
 from ui.state import AppState
 from ui.tasks import TaskRunner
@@ -124,8 +123,10 @@ class ClassifyView(QWidget):
         top.addRow("", run_row)
 
         self.results_table.row_selected.connect(self.show_prediction)
+        self.results_table.shown_changed.connect(self._show_summary)
         self.summary = QLabel("No results yet.")
         self.summary.setWordWrap(True)
+        self._run_note = ""  # run details or "cancelled", after the counts
 
         self.preview = ImagePreview(
             self.runner,
@@ -208,6 +209,8 @@ class ClassifyView(QWidget):
         self.settings.setValue(keys.CLASSIFY_FOLDER, str(folder))
         header_keys = parse_keys(self.fits_keys.text())
         self.settings.setValue(keys.FITS_KEYS, ", ".join(header_keys))
+        self._run_note = ""
+        self.summary.setToolTip("")
         self.results_table.reset(model.class_names, tuple(header_keys))
         self.preview.clear()  # the previous run's image
         self.progress.start("Listing images…")
@@ -242,19 +245,14 @@ class ClassifyView(QWidget):
             self.state.status.emit(f"Classifying: {p.done}/{p.total}")
 
     def _rows_arrived(self, chunks: list[list]) -> None:
-        self.results_table.append(chunks)
-        self._show_summary()
+        self.results_table.append(chunks)  # the summary follows (shown_changed)
 
     def _finished(self, result: ClassifyResult) -> None:
         self.progress.finish()
         self.results_table.sort_as_shown()
         self.state.set_results(result)
-        s = result.stats
-        engine = f", {s.engine_text()}" if s.engine else ""
-        details = html.escape(s.breakdown() + engine)
-        if s.cache_warning:
-            details += f"<br>{html.escape(s.cache_warning)}"
-        self._show_summary(f"<br><small>Run details: {details}</small>")
+        self._show_summary(run_details(result.stats))
+        self.summary.setToolTip(RUN_DETAILS_HELP)
         self._update_buttons()
         self.state.status.emit(f"Classified {len(result.rows)} images in {self.folder}")
 
@@ -267,6 +265,7 @@ class ClassifyView(QWidget):
         self.progress.finish()
         self._update_buttons()
         self._show_summary(" · cancelled: run again to finish; done images come from the cache")
+        self.summary.setToolTip("")
 
     # --- reviewing ------------------------------------------------------------------------
 
@@ -275,16 +274,13 @@ class ClassifyView(QWidget):
         self.results_table.set_threshold(value)
         self._show_summary()
 
-    def _show_summary(self, extra: str = "") -> None:
-        labels, errors = self.results.summary()
-        if not self.results.rows:
-            self.summary.setText("No results yet.")
-            return
-        parts = [f"{name}: <b>{labels.get(name, 0)}</b>" for name in self.results.class_names]
-        parts.append(f"uncertain: <b>{labels.get(UNCERTAIN, 0)}</b>")
-        if errors:
-            parts.append(f"unreadable: <b>{errors}</b>")
-        self.summary.setText(f"{len(self.results.rows)} images · " + " · ".join(parts) + extra)
+    def _show_summary(self, run_note: str | None = None) -> None:
+        """Counts of the rows (and of those shown, while filtered), then the run's note."""
+        if run_note is not None:
+            self._run_note = run_note
+        table = self.results_table
+        counts = counts_text(self.results, table.shown_count() if table.filtering() else None)
+        self.summary.setText(counts + (self._run_note if self.results.rows else ""))
 
     def show_prediction(self, row) -> None:
         if row.error:

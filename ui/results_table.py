@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -21,17 +22,22 @@ from classifier.types import Prediction
 from ui.results_model import ROW_ROLE, ResultsFilter, ResultsModel
 from ui.thumbnails import ThumbnailLoader
 
+ERROR_WIDTH = 220  # px: the start of an error message, enough to recognise it
+
 
 class ResultsTable(QWidget):
     """Show by label, uncertain only, errors only or file name; rows stream in during a run."""
 
     row_selected = Signal(object)  # Prediction
+    shown_changed = Signal()  # the filters or the rows changed: shown_count() may differ
 
     def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.results = ResultsModel(loader)
         self.proxy = ResultsFilter(self.results)
         self.label_filter = QComboBox()
+        # Wide enough for its longest label: a class name is never cut under the arrow.
+        self.label_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.uncertain_only = QCheckBox("Uncertain only")
         self.errors_only = QCheckBox("Errors only")
         self.search = QLineEdit()
@@ -50,12 +56,25 @@ class ResultsTable(QWidget):
         filters.addWidget(self.errors_only)
         filters.addWidget(self.search, 1)
 
+        # Filters that together match nothing would leave a blank table: say so, and undo them.
+        self.no_match = QWidget()
+        self.no_match_text = QLabel("No rows match these filters.")
+        clear = QPushButton("Clear filters")
+        clear.clicked.connect(self.clear_filters)
+        no_match_layout = QHBoxLayout(self.no_match)
+        no_match_layout.setContentsMargins(0, 0, 0, 0)
+        no_match_layout.addWidget(self.no_match_text)
+        no_match_layout.addWidget(clear)
+        no_match_layout.addStretch()
+        self.no_match.setVisible(False)
+
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)  # long errors end in "…" on one line; the tooltip has all
         self.table.verticalHeader().setDefaultSectionSize(44)
         self.table.setIconSize(QSize(40, 40))
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -63,9 +82,17 @@ class ResultsTable(QWidget):
         self.table.horizontalHeader().setDefaultSectionSize(110)
         self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
         self.table.selectionModel().currentRowChanged.connect(self._row_selected)
+        for signal in (
+            self.proxy.rowsInserted,
+            self.proxy.rowsRemoved,
+            self.proxy.modelReset,
+            self.proxy.layoutChanged,
+        ):
+            signal.connect(self._shown_changed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(filters)
+        layout.addWidget(self.no_match)
         layout.addWidget(self.table, 1)
 
     def reset(self, class_names: tuple[str, ...], extra_columns: tuple[str, ...]) -> None:
@@ -86,6 +113,9 @@ class ResultsTable(QWidget):
             self.table.resizeColumnsToContents()
             self.table.setColumnWidth(0, 52)
             self.table.setColumnWidth(1, max(self.table.columnWidth(1), 200))
+            error = self.results.error_column  # an error arriving later needs room to be read
+            self.table.setColumnWidth(error, max(self.table.columnWidth(error), ERROR_WIDTH))
+        self._shown_changed()  # also when the filters let none of these rows through
 
     def sort_as_shown(self) -> None:
         """Rows streamed in unsorted: sort them by the column the header shows."""
@@ -103,6 +133,35 @@ class ResultsTable(QWidget):
             self.errors_only.isChecked(),
             self.search.text(),
         )
+
+    def filtering(self) -> bool:
+        """Some filter hides rows (or could)."""
+        return (
+            self.label_filter.currentData() is not None
+            or self.uncertain_only.isChecked()
+            or self.errors_only.isChecked()
+            or bool(self.search.text())
+        )
+
+    def shown_count(self) -> int:
+        return self.proxy.rowCount()
+
+    def clear_filters(self) -> None:
+        """Show every row again, in one step."""
+        widgets = (self.label_filter, self.uncertain_only, self.errors_only, self.search)
+        for widget in widgets:
+            widget.blockSignals(True)
+        self.label_filter.setCurrentIndex(0)
+        self.uncertain_only.setChecked(False)
+        self.errors_only.setChecked(False)
+        self.search.clear()
+        for widget in widgets:
+            widget.blockSignals(False)
+        self._apply_filters()
+
+    def _shown_changed(self, *_args) -> None:
+        self.no_match.setVisible(bool(self.results.rows) and self.shown_count() == 0)
+        self.shown_changed.emit()
 
     def _row_selected(self, current: QModelIndex, _previous=None) -> None:
         row = current.data(ROW_ROLE) if current.isValid() else None
