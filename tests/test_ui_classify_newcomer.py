@@ -113,3 +113,29 @@ def test_the_summary_counts_keep_name_and_number_together():
     assert "<span style='white-space:nowrap'>a&lt;b: <b>1</b></span>" in text
     assert "<span style='white-space:nowrap'>unreadable: <b>1</b></span>" in text
     assert counts_text(results, 1).startswith("1 of 2 images shown · ")
+
+
+def test_run_details_are_explained_and_fits_columns_only_for_fits_models(
+    qtbot, window, model_file, night
+):
+    from dataclasses import replace
+
+    from classifier.modelfile import load_model
+
+    view = run_classify(qtbot, window, model_file, night)
+    assert "per new image on each of" in view.summary.text()  # the numbers stay
+    assert "Run details (point here for what they mean)" in view.summary.text()
+    assert "Per new image on each of N workers" in view.summary.toolTip()
+    assert "tflite" in view.summary.toolTip() and "inference" in view.summary.toolTip()
+
+    # Trained on PNG files only: no FITS header columns to offer, and none are asked for.
+    assert not view.fits_keys.isVisibleTo(view) and not view.fits_label.isVisibleTo(view)
+    view.fits_keys.setText("OBJECT")  # left over from an earlier FITS model
+    view.start()
+    qtbot.waitUntil(lambda: not window.runner.is_running("classify"), timeout=30000)
+    assert view.results.extra_columns == ()
+
+    older = load_model(model_file)  # a description without its dataset: nothing is hidden
+    older.info = replace(older.info, run=replace(older.info.run, dataset=None))
+    window.state.set_model(older, model_file)
+    assert view.fits_keys.isVisibleTo(view)

@@ -41,7 +41,7 @@ from classifier.sorting import SortMode, SortPlan, SortReport, UndoReport, execu
 from ui import settings as keys
 from ui.errors import ErrorInfo, show_error
 from ui.image_preview import ImagePreview
-from ui.model_picker import ModelPicker
+from ui.model_picker import ModelPicker, saw_high_range_images
 from ui.results_table import ResultsTable
 from ui.run_summary import RUN_DETAILS_HELP, counts_text, run_details
 from ui.sort_dialog import SortDialog, confirm_undo
@@ -113,7 +113,8 @@ class ClassifyView(QWidget):
         folder_row.addWidget(browse)
         folder_row.addWidget(self.recursive)
         top.addRow("Folder", folder_row)
-        top.addRow("FITS header columns", self.fits_keys)
+        self.fits_label = QLabel("FITS header columns")
+        top.addRow(self.fits_label, self.fits_keys)
         run_row = QHBoxLayout()
         run_row.addWidget(QLabel("Uncertain below"))
         run_row.addWidget(self.threshold)
@@ -176,6 +177,10 @@ class ClassifyView(QWidget):
     def _model_changed(self, model: SortscopeModel | None) -> None:
         if model is not None:  # thumbnails and previews look as the model sees images
             self.table_loader.set_preprocessing(model.preprocessing)
+        # Header columns only for models trained on FITS (or 16-bit) images.
+        fits = model is not None and saw_high_range_images(model)
+        self.fits_label.setVisible(fits)
+        self.fits_keys.setVisible(fits)
         self._update_buttons()
         if self.state.example is not None and not self.folder_edit.text():
             self.folder_edit.setText(str(self.state.example.unsorted))
@@ -207,8 +212,10 @@ class ClassifyView(QWidget):
             return
         self.folder = folder
         self.settings.setValue(keys.CLASSIFY_FOLDER, str(folder))
-        header_keys = parse_keys(self.fits_keys.text())
-        self.settings.setValue(keys.FITS_KEYS, ", ".join(header_keys))
+        header_keys = []
+        if self.fits_keys.isVisibleTo(self):  # hidden for a model that never saw FITS images
+            header_keys = parse_keys(self.fits_keys.text())
+            self.settings.setValue(keys.FITS_KEYS, ", ".join(header_keys))
         self._run_note = ""
         self.summary.setToolTip("")
         self.results_table.reset(model.class_names, tuple(header_keys))

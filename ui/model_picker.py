@@ -30,6 +30,13 @@ MAX_RECENT_MODELS = 8
 NO_MODEL = "No model yet: train one in the Train area, or open a saved model."
 
 
+def saw_high_range_images(model: SortscopeModel) -> bool:
+    """Whether the model was trained on FITS (or 16-bit) images, as its description says.
+    A description without its dataset counts as having seen them: nothing is hidden."""
+    dataset = model.info.run.dataset
+    return dataset is None or bool(dataset.high_range_images) or not model.preprocessing.is_default
+
+
 def model_card(model: SortscopeModel, path: Path | None) -> str:
     """The model in a few lines: its classes, network, score, training and stretch."""
     info = model.info
