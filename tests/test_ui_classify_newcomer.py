@@ -139,3 +139,21 @@ def test_run_details_are_explained_and_fits_columns_only_for_fits_models(
     older.info = replace(older.info, run=replace(older.info.run, dataset=None))
     window.state.set_model(older, model_file)
     assert view.fits_keys.isVisibleTo(view)
+
+
+def test_show_combo_file_and_error_columns_are_readable(qtbot, window, model_file, night):
+    from ui.results_table import ERROR_WIDTH
+
+    view = run_classify(qtbot, window, model_file, night)
+    table = view.results_table
+    combo = table.label_filter
+    longest = max(combo.itemText(i) for i in range(combo.count()))
+    assert combo.width() >= combo.fontMetrics().horizontalAdvance(longest)
+    assert combo.width() >= combo.sizeHint().width()
+    grid = table.table
+    assert grid.columnWidth(view.results.error_column) >= ERROR_WIDTH
+    assert not grid.wordWrap()  # an error is one line ending in "…", not three cut lines
+    assert grid.textElideMode() == Qt.TextElideMode.ElideMiddle  # names keep their ends
+    corrupt = table.proxy.index(table_column(view, 1).index("corrupt.jpg"), 0)
+    error = corrupt.siblingAtColumn(view.results.error_column)
+    assert error.data() and error.data(Qt.ItemDataRole.ToolTipRole) == error.data()

@@ -36,7 +36,7 @@ from ui.problems_panel import ProblemsPanel
 from ui.state import AppState
 from ui.stretch_controls import StretchControls
 from ui.tasks import TaskRunner
-from ui.thumbnails import ThumbnailLoader, ThumbnailModel
+from ui.thumbnails import ThumbnailDelegate, ThumbnailLoader, ThumbnailModel
 from ui.widgets import TaskProgress
 
 ALL_CLASSES = "All classes"
@@ -132,6 +132,10 @@ class DatasetView(QWidget):
         header = self.class_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        # Rows grow to show a wrapped note whole, also after the table is made narrower.
+        self.class_table.verticalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
         self.class_table.itemSelectionChanged.connect(self._class_selected)
         self.chart = ClassChart()
         left = QSplitter(Qt.Orientation.Vertical)
@@ -148,7 +152,8 @@ class DatasetView(QWidget):
         self.grid.setBatchSize(200)
         size = self.loader.size
         self.grid.setIconSize(QSize(size, size))
-        self.grid.setGridSize(QSize(size + 24, size + 28))
+        self.grid.setGridSize(QSize(size + 40, size + 28))
+        self.grid.setItemDelegate(ThumbnailDelegate(self.grid.gridSize(), self.grid))
         self.grid.setModel(self.thumbnail_model)
         self.grid.selectionModel().currentChanged.connect(self._thumbnail_selected)
         self.stretch = StretchControls()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from classifier.types import Problem, Severity
 
+FILE_WIDTH = 260  # px
 ICONS = {Severity.ERROR: "⛔", Severity.WARNING: "⚠", Severity.INFO: "ℹ"}
 
 
@@ -32,6 +33,7 @@ class ProblemsPanel(QWidget):
         self.table.setHorizontalHeaderLabels(["", "Problem", "File", "What to do"])
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a file name keeps its end
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         header = self.table.horizontalHeader()
@@ -65,4 +67,6 @@ class ProblemsPanel(QWidget):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
                 self.table.setItem(row, column, item)
+        # The File column fits its paths up to a limit (the rest is cut in the middle).
+        self.table.setColumnWidth(2, min(max(self.table.sizeHintForColumn(2), 80), FILE_WIDTH))
         self.table.resizeRowsToContents()

@@ -23,6 +23,7 @@ from ui.results_model import ROW_ROLE, ResultsFilter, ResultsModel
 from ui.thumbnails import ThumbnailLoader
 
 ERROR_WIDTH = 220  # px: the start of an error message, enough to recognise it
+FILE_WIDTH = 280  # px at most at first: longer names are cut in the middle (tooltip: all)
 
 
 class ResultsTable(QWidget):
@@ -75,6 +76,8 @@ class ResultsTable(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(False)  # long errors end in "…" on one line; the tooltip has all
+        # File names often differ only at the end (…_001.png): cut them in the middle.
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.verticalHeader().setDefaultSectionSize(44)
         self.table.setIconSize(QSize(40, 40))
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -112,7 +115,7 @@ class ResultsTable(QWidget):
         if first:  # size the columns to the first rows once, then leave them to the user
             self.table.resizeColumnsToContents()
             self.table.setColumnWidth(0, 52)
-            self.table.setColumnWidth(1, max(self.table.columnWidth(1), 200))
+            self.table.setColumnWidth(1, min(max(self.table.columnWidth(1), 200), FILE_WIDTH))
             error = self.results.error_column  # an error arriving later needs room to be read
             self.table.setColumnWidth(error, max(self.table.columnWidth(error), ERROR_WIDTH))
         self._shown_changed()  # also when the filters let none of these rows through

@@ -17,11 +17,13 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QRunnable,
+    QSize,
     Qt,
     QThreadPool,
     Signal,
 )
 from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from classifier import images
 from classifier.errors import ImageError
@@ -196,3 +198,19 @@ class ThumbnailModel(QAbstractListModel):
 
     def row_of(self, path: Path) -> int | None:
         return self._rows.get(str(path))
+
+
+class ThumbnailDelegate(QStyledItemDelegate):
+    """A grid cell whose name uses the cell's whole width and, when too long, is cut in the
+    middle: names that differ only at the end (…_001.png, …_002.png) stay told apart."""
+
+    def __init__(self, cell: QSize, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.cell = cell - QSize(4, 4)  # a little space between neighbours
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+    def sizeHint(self, _option: QStyleOptionViewItem, _index: QModelIndex) -> QSize:
+        return self.cell
