@@ -58,7 +58,7 @@ class ImagePreview(QWidget):
         shown = self._next()
         self.info.setText(info)
         self.image.setText("Loading…")
-        size = self.size
+        size = round(self.size * self.devicePixelRatioF())  # sharp on a 2x screen
         self.runner.start(
             self.kind,
             lambda ctx: pil_to_qimage(images.load_thumbnail(path, size, prep=prep)),
@@ -88,10 +88,11 @@ class ImagePreview(QWidget):
     def _show(self, shown: int, image: QImage) -> None:
         if shown != self._shown:
             return  # decoded for an earlier selection
-        self.image.setPixmap(
-            QPixmap.fromImage(image).scaled(
-                self.image.size(),
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
+        ratio = self.image.devicePixelRatioF()
+        pixmap = QPixmap.fromImage(image).scaled(
+            self.image.size() * ratio,  # the label's device pixels: as crisp as the text
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
         )
+        pixmap.setDevicePixelRatio(ratio)
+        self.image.setPixmap(pixmap)

@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from classifier import images
@@ -41,6 +41,22 @@ def pil_to_qimage(image) -> QImage:
     return qimage.copy()  # own the pixels: `data` dies with this frame
 
 
+def screen_ratio() -> float:
+    """Device pixels per logical pixel of the app's screens (2 on a 2x screen)."""
+    app = QGuiApplication.instance()
+    return app.devicePixelRatio() if app is not None else 1.0
+
+
+def hidpi_pixmap(image: QImage, logical_side: int) -> QPixmap:
+    """`image`, decoded for at most `logical_side` × ratio pixels, as a pixmap drawn at the
+    size a `logical_side` thumbnail has: sharp at 2x, and a small image no smaller than at 1x
+    (it was not enlarged, so it has fewer device pixels per logical one)."""
+    pixmap = QPixmap.fromImage(image)
+    longest = max(image.width(), image.height())
+    pixmap.setDevicePixelRatio(max(1.0, longest / logical_side))
+    return pixmap
+
+
 class _Worker(QRunnable):
     def __init__(self, loader: ThumbnailLoader) -> None:
         super().__init__()
@@ -51,7 +67,7 @@ class _Worker(QRunnable):
             path, generation = job
             try:
                 thumbnail = images.load_thumbnail(
-                    path, self.loader.size, prep=self.loader.preprocessing
+                    path, self.loader.pixel_side, prep=self.loader.preprocessing
                 )
                 image = pil_to_qimage(thumbnail)
             except ImageError:
@@ -63,9 +79,17 @@ class ThumbnailLoader(QObject):
     loaded = Signal(object, object)  # path, QPixmap | None (None: unreadable)
     _results = Signal(object, int, object)  # from workers: path, generation, QImage | None
 
-    def __init__(self, size: int = 96, threads: int = 2, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        size: int = 96,
+        threads: int = 2,
+        parent: QObject | None = None,
+        ratio: float | None = None,
+    ) -> None:
         super().__init__(parent)
-        self.size = size
+        self.size = size  # logical pixels: what layouts see
+        self.ratio = ratio if ratio is not None else screen_ratio()
+        self.pixel_side = round(size * self.ratio)  # decoded for the screen's real pixels
         self.preprocessing = Preprocessing()  # how FITS and 16-bit images are stretched
         self.generation = 0
         self._pool = QThreadPool(self)
@@ -128,7 +152,7 @@ class ThumbnailLoader(QObject):
     def _on_result(self, path: Path, generation: int, image: QImage | None) -> None:
         if generation != self.generation:
             return  # stale: the user moved on
-        pixmap = QPixmap.fromImage(image) if image is not None else None
+        pixmap = hidpi_pixmap(image, self.size) if image is not None else None
         self._cache[path] = pixmap
         while len(self._cache) > CACHE_ITEMS:
             self._cache.popitem(last=False)
