@@ -152,8 +152,8 @@ class ClassifyView(QWidget):
         self.undo_button.clicked.connect(self.undo_last_sort)
         for button in (self.export_button, self.sort_button, self.undo_button):
             button.setEnabled(False)
-        actions = QHBoxLayout()
-        actions.addWidget(self.summary, 1)
+        actions = QHBoxLayout()  # the summary has the full width above: it never squeezes
+        actions.addStretch()
         actions.addWidget(self.undo_button)
         actions.addWidget(self.sort_button)
         actions.addWidget(self.export_button)
@@ -162,6 +162,7 @@ class ClassifyView(QWidget):
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.addWidget(self.results_table, 1)
+        middle_layout.addWidget(self.summary)
         middle_layout.addLayout(actions)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(middle)
