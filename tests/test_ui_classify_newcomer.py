@@ -70,6 +70,9 @@ def test_rows_follow_a_move_and_its_confirmed_undo(qtbot, window, model_file, ni
     assert {r.file: r for r in view.results.rows}["Red_0.png"].path == night / "Red_0.png"
     assert (night / "Red_0.png").exists()
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["Red"]
+    assert window.statusBar().currentMessage() == (
+        "Undid the sort of 10 files; removed 2 empty folders"  # green and Blue Sky
+    )
 
 
 def test_filters_that_match_nothing_say_so_and_clear_in_one_click(qtbot, window, model_file, night):

@@ -417,7 +417,11 @@ class ClassifyView(QWidget):
             self.last_log = self.last_sort = None
             self.results.move_paths(undo.restored)
             self._update_buttons()
-            self.state.status.emit(f"Undid the sort of {undo.undone} files")
+            folders = len(undo.removed_folders)
+            removed = f"; removed {folders} empty folder{'s' if folders != 1 else ''}"
+            self.state.status.emit(
+                f"Undid the sort of {undo.undone} files" + (removed if folders else "")
+            )
 
         self.runner.start(
             "classify",
