@@ -295,9 +295,9 @@ def test_sort_dry_run_is_planned_off_the_gui_thread_after_typing(
     rows = [Prediction("a.png", "Red", 0.9, (0.9, 0.1), "", source)]
     made = []
 
-    def recording(rows, output, mode):
+    def recording(rows, output, mode, reviewed=None):
         made.append((threading.current_thread().name, str(output)))
-        return plan_sort(rows, output, mode)
+        return plan_sort(rows, output, mode, reviewed)
 
     monkeypatch.setattr(ui.sort_dialog, "plan_sort", recording)
     dialog = SortDialog(rows, settings, window.runner)

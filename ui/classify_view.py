@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -43,6 +44,7 @@ from ui.errors import ErrorInfo, show_error
 from ui.image_preview import ImagePreview
 from ui.model_picker import ModelPicker, saw_high_range_images
 from ui.results_table import ResultsTable
+from ui.review_controls import ReviewControls
 from ui.run_summary import RUN_DETAILS_HELP, counts_text, run_details
 from ui.sort_dialog import SortDialog, confirm_undo
 from ui.state import AppState
@@ -71,6 +73,8 @@ class ClassifyView(QWidget):
         self.table_loader = ThumbnailLoader(size=40, parent=self)
         self.results_table = ResultsTable(self.table_loader)
         self.results = self.results_table.results  # the rows, read for summaries and output
+        self.classified_with: SortscopeModel | None = None  # the model of the shown results
+        self.review = ReviewControls(state, runner, settings, self.results_table)
         self._build()
         state.model_changed.connect(self._model_changed)
         self._model_changed(state.model)
@@ -153,6 +157,7 @@ class ClassifyView(QWidget):
         for button in (self.export_button, self.sort_button, self.undo_button):
             button.setEnabled(False)
         actions = QHBoxLayout()  # the summary has the full width above: it never squeezes
+        actions.addWidget(self.review)
         actions.addStretch()
         actions.addWidget(self.undo_button)
         actions.addWidget(self.sort_button)
@@ -169,9 +174,14 @@ class ClassifyView(QWidget):
         splitter.addWidget(side)
         splitter.setSizes([900, 360])
         splitter.setStretchFactor(0, 1)
+        self.pages = QStackedWidget()  # the table, or the review mode over the same results
+        self.pages.addWidget(splitter)
+        self.pages.addWidget(self.review.view)
+        self.review.enter_requested.connect(self.enter_review)
+        self.review.view.leave_requested.connect(self.leave_review)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.pages, 1)
 
     # --- model ----------------------------------------------------------------------------
 
@@ -221,6 +231,9 @@ class ClassifyView(QWidget):
         self.summary.setToolTip("")
         self.results_table.reset(model.class_names, tuple(header_keys))
         self.preview.clear()  # the previous run's image
+        self.classified_with = model
+        self.leave_review()
+        self.review.batch_started()
         self.progress.start("Listing images…")
         recursive = self.recursive.isChecked()
 
@@ -259,6 +272,7 @@ class ClassifyView(QWidget):
         self.progress.finish()
         self.results_table.sort_as_shown()
         self.state.set_results(result)
+        self.review.batch_finished(self.folder, self.classified_with, self.results.rows)
         self._show_summary(run_details(result.stats))
         self.summary.setToolTip(RUN_DETAILS_HELP)
         self._update_buttons()
@@ -289,6 +303,15 @@ class ClassifyView(QWidget):
         table = self.results_table
         counts = counts_text(self.results, table.shown_count() if table.filtering() else None)
         self.summary.setText(counts + (self._run_note if self.results.rows else ""))
+
+    def enter_review(self) -> None:
+        self.pages.setCurrentWidget(self.review.view)
+        self.review.view.rebuild_queue()
+        self.review.view.setFocus()
+
+    def leave_review(self) -> None:
+        self.pages.setCurrentIndex(0)
+        self.results_table.proxy.refilter()  # reviewed rows may now be hidden
 
     def show_prediction(self, row) -> None:
         if row.error:
@@ -371,13 +394,22 @@ class ClassifyView(QWidget):
 
         self.runner.start(
             "export",
-            lambda ctx: write_csv(rows, names, path, extra, protected=protected),
+            lambda ctx: write_csv(
+                rows,
+                names,
+                path,
+                extra,
+                reviewed=self.review.reviewed_labels(rows),
+                protected=protected,
+            ),
             finished=done,
             failed=lambda info: show_error(self, info),
         )
 
     def sort_files(self) -> None:
-        dialog = SortDialog(self.results.relabelled(), self.settings, self.runner, self)
+        rows = self.results.relabelled()
+        reviewed = self.review.reviewed_labels(rows)
+        dialog = SortDialog(rows, self.settings, self.runner, self, reviewed=reviewed)
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.plan is not None:
             self.settings.setValue(keys.SORT_FOLDER, str(dialog.plan.output))
             self.run_sort(dialog.plan)
@@ -433,6 +465,7 @@ class ClassifyView(QWidget):
 
     def shutdown(self) -> None:
         self.table_loader.shutdown()
+        self.review.shutdown()
 
 
 def _model_and_folder_arguments(view: ClassifyView, state: AppState, args: list[str]) -> None:

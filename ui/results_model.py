@@ -7,7 +7,7 @@ current confidence threshold, so moving the threshold never needs a re-run.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +19,8 @@ from classifier.types import Prediction
 from ui.thumbnails import ThumbnailLoader
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
-FIXED_COLUMNS = ["", "File", "Label", "Confidence"]
+FIXED_COLUMNS = ["", "File", "Label", "Confidence", "Reviewed"]
+REVIEWED_COLUMN = 4  # the label a person gave, beside the prediction
 MAX_WAITING = 5000  # thumbnail requests remembered; shown rows ask again when drawn
 
 
@@ -40,6 +41,7 @@ class ResultsModel(QAbstractTableModel):
         self.labels: list[str] = []
         self._label_counts: Counter = Counter()  # so summaries never rescan all rows
         self._errors = 0
+        self.reviewed: Callable[[Prediction], str] | None = None  # a row's reviewed label
         loader.loaded.connect(self._thumbnail_loaded)
 
     # --- content --------------------------------------------------------------------------
@@ -82,6 +84,16 @@ class ResultsModel(QAbstractTableModel):
         self._count(self.rows, self.labels)
         if self.rows:
             self.dataChanged.emit(self.index(0, 2), self.index(len(self.rows) - 1, 2))
+
+    def set_reviewed(self, reviewed: Callable[[Prediction], str] | None) -> None:
+        """Where the Reviewed column reads each row's reviewed label ("" when not reviewed)."""
+        self.reviewed = reviewed
+        self.reviewed_changed()
+
+    def reviewed_changed(self) -> None:
+        if self.rows:
+            column = REVIEWED_COLUMN
+            self.dataChanged.emit(self.index(0, column), self.index(len(self.rows) - 1, column))
 
     def label(self, row: Prediction) -> str:
         """A row's label at the current threshold ("" for an unreadable file)."""
@@ -206,6 +218,8 @@ class ResultsModel(QAbstractTableModel):
             return self.labels[index]
         if column == 3:
             return row.confidence
+        if column == REVIEWED_COLUMN:
+            return self.reviewed(row) if self.reviewed is not None else ""
         prob_index = column - len(FIXED_COLUMNS)
         if prob_index < len(self.class_names):
             return row.probabilities[prob_index] if row.probabilities else None
@@ -232,11 +246,17 @@ class ResultsFilter(QSortFilterProxyModel):
         self.uncertain_only = False
         self.errors_only = False
         self.text = ""
+        self.hide_reviewed = False
 
     def set_filters(self, label: str | None, uncertain: bool, errors: bool, text: str) -> None:
         self.beginFilterChange()
         self.label_filter, self.uncertain_only, self.errors_only = label, uncertain, errors
         self.text = text.lower()
+        self.endFilterChange()
+
+    def set_hide_reviewed(self, hide: bool) -> None:
+        self.beginFilterChange()
+        self.hide_reviewed = hide
         self.endFilterChange()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -250,9 +270,14 @@ class ResultsFilter(QSortFilterProxyModel):
 
     def filterAcceptsRow(self, source_row: int, _parent: QModelIndex) -> bool:
         # Called for every row after each sort or reset: no filter must mean no work.
-        if not (self.errors_only or self.uncertain_only or self.text) and self.label_filter is None:
+        if (
+            not (self.errors_only or self.uncertain_only or self.text or self.hide_reviewed)
+            and self.label_filter is None
+        ):
             return True
         row = self.results.rows[source_row]
+        if self.hide_reviewed and self.results.reviewed and self.results.reviewed(row):
+            return False
         if self.errors_only and not row.error:
             return False
         label = self.results.labels[source_row]

@@ -41,6 +41,8 @@ class ResultsTable(QWidget):
         self.label_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.uncertain_only = QCheckBox("Uncertain only")
         self.errors_only = QCheckBox("Errors only")
+        self.hide_reviewed = QCheckBox("Hide reviewed")
+        self.hide_reviewed.toggled.connect(self.proxy.set_hide_reviewed)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter by file name")
         for signal in (
@@ -55,6 +57,7 @@ class ResultsTable(QWidget):
         filters.addWidget(self.label_filter)
         filters.addWidget(self.uncertain_only)
         filters.addWidget(self.errors_only)
+        filters.addWidget(self.hide_reviewed)
         filters.addWidget(self.search, 1)
 
         # Filters that together match nothing would leave a blank table: say so, and undo them.
@@ -128,6 +131,11 @@ class ResultsTable(QWidget):
     def set_threshold(self, value: float) -> None:
         self.results.set_threshold(value)
         self.proxy.refilter()
+
+    def shown_rows(self) -> list[Prediction]:
+        """The rows as the table shows them: its sort order, its filters."""
+        proxy = self.proxy
+        return [proxy.index(r, 0).data(ROW_ROLE) for r in range(proxy.rowCount())]
 
     def _apply_filters(self) -> None:
         self.proxy.set_filters(

@@ -6,7 +6,7 @@ thread once typing pauses; until the plan for what the dialog shows arrives, Sor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -49,10 +49,12 @@ class SortDialog(QDialog):
         settings: QSettings,
         runner: TaskRunner,
         parent: QWidget | None = None,
+        reviewed: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sort files into folders")
         self.rows = rows
+        self.reviewed = reviewed or {}  # reviewed labels win over predictions
         self.settings = settings
         self.runner = runner
         self.plan: SortPlan | None = None  # the dry run for what the dialog shows, once made
@@ -99,9 +101,10 @@ class SortDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(
             hint(
-                "Each image goes to OUTPUT/<label>/; images below the confidence "
-                "threshold go to OUTPUT/uncertain/. Nothing is ever overwritten: "
-                "clashing names get (1), (2)… An undo log is written."
+                "Each image goes to OUTPUT/<label>/ (the reviewed label where there is "
+                "one); images below the confidence threshold go to OUTPUT/uncertain/. "
+                "Nothing is ever overwritten: clashing names get (1), (2)… "
+                "An undo log is written."
             )
         )
         layout.addWidget(QLabel("<b>Dry run</b>: what will happen"))
@@ -134,10 +137,10 @@ class SortDialog(QDialog):
 
     def _make_plan(self) -> None:
         rows, output, mode = self.rows, self.output.text().strip(), self.mode()
-        generation = self._generation
+        generation, reviewed = self._generation, self.reviewed
         self.runner.start(
             "sort-plan",
-            lambda ctx: plan_sort(rows, output, mode),
+            lambda ctx: plan_sort(rows, output, mode, reviewed),
             finished=lambda plan: self._plan_arrived(generation, plan),
             failed=lambda info: self._plan_failed(generation, info),
         )

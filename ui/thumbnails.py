@@ -85,11 +85,13 @@ class ThumbnailLoader(QObject):
         threads: int = 2,
         parent: QObject | None = None,
         ratio: float | None = None,
+        cache_items: int = CACHE_ITEMS,
     ) -> None:
         super().__init__(parent)
         self.size = size  # logical pixels: what layouts see
         self.ratio = ratio if ratio is not None else screen_ratio()
         self.pixel_side = round(size * self.ratio)  # decoded for the screen's real pixels
+        self.cache_items = cache_items  # large previews: keep fewer
         self.preprocessing = Preprocessing()  # how FITS and 16-bit images are stretched
         self.generation = 0
         self._pool = QThreadPool(self)
@@ -154,7 +156,7 @@ class ThumbnailLoader(QObject):
             return  # stale: the user moved on
         pixmap = hidpi_pixmap(image, self.size) if image is not None else None
         self._cache[path] = pixmap
-        while len(self._cache) > CACHE_ITEMS:
+        while len(self._cache) > self.cache_items:
             self._cache.popitem(last=False)
         self.loaded.emit(path, pixmap)
 

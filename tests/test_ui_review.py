@@ -1,0 +1,165 @@
+"""The review mode: decisions by key, the journal across restarts, the Reviewed column."""
+
+import numpy as np
+import pytest
+from datasets import CLASS_COLOURS, make_dataset, noisy_image
+from PySide6.QtCore import Qt
+
+from classifier.modelfile import save_model
+from classifier.review import ReviewJournal, model_key
+from classifier.scan import scan_dataset
+from classifier.train import train
+from classifier.types import TrainConfig
+from classifier.uncertainty import margins, probability_matrix
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    root = tmp_path_factory.mktemp("review-train")
+    scan = scan_dataset(make_dataset(root / "data", per_class=20))
+    outcome = train(scan, TrainConfig(backbone="tiny_test", epochs=15, learning_rate=0.02))
+    return save_model(outcome.model, root / "colours.sortscope")
+
+
+@pytest.fixture
+def night(tmp_path):
+    rng = np.random.default_rng(5)
+    folder = tmp_path / "night"
+    folder.mkdir()
+    for name, colour in CLASS_COLOURS.items():
+        for i in range(3):
+            noisy_image(rng, colour).save(folder / f"{name.replace(' ', '_')}_{i}.png")
+    for i, colour in enumerate([(120, 120, 125), (125, 40, 130), (120, 115, 50)]):
+        noisy_image(rng, colour).save(folder / f"odd_{i}.png")  # unsure ones
+    (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xffnot really")
+    return folder
+
+
+def classify(qtbot, window, model_file, folder):
+    view = window.classify_view
+    view.model_picker.open_model(model_file)
+    qtbot.waitUntil(lambda: window.state.model_path == model_file, timeout=30000)
+    view.folder_edit.setText(str(folder))
+    view.start()
+    qtbot.waitUntil(lambda: window.state.results is not None, timeout=60000)
+    qtbot.waitUntil(lambda: view.review.session.active, timeout=5000)
+    return view
+
+
+def enter_review(qtbot, view):
+    qtbot.mouseClick(view.review.review_button, Qt.MouseButton.LeftButton)
+    review = view.review.view
+    assert view.pages.currentWidget() is review
+    qtbot.waitUntil(lambda: review.image_ready, timeout=10000)  # the first image decoded
+    return review
+
+
+def press(qtbot, review, key, modifier=Qt.KeyboardModifier.NoModifier):
+    qtbot.keyClick(review, key, modifier)
+
+
+def test_keys_decide_advance_skip_and_undo(qtbot, window, model_file, night):
+    view = classify(qtbot, window, model_file, night)
+    review = enter_review(qtbot, view)
+    session = review.session
+    names = session.class_names
+    rows = session.rows
+    usable = [r for r in rows if not r.error]
+    # Least certain first: the queue follows the margin, every readable image once.
+    queue_margins = margins(probability_matrix(review.queue, len(names)))
+    assert list(queue_margins) == sorted(queue_margins) and len(review.queue) == len(usable)
+    assert f"reviewed 0 of {len(usable)}" in review.counter.text()
+    assert "1</b> Red" in review.classes.text() or "1</b> " + names[0] in review.classes.text()
+
+    first, second, third, fourth, fifth = review.queue[:5]
+    press(qtbot, review, Qt.Key.Key_2)  # assign class number 2
+    assert session.decision(first).label == names[1]
+    assert review.current() is second  # advanced at once
+    press(qtbot, review, Qt.Key.Key_Return)  # accept the prediction
+    best = names[int(np.argmax(second.probabilities))]
+    assert session.decision(second).label == best
+    press(qtbot, review, Qt.Key.Key_X)  # none of these
+    assert session.decision(third).none_of_these
+    press(qtbot, review, Qt.Key.Key_Space)  # skip: no decision
+    assert session.decision(fourth) is None and review.current() is fifth
+    press(qtbot, review, Qt.Key.Key_A)  # A accepts too
+    assert session.decision(fifth) is not None
+    assert f"reviewed 4 of {len(usable)}" in review.counter.text()
+    corrected = sum(
+        session.decision(r).label != names[int(np.argmax(r.probabilities))]
+        for r in (first, second, third, fifth)
+    )
+    assert f"{corrected} corrected" in review.counter.text()
+
+    # Undo: the last decision is gone and its image is shown again to decide anew.
+    press(qtbot, review, Qt.Key.Key_Backspace)
+    assert session.decision(fifth) is None and review.current() is fifth
+    press(qtbot, review, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    # The one before was "none of these" on `third`, behind the skipped `fourth`.
+    assert session.decision(third) is None and review.current() is third
+    press(qtbot, review, Qt.Key.Key_1)
+    assert session.decision(third).label == names[0]
+    assert review.current() is fifth  # back where the queue was
+    assert f"reviewed 3 of {len(usable)}" in review.counter.text()
+
+    # The last decisions stay visible; clicking one shows it again to change it.
+    shown = [b.property("row") for b in review.recent_buttons if not b.isHidden()]
+    assert shown[:3] == [third, second, first]
+    qtbot.mouseClick(review.recent_buttons[2], Qt.MouseButton.LeftButton)
+    assert review.current() is first
+    press(qtbot, review, Qt.Key.Key_3)
+    assert session.decision(first).label == names[2] and review.current() is fifth
+
+    # Saved as made, for this folder and model.
+    journal = ReviewJournal.open(night, model_key(window.state.model))
+    assert {d.file: d.label for d in journal.decisions()} == {
+        first.file: names[2],
+        second.file: best,
+        third.file: names[0],
+    }
+    journal.close()
+
+    # The table shows the reviewed label beside the prediction; reviewed rows can be hidden.
+    press(qtbot, review, Qt.Key.Key_Escape)
+    assert view.pages.currentIndex() == 0
+    proxy = view.results_table.proxy
+    reviewed = {proxy.index(r, 1).data(): proxy.index(r, 4).data() for r in range(proxy.rowCount())}
+    assert proxy.headerData(4, Qt.Orientation.Horizontal) == "Reviewed"
+    assert reviewed[first.file] == names[2] and reviewed[fourth.file] == ""
+    view.results_table.hide_reviewed.setChecked(True)
+    assert proxy.rowCount() == len(rows) - 3
+
+    # Back in review mode with reviewed rows hidden, the queue holds only the rest.
+    review_again = enter_review(qtbot, view)
+    assert first not in review_again.queue and len(review_again.queue) == len(usable) - 3
+    review_again.order.setCurrentIndex(review_again.order.findData("entropy"))
+    assert len(review_again.queue) == len(usable) - 3
+
+
+def test_decisions_survive_a_restart(qtbot, window, model_file, night, settings):
+    view = classify(qtbot, window, model_file, night)
+    review = enter_review(qtbot, view)
+    first, second = review.queue[:2]
+    press(qtbot, review, Qt.Key.Key_X)
+    press(qtbot, review, Qt.Key.Key_1)
+    window.close()
+    assert window.runner.shutdown(timeout=10)
+
+    from ui.main_window import MainWindow
+
+    again = MainWindow(settings)
+    qtbot.addWidget(again)
+    again.show()
+    try:
+        view = classify(qtbot, again, model_file, night)
+        session = view.review.session
+        by_file = {r.file: r for r in session.rows}
+        assert session.decision(by_file[first.file]).none_of_these
+        assert session.decision(by_file[second.file]).label == session.class_names[0]
+        assert session.counts.reviewed == 2
+        review = enter_review(qtbot, view)
+        assert "reviewed 2 of" in review.counter.text()
+        assert by_file[first.file] not in review.queue  # reviewed rows hidden by default
+    finally:
+        again.close()
+        assert again.runner.shutdown(timeout=10)
