@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from datasets import CLASS_COLOURS, make_dataset, noisy_image
+from datasets import CLASS_COLOURS, CSV_HEADER, make_dataset, noisy_image, read_csv
 from PySide6.QtCore import Qt
 
 from classifier.modelfile import save_model
@@ -163,3 +163,37 @@ def test_decisions_survive_a_restart(qtbot, window, model_file, night, settings)
     finally:
         again.close()
         assert again.runner.shutdown(timeout=10)
+
+
+def test_export_and_sort_use_the_reviewed_labels(qtbot, window, model_file, night, tmp_path):
+    view = classify(qtbot, window, model_file, night)
+    out = tmp_path / "plain.csv"
+    view.export_csv_to(out)
+    qtbot.waitUntil(out.exists, timeout=10000)
+    assert read_csv(out)[0] == CSV_HEADER  # nothing reviewed: the CSV of before
+
+    review = enter_review(qtbot, view)
+    first, second = review.queue[:2]
+    press(qtbot, review, Qt.Key.Key_3)
+    press(qtbot, review, Qt.Key.Key_X)
+    names = review.session.class_names
+    out = tmp_path / "reviewed.csv"
+    view.export_csv_to(out)
+    qtbot.waitUntil(out.exists, timeout=10000)
+    table = read_csv(out)
+    assert table[0] == [*CSV_HEADER, "reviewed_label"]
+    column = {line[0]: line[-1] for line in table[1:]}
+    assert column[first.file] == names[2] and column[second.file] == "none"
+    assert sum(v != "" for v in column.values()) == 2
+
+    from ui.sort_dialog import SortDialog
+
+    rows = view.results.relabelled()
+    dialog = SortDialog(
+        rows, view.settings, window.runner, view, reviewed=view.review.reviewed_labels(rows)
+    )
+    dialog.output.setText(str(tmp_path / "sorted"))
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=10000)
+    goes = {a.source.name: a.label for a in dialog.plan.actions}
+    assert goes[first.file] == names[2] and goes[second.file] == "none"
+    dialog.reject()
