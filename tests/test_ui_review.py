@@ -197,3 +197,71 @@ def test_export_and_sort_use_the_reviewed_labels(qtbot, window, model_file, nigh
     goes = {a.source.name: a.label for a in dialog.plan.actions}
     assert goes[first.file] == names[2] and goes[second.file] == "none"
     dialog.reject()
+
+
+def test_add_reviewed_images_with_a_conflict_a_duplicate_and_a_new_class(
+    qtbot, window, model_file, night, tmp_path, monkeypatch
+):
+    import shutil
+
+    from PySide6.QtWidgets import QDialog, QInputDialog, QMessageBox
+
+    view = classify(qtbot, window, model_file, night)
+    controls = view.review
+    review = enter_review(qtbot, view)
+    session = review.session
+    by_file = {r.file: r for r in session.rows}
+    dataset = make_dataset(tmp_path / "mine", per_class=2)
+    rng = np.random.default_rng(9)
+    noisy_image(rng, CLASS_COLOURS["Red"]).save(dataset / "Red" / "Red_0.png")  # a clash
+    shutil.copy(night / "green_0.png", dataset / "green" / "old_green.png")  # a duplicate
+    session.decide(by_file["Red_0.png"], "Red")
+    session.decide(by_file["green_0.png"], "green")
+    session.decide(by_file["odd_0.png"], None)  # none of these: left in place
+    # A kind the model does not know, named in the review's class list.
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Purple", True))
+    review.show_row(by_file["odd_1.png"])
+    review.picker.activated.emit(review.picker.count() - 1)
+    assert session.decision(by_file["odd_1.png"]).label == "Purple"
+    assert controls.add_button.isEnabled()
+
+    dialog = controls.add_dialog()
+    assert dialog.dataset.text() == str(model_file.parent / "data")  # the model's dataset
+    assert dialog.copy.isChecked()
+    dialog.dataset.setText(str(dataset))  # another one
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=10000)
+    preview = dialog.preview.toPlainText()
+    assert "Purple: would add 1 (new class folder)" in preview
+    assert "green: would add 0, 1 already in the dataset (skipped)" in preview
+    assert "none of these: 1 left where they are" in preview
+
+    asked = []
+
+    def answer(reply):
+        def question(*args, **kwargs):
+            asked.append(args[2])
+            return reply
+
+        return question
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    dialog.accept()
+    assert "Purple" in asked[0] and dialog.result() != QDialog.DialogCode.Accepted
+    assert not (dataset / "Purple").exists()
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    dialog.accept()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+
+    controls.run_add(dialog.plan)
+    qtbot.waitUntil(lambda: controls.last_add_log is not None, timeout=10000)
+    assert (dataset / "Red" / "Red_0 (1).png").read_bytes() == (night / "Red_0.png").read_bytes()
+    assert (dataset / "Purple" / "odd_1.png").is_file()
+    assert not (dataset / "green" / "green_0.png").exists()
+    assert (night / "odd_0.png").is_file() and (night / "Red_0.png").is_file()  # copied
+    assert controls.default_dataset() == dataset  # the next add and the retrain use it
+
+    controls.undo_last_add()
+    qtbot.waitUntil(lambda: controls.last_add_log is None, timeout=10000)
+    assert not (dataset / "Red" / "Red_0 (1).png").exists()
+    assert not (dataset / "Purple" / "odd_1.png").exists()
+    assert (dataset / "Red" / "Red_0.png").is_file()

@@ -9,17 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QWidget
 
+from classifier.dataset_add import AddPlan, execute_add, reviewed_items, undo_add
 from classifier.errors import SortscopeError
 from classifier.modelfile import SortscopeModel
+from classifier.retrain import trained_on
 from classifier.types import Prediction
+from ui.add_to_dataset_dialog import AddToDatasetDialog
 from ui.errors import ErrorInfo, show_error
 from ui.results_table import ResultsTable
 from ui.review_session import ReviewSession
 from ui.review_view import ReviewView
 from ui.state import AppState
 from ui.tasks import TaskRunner
+from ui.widgets import TaskProgress
 
 
 class ReviewControls(QWidget):
@@ -47,9 +51,23 @@ class ReviewControls(QWidget):
             "Go through the results least certain first and correct them with one key each."
         )
         self.review_button.clicked.connect(self.enter_requested)
+        self.dataset: Path | None = None  # the dataset reviewed images were last added to
+        self.last_add_log: Path | None = None
+        self.progress = TaskProgress()
+        self.progress.cancel_requested.connect(lambda: self.runner.cancel("review-files"))
+        self.add_button = QPushButton("Add reviewed images to dataset…")
+        self.add_button.setToolTip(
+            "Copy or move the reviewed images into the dataset's class folders, for training."
+        )
+        self.add_button.clicked.connect(self.add_to_dataset)
+        self.undo_add_button = QPushButton("Undo add")
+        self.undo_add_button.clicked.connect(self.undo_last_add)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.progress)
         layout.addWidget(self.review_button)
+        layout.addWidget(self.add_button)
+        layout.addWidget(self.undo_add_button)
         self._changed()
 
     def batch_finished(self, folder: Path, model: SortscopeModel, rows: list[Prediction]) -> None:
@@ -67,7 +85,96 @@ class ReviewControls(QWidget):
 
     def _changed(self) -> None:
         self.table.results.reviewed_changed()
-        self.review_button.setEnabled(self.session.active)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        busy = self.runner.is_running("review-files")
+        active = self.session.active
+        self.review_button.setEnabled(active)
+        self.add_button.setEnabled(active and self.session.counts.reviewed > 0 and not busy)
+        self.undo_add_button.setEnabled(self.last_add_log is not None and not busy)
+
+    # --- adding to the dataset --------------------------------------------------------------
+
+    def default_dataset(self) -> Path | None:
+        """The dataset last added to, else the one the batch's model was trained on."""
+        model = self.session.model
+        return self.dataset or (trained_on(model.metadata) if model is not None else None)
+
+    def add_to_dataset(self) -> None:
+        dialog = self.add_dialog()
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.plan is not None:
+            self.run_add(dialog.plan)
+
+    def add_dialog(self) -> AddToDatasetDialog:
+        rows, journal = list(self.session.rows), self.session.journal
+        return AddToDatasetDialog(
+            lambda: reviewed_items(rows, journal) if journal is not None else [],
+            self.default_dataset(),
+            self.runner,
+            self,
+        )
+
+    def run_add(self, plan: AddPlan) -> None:
+        self.progress.start("Adding to the dataset…")
+
+        def done(report) -> None:
+            self.progress.finish()
+            self.dataset = plan.dataset
+            self.last_add_log = report.log
+            self._update_buttons()
+            state = "stopped after" if report.cancelled else "added"
+            self.state.status.emit(
+                f"Dataset {plan.dataset.name}: {state} {report.done} images"
+                f" ({plan.skipped_duplicates} already there)"
+            )
+
+        self._run_files(lambda ctx: execute_add(plan, ctx.progress, ctx.cancel), done, keep=True)
+
+    def undo_last_add(self) -> None:
+        log = self.last_add_log
+        if log is None:
+            return
+        self.progress.start("Undoing the add…")
+
+        def done(count: int) -> None:
+            self.progress.finish()
+            self.last_add_log = None
+            self._update_buttons()
+            self.state.status.emit(f"Undid adding {count} images to the dataset")
+
+        self._run_files(lambda ctx: undo_add(log, ctx.progress, ctx.cancel), done)
+
+    def _run_files(self, job, done, keep: bool = False) -> None:
+        """Run file work; with `keep`, a cancelled run still hands over its report (the undo
+        log of what was done before the cancel)."""
+        report = []
+
+        def run(ctx):
+            report.append(job(ctx))
+            return report[0]
+
+        def failed(info: ErrorInfo) -> None:
+            self.progress.finish()
+            self._update_buttons()
+            show_error(self, info)
+
+        def cancelled() -> None:
+            if keep and report:
+                done(report[0])
+                return
+            self.progress.finish()
+            self._update_buttons()
+
+        self.runner.start(
+            "review-files",
+            run,
+            progressed=self.progress.update_progress,
+            finished=done,
+            failed=failed,
+            cancelled=cancelled,
+        )
+        self._update_buttons()
 
     def shutdown(self) -> None:
         self.view.shutdown()

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QPushButton,
     QSizePolicy,
@@ -172,12 +173,13 @@ class ReviewView(QWidget):
         self.classes.setText(
             " · ".join(f"<b>{i + 1}</b> {name}" for i, name in enumerate(names[:9]))
             + (f" · {len(names) - 9} more in the list below" if len(names) > 9 else "")
+            + "<br>Another class, or a new one: the list below."
         )
         self.picker.clear()
         self.picker.addItem("Another class…", None)
         for name in names:
             self.picker.addItem(name, name)
-        self.picker.setVisible(len(names) > 9)
+        self.picker.addItem("New class…", None)
         self.rebuild_queue()
 
     def rebuild_queue(self) -> None:
@@ -276,6 +278,9 @@ class ReviewView(QWidget):
     def _picked(self, index: int) -> None:
         name = self.picker.itemData(index)
         self.picker.setCurrentIndex(0)
+        if index == self.picker.count() - 1:  # "New class…": a kind the model does not know
+            name, ok = QInputDialog.getText(self, "New class", "Name of the new class:")
+            name = name.strip() if ok else ""
         if name:
             self.decide(name)
         self.setFocus()
