@@ -265,3 +265,74 @@ def test_add_reviewed_images_with_a_conflict_a_duplicate_and_a_new_class(
     assert not (dataset / "Red" / "Red_0 (1).png").exists()
     assert not (dataset / "Purple" / "odd_1.png").exists()
     assert (dataset / "Red" / "Red_0.png").is_file()
+
+
+PURPLE = (185, 40, 150)  # a kind of "Blue Sky" image the first dataset never showed
+
+
+def test_retrain_with_corrections_improves_the_score_and_rescores_the_batch(
+    qtbot, window, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    from classifier.dataset_add import plan_add, reviewed_items
+
+    data = make_dataset(tmp_path / "data", per_class=20)
+    config = TrainConfig(backbone="tiny_test", epochs=15, learning_rate=0.02, batch_size=16)
+    weak = train(scan_dataset(data), config).model
+    old_file = save_model(weak, tmp_path / "weak.sortscope")
+    old_bytes = old_file.read_bytes()
+    rng = np.random.default_rng(3)
+    night = tmp_path / "night"
+    night.mkdir()
+    for i in range(40):
+        noisy_image(rng, PURPLE).save(night / f"purple_{i:02d}.png")
+    for i in range(4):
+        noisy_image(rng, CLASS_COLOURS["green"]).save(night / f"green_{i}.png")
+    view = classify(qtbot, window, old_file, night)
+    controls, session = view.review, view.review.session
+    purple = [r for r in session.rows if "purple" in r.file]
+    assert sum(r.label == "Blue Sky" for r in purple) <= len(purple) // 4  # weak indeed
+
+    # Review 30 of the purple ones as Blue Sky by key, and add them to the dataset.
+    review = enter_review(qtbot, view)
+    blue_key = getattr(Qt.Key, f"Key_{session.class_names.index('Blue Sky') + 1}")
+    for _ in range(30):
+        while "purple" not in review.current().file:
+            press(qtbot, review, Qt.Key.Key_Space)
+        press(qtbot, review, blue_key)
+    assert session.counts.reviewed == 30 and session.counts.corrected >= 25
+    controls.run_add(plan_add(reviewed_items(session.rows, session.journal), data))
+    qtbot.waitUntil(lambda: controls.last_add_log is not None, timeout=20000)
+    old_queue = list(review.queue)
+
+    dialog = controls.retrain()
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=120000)
+    result = dialog.outcome
+    assert result.new_score.accuracy > result.old_score.accuracy
+    assert result.corrected >= 25 and result.corrected_accuracy >= 0.9
+    text = dialog.scores.text()
+    assert f"{result.old_score.accuracy:.1%} before → {result.new_score.accuracy:.1%}" in text
+    assert f"gets {result.corrected_right} of them right" in text
+
+    # The batch is re-scored from the cache at once, with the new model for Classify.
+    new = result.outcome.model
+    qtbot.waitUntil(lambda: window.state.model is new, timeout=20000)
+    assert window.state.model_path is None  # a new run, not saved over anything
+    assert session.model is new and session.journal.model == model_key(new)
+    assert session.counts.reviewed == 30  # the decisions carried over
+    rescored = [r for r in session.rows if "purple" in r.file and session.decision(r) is None]
+    assert len(rescored) == 10 and sum(r.label == "Blue Sky" for r in rescored) >= 8
+    assert review.queue != old_queue and all(session.decision(r) is None for r in review.queue)
+    labels = {view.results.rows[i].file: view.results.labels[i] for i in range(44)}
+    assert sum(labels[r.file] == "Blue Sky" for r in rescored) >= 8  # the table too
+
+    # Saved under a new name; the old model file is untouched.
+    suggested = dialog.suggested_path()
+    assert suggested != old_file and not suggested.exists()
+    target = tmp_path / "better.sortscope"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    dialog.choose_save_path()
+    qtbot.waitUntil(lambda: window.state.model_path == target, timeout=20000)
+    assert target.is_file() and old_file.read_bytes() == old_bytes
+    dialog.close()

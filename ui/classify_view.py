@@ -179,6 +179,7 @@ class ClassifyView(QWidget):
         self.pages.addWidget(self.review.view)
         self.review.enter_requested.connect(self.enter_review)
         self.review.view.leave_requested.connect(self.leave_review)
+        self.review.rescored.connect(self._rescored)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.pages, 1)
@@ -308,6 +309,10 @@ class ClassifyView(QWidget):
         self.pages.setCurrentWidget(self.review.view)
         self.review.view.rebuild_queue()
         self.review.view.setFocus()
+
+    def _rescored(self) -> None:
+        self.classified_with = self.review.session.model  # the batch is now that model's
+        self._show_summary()
 
     def leave_review(self) -> None:
         self.pages.setCurrentIndex(0)

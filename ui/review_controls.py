@@ -6,19 +6,23 @@ feeds the results table its Reviewed column, and owns the buttons of the labelli
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QWidget
 
 from classifier.dataset_add import AddPlan, execute_add, reviewed_items, undo_add
 from classifier.errors import SortscopeError
 from classifier.modelfile import SortscopeModel
+from classifier.rescore import relabel, rescore
 from classifier.retrain import trained_on
 from classifier.types import Prediction
 from ui.add_to_dataset_dialog import AddToDatasetDialog
 from ui.errors import ErrorInfo, show_error
 from ui.results_table import ResultsTable
+from ui.retrain_panel import RetrainDialog
 from ui.review_session import ReviewSession
 from ui.review_view import ReviewView
 from ui.state import AppState
@@ -28,6 +32,7 @@ from ui.widgets import TaskProgress
 
 class ReviewControls(QWidget):
     enter_requested = Signal()  # show the review mode
+    rescored = Signal()  # the batch was re-scored by another model (after a retrain)
 
     def __init__(
         self,
@@ -62,12 +67,20 @@ class ReviewControls(QWidget):
         self.add_button.clicked.connect(self.add_to_dataset)
         self.undo_add_button = QPushButton("Undo add")
         self.undo_add_button.clicked.connect(self.undo_last_add)
+        self.retrain_button = QPushButton("Retrain with corrections…")
+        self.retrain_button.setToolTip(
+            "Train the model again on its dataset, with the images you added, in seconds "
+            "(cached features), and compare the scores."
+        )
+        self.retrain_button.clicked.connect(self.retrain)
+        self.retrain_dialog: RetrainDialog | None = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.progress)
         layout.addWidget(self.review_button)
         layout.addWidget(self.add_button)
         layout.addWidget(self.undo_add_button)
+        layout.addWidget(self.retrain_button)
         self._changed()
 
     def batch_finished(self, folder: Path, model: SortscopeModel, rows: list[Prediction]) -> None:
@@ -93,6 +106,7 @@ class ReviewControls(QWidget):
         self.review_button.setEnabled(active)
         self.add_button.setEnabled(active and self.session.counts.reviewed > 0 and not busy)
         self.undo_add_button.setEnabled(self.last_add_log is not None and not busy)
+        self.retrain_button.setEnabled(active and not self.runner.is_running("retrain"))
 
     # --- adding to the dataset --------------------------------------------------------------
 
@@ -179,3 +193,64 @@ class ReviewControls(QWidget):
     def shutdown(self) -> None:
         self.view.shutdown()
         self.session.close()
+
+    # --- retraining -------------------------------------------------------------------------
+
+    def retrain(self) -> RetrainDialog | None:
+        """Open the retrain dialog and start retraining the batch's model."""
+        model, journal = self.session.model, self.session.journal
+        if model is None or journal is None:
+            return None
+        old_path = self.state.model_path if self.state.model is model else None
+        self.retrain_dialog = RetrainDialog(
+            model,
+            old_path,
+            journal.class_labels(),
+            self.default_dataset(),
+            self.runner,
+            self.state,
+            self.settings,
+            self.apply_model,
+            self,
+        )
+        self.retrain_dialog.show()
+        self.retrain_dialog.start()
+        return self.retrain_dialog
+
+    def apply_model(self, model: SortscopeModel, path: Path | None) -> None:
+        """Re-score the batch with `model` from cached features (no decoding), make it the
+        model for Classify, and carry the review decisions over to its journal."""
+        rows, threshold = list(self.session.rows), self.table.results.threshold
+        names = tuple(model.class_names)
+
+        def job(ctx):
+            p, found = rescore(rows, model)
+            out = relabel(rows, p, names, threshold)
+            for i in np.flatnonzero(~found):  # not in the cache: no scores for the new model
+                if out[i].probabilities is not None:
+                    out[i] = replace(
+                        out[i],
+                        label="",
+                        confidence=None,
+                        probabilities=None,
+                        error="Not re-scored (its features are not cached): classify again.",
+                    )
+            return out
+
+        def done(new_rows: list[Prediction]) -> None:
+            self.table.reset(names, self.table.results.extra_columns)
+            self.table.append([new_rows])
+            self.table.sort_as_shown()
+            try:
+                adopted = self.session.switch_model(model, self.table.results.rows)
+            except SortscopeError as error:
+                show_error(self, ErrorInfo(error.what, error.todo))
+                return
+            self.state.set_model(model, path)
+            self.rescored.emit()
+            self.state.status.emit(
+                f"Re-scored {len(new_rows):,} images with the "
+                f"{'new' if path is None else 'chosen'} model; {adopted} decisions carried over."
+            )
+
+        self.runner.start("rescore", job, finished=done, failed=lambda info: show_error(self, info))
