@@ -85,7 +85,8 @@ class RetrainDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
         layout.addWidget(self.progress)
-        layout.addWidget(self.scores, 1)
+        layout.addWidget(self.scores)
+        layout.addStretch(1)
         layout.addWidget(self.buttons)
         self.resize(620, 280)
 

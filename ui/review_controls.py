@@ -74,6 +74,8 @@ class ReviewControls(QWidget):
         )
         self.retrain_button.clicked.connect(self.retrain)
         self.retrain_dialog: RetrainDialog | None = None
+        self.view_add = self.view.add_action("Add to dataset…", self.add_to_dataset)
+        self.view_retrain = self.view.add_action("Retrain…", self.retrain)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.progress)
@@ -107,6 +109,8 @@ class ReviewControls(QWidget):
         self.add_button.setEnabled(active and self.session.counts.reviewed > 0 and not busy)
         self.undo_add_button.setEnabled(self.last_add_log is not None and not busy)
         self.retrain_button.setEnabled(active and not self.runner.is_running("retrain"))
+        self.view_add.setEnabled(self.add_button.isEnabled())
+        self.view_retrain.setEnabled(self.retrain_button.isEnabled())
 
     # --- adding to the dataset --------------------------------------------------------------
 
@@ -198,6 +202,9 @@ class ReviewControls(QWidget):
 
     def retrain(self) -> RetrainDialog | None:
         """Open the retrain dialog and start retraining the batch's model."""
+        if self.retrain_dialog is not None and self.runner.is_running("retrain"):
+            self.retrain_dialog.raise_()  # one retrain at a time
+            return self.retrain_dialog
         model, journal = self.session.model, self.session.journal
         if model is None or journal is None:
             return None

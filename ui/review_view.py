@@ -99,6 +99,8 @@ class ReviewView(QWidget):
         top.addWidget(QLabel("Order"))
         top.addWidget(self.order)
         top.addWidget(self.hide_reviewed)
+        self.actions = QHBoxLayout()  # the labelling loop's next steps, added by its owner
+        top.addLayout(self.actions)
         top.addWidget(back)
 
         self.image = QLabel()
@@ -149,6 +151,14 @@ class ReviewView(QWidget):
         layout.addLayout(middle, 1)
         layout.addLayout(strip)
 
+    def add_action(self, text: str, slot: Callable[[], None]) -> QPushButton:
+        """A button in the top bar (it never takes the keys' focus)."""
+        button = QPushButton(text)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        button.clicked.connect(slot)
+        self.actions.addWidget(button)
+        return button
+
     def _strip_button(self, clickable: bool) -> QToolButton:
         button = QToolButton()
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
@@ -156,7 +166,6 @@ class ReviewView(QWidget):
         button.setFixedWidth(STRIP_SIZE + 36)
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         button.setAutoRaise(True)
-        button.setEnabled(clickable)
         button.setVisible(False)
         if clickable:
             button.clicked.connect(lambda: self.show_row(button.property("row")))
@@ -335,12 +344,13 @@ class ReviewView(QWidget):
             self.image.setText("This image could not be read.")
             return
         target = self.image.size()
-        if pixmap.width() > target.width() or pixmap.height() > target.height():
-            pixmap = pixmap.scaled(
-                target,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
+        if pixmap.size() != target:
+            # Small cutouts are enlarged with crisp pixels, large images smoothly reduced.
+            enlarge = min(target.width() / pixmap.width(), target.height() / pixmap.height())
+            mode = Qt.TransformationMode.SmoothTransformation
+            if enlarge >= 2:
+                mode = Qt.TransformationMode.FastTransformation
+            pixmap = pixmap.scaled(target, Qt.AspectRatioMode.KeepAspectRatio, mode)
         self.image.setPixmap(pixmap)
 
     def _preload(self) -> None:
