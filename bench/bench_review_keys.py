@@ -36,9 +36,7 @@ def stand_in_model():
     from classifier.preprocessing import Preprocessing
 
     head = [(np.zeros((4, len(CLASSES)), np.float32), np.zeros(len(CLASSES), np.float32), "s")]
-    return SimpleNamespace(
-        class_names=CLASSES, head_layers=head, preprocessing=Preprocessing(), metadata={}
-    )
+    return SimpleNamespace(class_names=CLASSES, head_layers=head, preprocessing=Preprocessing())
 
 
 def rows_for(paths: list[Path], rng) -> list:

@@ -117,7 +117,7 @@ class ReviewControls(QWidget):
     def default_dataset(self) -> Path | None:
         """The dataset last added to, else the one the batch's model was trained on."""
         model = self.session.model
-        return self.dataset or (trained_on(model.metadata) if model is not None else None)
+        return self.dataset or (trained_on(model.info) if model is not None else None)
 
     def add_to_dataset(self) -> None:
         dialog = self.add_dialog()
