@@ -75,11 +75,13 @@ def main() -> None:
     app = QApplication(sys.argv)
     from ui.review_session import ReviewSession
     from ui.review_view import ReviewView
+    from ui.tasks import TaskRunner
 
     print(f"machine: {os.cpu_count()} cores; making {args.images} 1024x768 JPEGs…")
     paths = make_jpegs(work / "night", args.images, (1024, 768), 7)
     session = ReviewSession()
-    view = ReviewView(session, lambda: session.rows)
+    runner = TaskRunner()
+    view = ReviewView(session, lambda: session.rows, runner)
     view.resize(1280, 800)
     view.show()
     session.open(work / "night", stand_in_model(), rows_for(paths, np.random.default_rng(0)))
@@ -117,6 +119,7 @@ def main() -> None:
         )
     print(f"counter: {session.counts.text()}")
     view.shutdown()
+    runner.shutdown()
     session.close()
 
 

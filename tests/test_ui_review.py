@@ -133,7 +133,13 @@ def test_keys_decide_advance_skip_and_undo(qtbot, window, model_file, night):
     review_again = enter_review(qtbot, view)
     assert first not in review_again.queue and len(review_again.queue) == len(usable) - 3
     review_again.order.setCurrentIndex(review_again.order.findData("entropy"))
-    assert len(review_again.queue) == len(usable) - 3
+    qtbot.waitUntil(lambda: review_again.image_ready, timeout=10000)
+    entropy_queue = review_again.queue
+    assert len(entropy_queue) == len(usable) - 3 and first not in entropy_queue
+    review_again.order.setCurrentIndex(review_again.order.findData("table"))
+    qtbot.waitUntil(lambda: review_again.image_ready, timeout=10000)
+    shown = view.results_table.shown_rows()  # hidden reviewed rows and errors left out
+    assert review_again.queue == [r for r in shown if not r.error]
 
 
 def test_decisions_survive_a_restart(qtbot, window, model_file, night, settings):

@@ -316,6 +316,7 @@ class ClassifyView(QWidget):
 
     def leave_review(self) -> None:
         self.pages.setCurrentIndex(0)
+        self.results.reviewed_changed()  # the Reviewed column as decided in review mode
         self.results_table.proxy.refilter()  # reviewed rows may now be hidden
 
     def show_prediction(self, row) -> None:

@@ -48,7 +48,7 @@ class ReviewControls(QWidget):
         self.settings = settings
         self.table = table
         self.session = ReviewSession(self)
-        self.view = ReviewView(self.session, table.shown_rows)
+        self.view = ReviewView(self.session, table.shown_rows, runner)
         table.results.set_reviewed(self.session.label_text)
         self.session.changed.connect(self._changed)
         self.review_button = QPushButton("Review…")
@@ -99,7 +99,8 @@ class ReviewControls(QWidget):
         return self.session.reviewed_labels(rows)
 
     def _changed(self) -> None:
-        self.table.results.reviewed_changed()
+        # The table's Reviewed column is refreshed when the table shows again (leave_review):
+        # a change signal over a million rows per key press would cost the proxy seconds.
         self._update_buttons()
 
     def _update_buttons(self) -> None:

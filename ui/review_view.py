@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -35,6 +35,7 @@ from classifier.uncertainty import probability_matrix, review_order
 from ui.errors import ErrorInfo, show_error
 from ui.prediction_bars import PredictionBars
 from ui.review_session import NONE_TEXT, ReviewSession
+from ui.tasks import TaskRunner
 from ui.thumbnails import ThumbnailLoader
 
 IMAGE_SIZE = 720  # decoded size of the large image
@@ -59,10 +60,12 @@ class ReviewView(QWidget):
         self,
         session: ReviewSession,
         table_rows: Callable[[], list[Prediction]],
+        runner: TaskRunner,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.session = session
+        self.runner = runner  # orders the queue off the GUI thread (a million rows: seconds)
         self.table_rows = table_rows  # the rows as the results table shows them
         self.queue: list[Prediction] = []
         self.position = 0
@@ -192,24 +195,31 @@ class ReviewView(QWidget):
         self.rebuild_queue()
 
     def rebuild_queue(self) -> None:
-        """Order the batch again (a new order, hiding reviewed rows, re-scored rows)."""
-        rows = self.session.rows
-        by = self.order.currentData()
-        reviewed = (
-            self.session.journal.reviewed_mask(rows)
-            if self.hide_reviewed.isChecked() and self.session.journal is not None
-            else None
-        )
-        if by == "table":
-            shown = [r for r in self.table_rows() if not r.error and r.probabilities]
-            if reviewed is not None:
-                shown = [r for r in shown if self.session.decision(r) is None]
-            self.queue = shown
-        else:
-            p = probability_matrix(rows, len(self.session.class_names))
-            self.queue = [rows[i] for i in review_order(p, by, skip=reviewed)]
-        self.position = 0
-        self.revisit = None
+        """Order the batch again (a new order, hiding reviewed rows, re-scored rows); the
+        ordering runs as a task, the queue is replaced when it is done."""
+        rows, journal = self.session.rows, self.session.journal
+        by, hide = self.order.currentData(), self.hide_reviewed.isChecked()
+        n_classes = len(self.session.class_names)
+        shown = self.table_rows() if by == "table" else None  # read on the GUI thread
+
+        def job(ctx) -> list[Prediction]:
+            skip = journal.reviewed_mask(rows) if hide and journal is not None else None
+            if shown is not None:
+                queue = [r for r in shown if not r.error and r.probabilities]
+                if hide and journal is not None:
+                    queue = [r for r in queue if journal.decision(r.digest) is None]
+                return queue
+            p = probability_matrix(rows, n_classes)
+            return [rows[i] for i in review_order(p, by, skip=skip)]
+
+        self.queue, self.position, self.revisit = [], 0, None
+        self.image_ready = False
+        self.image.setPixmap(QPixmap())
+        self.image.setText("Ordering the images…")
+        self.runner.start("review-queue", job, finished=self._queue_ready)
+
+    def _queue_ready(self, queue: list[Prediction]) -> None:
+        self.queue, self.position, self.revisit = queue, 0, None
         self._show_current()
 
     def current(self) -> Prediction | None:
@@ -225,6 +235,13 @@ class ReviewView(QWidget):
         self.setFocus()
 
     # --- decisions ------------------------------------------------------------------------
+
+    def event(self, event: QEvent) -> bool:
+        # The review's keys win over menu shortcuts (Ctrl+Z, plain letters) while it has focus.
+        if event.type() == QEvent.Type.ShortcutOverride and _is_review_key(event):
+            event.accept()
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key, mods = event.key(), event.modifiers()
@@ -396,3 +413,23 @@ class ReviewView(QWidget):
     def shutdown(self) -> None:
         self.loader.shutdown()
         self.strip_loader.shutdown()
+
+
+REVIEW_KEYS = {
+    *(getattr(Qt.Key, f"Key_{i}") for i in range(1, 10)),
+    Qt.Key.Key_Return,
+    Qt.Key.Key_Enter,
+    Qt.Key.Key_A,
+    Qt.Key.Key_X,
+    Qt.Key.Key_Space,
+    Qt.Key.Key_Backspace,
+    Qt.Key.Key_Z,
+    Qt.Key.Key_Escape,
+}
+
+
+def _is_review_key(event: QKeyEvent) -> bool:
+    ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+    if event.key() == Qt.Key.Key_Z:
+        return ctrl
+    return event.key() in REVIEW_KEYS and not ctrl
