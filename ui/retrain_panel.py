@@ -88,7 +88,7 @@ class RetrainDialog(QDialog):
         layout.addWidget(self.scores)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
-        self.resize(620, 280)
+        self.resize(620, 220)
 
     def start(self) -> None:
         old, corrections, dataset = self.old, self.corrections, self.dataset
