@@ -361,12 +361,15 @@ class ReviewView(QWidget):
             self.image.setText("This image could not be read.")
             return
         target = self.image.size()
-        if pixmap.size() != target:
-            # Small cutouts are enlarged with crisp pixels, large images smoothly reduced.
-            enlarge = min(target.width() / pixmap.width(), target.height() / pixmap.height())
-            mode = Qt.TransformationMode.SmoothTransformation
-            if enlarge >= 2:
-                mode = Qt.TransformationMode.FastTransformation
+        fit = min(target.width() / pixmap.width(), target.height() / pixmap.height())
+        # Larger than the space: reduced smoothly. Small cutouts: enlarged with crisp pixels.
+        # In between it is shown as decoded: no scaling on the key press at all.
+        if fit < 1 or fit >= 2:
+            mode = (
+                Qt.TransformationMode.SmoothTransformation
+                if fit < 1
+                else Qt.TransformationMode.FastTransformation
+            )
             pixmap = pixmap.scaled(target, Qt.AspectRatioMode.KeepAspectRatio, mode)
         self.image.setPixmap(pixmap)
 
