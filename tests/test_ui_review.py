@@ -341,4 +341,12 @@ def test_retrain_with_corrections_improves_the_score_and_rescores_the_batch(
     dialog.choose_save_path()
     qtbot.waitUntil(lambda: window.state.model_path == target, timeout=20000)
     assert target.is_file() and old_file.read_bytes() == old_bytes
+
+    # Or back to the old model, the same way: re-scored, decisions carried back.
+    qtbot.mouseClick(dialog.keep_old, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.state.model is dialog.old, timeout=20000)
+    assert window.state.model_path == old_file
+    assert session.journal.model == model_key(dialog.old) and session.counts.reviewed == 30
+    back = next(r for r in session.rows if r.file == rescored[0].file)
+    assert back.probabilities != rescored[0].probabilities
     dialog.close()
