@@ -79,7 +79,8 @@ class ReviewView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._build()
         session.opened.connect(self._batch_opened)
-        session.changed.connect(self._show_counts)
+        self.recent: list = []  # the last decisions (Decision), newest first, for the strip
+        session.changed.connect(self._decisions_changed)
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -313,6 +314,12 @@ class ReviewView(QWidget):
 
     # --- showing --------------------------------------------------------------------------
 
+    def _decisions_changed(self) -> None:
+        journal = self.session.journal
+        # Read once per change: recent() sorts every decision, too much for each thumbnail.
+        self.recent = list(reversed(journal.recent(STRIP))) if journal is not None else []
+        self._show_counts()
+
     def _show_counts(self) -> None:
         counts = self.session.counts
         queued = len(self.queue) - self.position
@@ -387,10 +394,8 @@ class ReviewView(QWidget):
             self._show_image(self.shown)
 
     def _show_strip(self) -> None:
-        journal = self.session.journal
-        recent = journal.recent(STRIP) if journal is not None else []
         for button, decision in zip(
-            self.recent_buttons, [*reversed(recent), *[None] * STRIP], strict=False
+            self.recent_buttons, [*self.recent, *[None] * STRIP], strict=False
         ):
             rows = self.session.rows_of(decision.digest) if decision is not None else []
             text = (NONE_TEXT if decision.none_of_these else decision.label) if rows else ""
