@@ -152,6 +152,7 @@ class ResultsTable(QWidget):
             or self.uncertain_only.isChecked()
             or self.errors_only.isChecked()
             or bool(self.search.text())
+            or self.hide_reviewed.isChecked()
         )
 
     def shown_count(self) -> int:
@@ -159,15 +160,23 @@ class ResultsTable(QWidget):
 
     def clear_filters(self) -> None:
         """Show every row again, in one step."""
-        widgets = (self.label_filter, self.uncertain_only, self.errors_only, self.search)
+        widgets = (
+            self.label_filter,
+            self.uncertain_only,
+            self.errors_only,
+            self.search,
+            self.hide_reviewed,
+        )
         for widget in widgets:
             widget.blockSignals(True)
         self.label_filter.setCurrentIndex(0)
         self.uncertain_only.setChecked(False)
         self.errors_only.setChecked(False)
         self.search.clear()
+        self.hide_reviewed.setChecked(False)
         for widget in widgets:
             widget.blockSignals(False)
+        self.proxy.set_hide_reviewed(False)
         self._apply_filters()
 
     def _shown_changed(self, *_args) -> None:

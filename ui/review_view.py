@@ -367,8 +367,11 @@ class ReviewView(QWidget):
             self.image.setPixmap(QPixmap())
             self.image.setText("This image could not be read.")
             return
-        target = self.image.size()
-        fit = min(target.width() / pixmap.width(), target.height() / pixmap.height())
+        target = self.image.size()  # logical pixels; the pixmap may have 2 per one (HiDPI)
+        ratio = pixmap.devicePixelRatio()
+        fit = min(
+            target.width() * ratio / pixmap.width(), target.height() * ratio / pixmap.height()
+        )
         # Larger than the space: reduced smoothly. Small cutouts: enlarged with crisp pixels.
         # In between it is shown as decoded: no scaling on the key press at all.
         if fit < 1 or fit >= 2:
@@ -377,7 +380,8 @@ class ReviewView(QWidget):
                 if fit < 1
                 else Qt.TransformationMode.FastTransformation
             )
-            pixmap = pixmap.scaled(target, Qt.AspectRatioMode.KeepAspectRatio, mode)
+            pixmap = pixmap.scaled(target * ratio, Qt.AspectRatioMode.KeepAspectRatio, mode)
+            pixmap.setDevicePixelRatio(ratio)
         self.image.setPixmap(pixmap)
 
     def _preload(self) -> None:
