@@ -122,6 +122,8 @@ def test_keys_decide_advance_skip_and_undo(qtbot, window, model_file, night):
     # The table shows the reviewed label beside the prediction; reviewed rows can be hidden.
     press(qtbot, review, Qt.Key.Key_Escape)
     assert view.pages.currentIndex() == 0
+    assert view.review.counter.text() == session.counts.text()
+    assert session.counts.text().startswith(f"reviewed 3 of {len(usable)}")
     proxy = view.results_table.proxy
     reviewed = {proxy.index(r, 1).data(): proxy.index(r, 4).data() for r in range(proxy.rowCount())}
     assert proxy.headerData(4, Qt.Orientation.Horizontal) == "Reviewed"

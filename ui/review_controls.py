@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Signal
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from classifier.dataset_add import AddPlan, execute_add, reviewed_items, undo_add
 from classifier.errors import SortscopeError
@@ -78,7 +78,9 @@ class ReviewControls(QWidget):
         self.view_retrain = self.view.add_action("Retrain…", self.retrain)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.counter = QLabel()  # reviewed 37 of 1,204 · 5 corrected
         layout.addWidget(self.progress)
+        layout.addWidget(self.counter)
         layout.addWidget(self.review_button)
         layout.addWidget(self.add_button)
         layout.addWidget(self.undo_add_button)
@@ -101,6 +103,8 @@ class ReviewControls(QWidget):
     def _changed(self) -> None:
         # The table's Reviewed column is refreshed when the table shows again (leave_review):
         # a change signal over a million rows per key press would cost the proxy seconds.
+        counts = self.session.counts
+        self.counter.setText(counts.text() if self.session.active and counts.reviewed else "")
         self._update_buttons()
 
     def _update_buttons(self) -> None:
