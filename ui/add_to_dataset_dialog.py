@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -30,11 +29,10 @@ from PySide6.QtWidgets import (
 
 from classifier.dataset_add import AddItem, AddPlan, plan_add
 from classifier.sorting import SortMode
+from ui.dry_run import DryRun
 from ui.errors import ErrorInfo
 from ui.tasks import TaskRunner
 from ui.widgets import hint
-
-PLAN_DELAY_MS = 250
 
 
 class AddToDatasetDialog(QDialog):
@@ -52,11 +50,9 @@ class AddToDatasetDialog(QDialog):
         self.items = items  # called off the GUI thread: the reviewed rows of the batch
         self.runner = runner
         self.plan: AddPlan | None = None
-        self._generation = 0
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(PLAN_DELAY_MS)
-        self._timer.timeout.connect(self._make_plan)
+        self.dry_run = DryRun(
+            runner, "add-plan", self._plan_job, self._plan_arrived, self._plan_failed, self
+        )
 
         self.dataset = QLineEdit(str(dataset) if dataset else "")
         self.dataset.setPlaceholderText("The dataset folder: one sub-folder per class")
@@ -130,38 +126,30 @@ class AddToDatasetDialog(QDialog):
 
     def refresh(self) -> None:
         """The input changed: the plan shown is stale until a new one arrives."""
-        self._generation += 1
         self.plan = None
         self.go.setEnabled(False)
         if not self.dataset.text().strip():
-            self._timer.stop()
+            self.dry_run.changed(plan=False)
             self.preview.clear()
             self.summary.setText("Choose the dataset folder.")
             return
         self.summary.setText("Checking the dataset for images already in it…")
-        self._timer.start()
+        self.dry_run.changed()
 
-    def _make_plan(self) -> None:
+    def _plan_job(self):
         items, dataset = self.items, self.dataset.text().strip()
-        mode, none_folder, generation = self.mode(), self.none_target(), self._generation
-        self.runner.start(
-            "add-plan",
-            lambda ctx: plan_add(
-                items(),
-                Path(dataset).expanduser(),
-                mode,
-                allow_new_classes=True,  # nothing is made here: the user confirms new ones
-                none_folder=none_folder,
-                progress=ctx.progress,
-                cancel=ctx.cancel,
-            ),
-            finished=lambda plan: self._plan_arrived(generation, plan),
-            failed=lambda info: self._plan_failed(generation, info),
+        mode, none_folder = self.mode(), self.none_target()
+        return lambda ctx: plan_add(
+            items(),
+            Path(dataset).expanduser(),
+            mode,
+            allow_new_classes=True,  # nothing is made here: the user confirms new ones
+            none_folder=none_folder,
+            progress=ctx.progress,
+            cancel=ctx.cancel,
         )
 
-    def _plan_arrived(self, generation: int, plan: AddPlan) -> None:
-        if generation != self._generation:
-            return
+    def _plan_arrived(self, plan: AddPlan) -> None:
         self.plan = plan
         self.go.setEnabled(bool(plan.actions))
         lines = plan.summary_lines(dry_run=True)
@@ -172,10 +160,9 @@ class AddToDatasetDialog(QDialog):
             f"{plan.skipped_duplicates} already in the dataset (skipped)."
         )
 
-    def _plan_failed(self, generation: int, info: ErrorInfo) -> None:
-        if generation == self._generation:
-            self.preview.clear()
-            self.summary.setText(f"{info.what} {info.todo}".strip())
+    def _plan_failed(self, info: ErrorInfo) -> None:
+        self.preview.clear()
+        self.summary.setText(f"{info.what} {info.todo}".strip())
 
     def accept(self) -> None:
         plan = self.plan
@@ -198,8 +185,7 @@ class AddToDatasetDialog(QDialog):
         return answer == QMessageBox.StandardButton.Yes
 
     def done(self, result: int) -> None:
-        self._timer.stop()
-        self._generation += 1
+        self.dry_run.stop()
         super().done(result)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -32,11 +32,11 @@ from PySide6.QtWidgets import (
 from classifier.sorting import SortMode, SortPlan, SortReport, plan_sort
 from classifier.types import Prediction
 from ui import settings as keys
+from ui.dry_run import DryRun
 from ui.errors import ErrorInfo
 from ui.tasks import TaskRunner
 from ui.widgets import hint
 
-PLAN_DELAY_MS = 250  # a pause in typing this long makes a new dry run
 SHOWN_ACTIONS = 500
 
 
@@ -58,11 +58,9 @@ class SortDialog(QDialog):
         self.settings = settings
         self.runner = runner
         self.plan: SortPlan | None = None  # the dry run for what the dialog shows, once made
-        self._generation = 0  # counts input changes: a plan for older input is dropped
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(PLAN_DELAY_MS)
-        self._timer.timeout.connect(self._make_plan)
+        self.dry_run = DryRun(
+            runner, "sort-plan", self._plan_job, self._plan_arrived, self._plan_failed, self
+        )
         self.output = QLineEdit(str(settings.value(keys.SORT_FOLDER, "")))
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
@@ -124,30 +122,26 @@ class SortDialog(QDialog):
 
     def refresh(self) -> None:
         """The input changed: the plan shown is stale until a new one arrives."""
-        self._generation += 1
         self.plan = None
         self.go.setEnabled(False)
         if not self.output.text().strip():
-            self._timer.stop()
+            self.dry_run.changed(plan=False)
             self.preview.setRowCount(0)
             self.summary.setText("Choose an output folder.")
             return
         self.summary.setText("Checking the output folder…")
-        self._timer.start()  # restarted by each keystroke
+        self.dry_run.changed()
 
-    def _make_plan(self) -> None:
-        rows, output, mode = self.rows, self.output.text().strip(), self.mode()
-        generation, reviewed = self._generation, self.reviewed
-        self.runner.start(
-            "sort-plan",
-            lambda ctx: plan_sort(rows, output, mode, reviewed),
-            finished=lambda plan: self._plan_arrived(generation, plan),
-            failed=lambda info: self._plan_failed(generation, info),
+    def _plan_job(self):
+        rows, output, mode, reviewed = (
+            self.rows,
+            self.output.text().strip(),
+            self.mode(),
+            self.reviewed,
         )
+        return lambda ctx: plan_sort(rows, output, mode, reviewed)
 
-    def _plan_arrived(self, generation: int, plan: SortPlan) -> None:
-        if generation != self._generation:
-            return  # made for input the user has changed since
+    def _plan_arrived(self, plan: SortPlan) -> None:
         self.plan = plan
         self.go.setEnabled(bool(plan.actions))
         shown = plan.actions[:SHOWN_ACTIONS]
@@ -168,14 +162,12 @@ class SortDialog(QDialog):
             "stay where they are."
         )
 
-    def _plan_failed(self, generation: int, info: ErrorInfo) -> None:
-        if generation == self._generation:
-            self.preview.setRowCount(0)
-            self.summary.setText(f"{info.what} {info.todo}".strip())
+    def _plan_failed(self, info: ErrorInfo) -> None:
+        self.preview.setRowCount(0)
+        self.summary.setText(f"{info.what} {info.todo}".strip())
 
     def done(self, result: int) -> None:
-        self._timer.stop()
-        self._generation += 1  # closed: a plan still being made is not wanted any more
+        self.dry_run.stop()
         super().done(result)
 
 
