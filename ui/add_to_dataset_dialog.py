@@ -23,16 +23,14 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from classifier.dataset_add import AddItem, AddPlan, plan_add
 from classifier.sorting import SortMode
-from ui.dry_run import DryRun
+from ui.dry_run import DryRun, dry_run_layout
 from ui.errors import ErrorInfo
 from ui.tasks import TaskRunner
-from ui.widgets import hint
 
 
 class AddToDatasetDialog(QDialog):
@@ -100,20 +98,17 @@ class AddToDatasetDialog(QDialog):
         none_row.addWidget(self.none_to_folder)
         none_row.addWidget(_with_browse(self.none_folder, "Folder for 'none of these'", self), 1)
         form.addRow("“None of these”", none_row)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(
-            hint(
-                "Each reviewed image goes to DATASET/<class>/. Nothing is overwritten (clashing "
-                "names get (1), (2)…); images already in the dataset are skipped. A class "
-                "folder that does not exist yet is created only after you confirm. "
-                "An undo log is written."
-            )
+        dry_run_layout(
+            self,
+            form,
+            "Each reviewed image goes to DATASET/<class>/. Nothing is overwritten (clashing "
+            "names get (1), (2)…); images already in the dataset are skipped. A class "
+            "folder that does not exist yet is created only after you confirm. "
+            "An undo log is written.",
+            self.preview,
+            self.summary,
+            self.buttons,
         )
-        layout.addWidget(QLabel("<b>Dry run</b>: what will happen"))
-        layout.addWidget(self.preview, 1)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.buttons)
         self.resize(680, 460)
         self.refresh()
 

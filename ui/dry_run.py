@@ -11,9 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from ui.errors import ErrorInfo
 from ui.tasks import TaskContext, TaskRunner
+from ui.widgets import hint
 
 PLAN_DELAY_MS = 250  # a pause in typing this long makes a new dry run
 
@@ -58,3 +60,16 @@ class DryRun(QObject):
             finished=lambda plan: generation == self.generation and self.arrived(plan),
             failed=lambda info: generation == self.generation and self.failed(info),
         )
+
+
+def dry_run_layout(
+    dialog: QWidget, form: QFormLayout, explanation: str, preview: QWidget, *below: QWidget
+) -> None:
+    """The dialogs' layout: the choices, what will happen, the dry run, then `below`."""
+    layout = QVBoxLayout(dialog)
+    layout.addLayout(form)
+    layout.addWidget(hint(explanation))
+    layout.addWidget(QLabel("<b>Dry run</b>: what will happen"))
+    layout.addWidget(preview, 1)
+    for widget in below:
+        layout.addWidget(widget)

@@ -25,17 +25,15 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
 from classifier.sorting import SortMode, SortPlan, SortReport, plan_sort
 from classifier.types import Prediction
 from ui import settings as keys
-from ui.dry_run import DryRun
+from ui.dry_run import DryRun, dry_run_layout
 from ui.errors import ErrorInfo
 from ui.tasks import TaskRunner
-from ui.widgets import hint
 
 SHOWN_ACTIONS = 500
 
@@ -95,20 +93,17 @@ class SortDialog(QDialog):
         form = QFormLayout()
         form.addRow("Output folder", out_row)
         form.addRow("How", mode_box)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(
-            hint(
-                "Each image goes to OUTPUT/<label>/ (the reviewed label where there is "
-                "one); images below the confidence threshold go to OUTPUT/uncertain/. "
-                "Nothing is ever overwritten: clashing names get (1), (2)… "
-                "An undo log is written."
-            )
+        dry_run_layout(
+            self,
+            form,
+            "Each image goes to OUTPUT/<label>/ (the reviewed label where there is "
+            "one); images below the confidence threshold go to OUTPUT/uncertain/. "
+            "Nothing is ever overwritten: clashing names get (1), (2)… "
+            "An undo log is written.",
+            self.preview,
+            self.summary,
+            self.buttons,
         )
-        layout.addWidget(QLabel("<b>Dry run</b>: what will happen"))
-        layout.addWidget(self.preview, 1)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.buttons)
         self.resize(720, 520)
         self.refresh()
 
