@@ -131,11 +131,27 @@ class RunLog:
                 return callback.best_epoch + 1, callback.stopped_epoch > 0
         return epochs_run, False
 
+    def run_epochs(self, stage: FitStage, epochs: int) -> int:
+        """The run's epochs as planned when `stage` (of `epochs` epochs) begins: the epochs
+        already run, this stage's, and fine-tuning's still to come after the head. One
+        numbering for the whole run: the log, the curves and the progress bar all use it."""
+        later = (
+            self.config.fine_tune_epochs if stage == FitStage.HEAD and self.config.fine_tunes else 0
+        )
+        return len(self.history) + epochs + later
+
+    def stage_progress(self, stage: FitStage, epochs: int, message: str) -> Progress:
+        """The report that a stage begins, counted in the whole run's epochs."""
+        total = self.run_epochs(stage, epochs)
+        return Progress(Stage.TRAINING, len(self.history), total, message=message)
+
     def _reporter(self, stage: FitStage, epochs: int):
         from classifier.tf_runtime import keras
 
         log = self
         offset = len(self.history)
+        total = self.run_epochs(stage, epochs)
+        named = "" if stage == FitStage.HEAD else f" ({stage})"
 
         class Reporter(keras().callbacks.Callback):
             def on_epoch_begin(self, epoch, logs=None):
@@ -146,15 +162,17 @@ class RunLog:
                 if log.cancel.cancelled:
                     self.model.stop_training = True
                 if log.on_batch is not None:
-                    steps = self.params.get("steps") or 0
-                    message = f"{stage}: epoch {self._epoch}/{epochs}"
-                    log.on_batch(Progress(Stage.TRAINING, batch + 1, steps, 0.0, message))
+                    # The bar counts the run's epochs (not the steps of one epoch), and the
+                    # message changes once an epoch, so reports stay few (throttled in the GUI).
+                    message = f"epoch {offset + self._epoch}/{total}{named}"
+                    done = offset + self._epoch - 1
+                    log.on_batch(Progress(Stage.TRAINING, done, total, 0.0, message))
 
             def on_epoch_end(self, epoch, logs=None):
                 logs = logs or {}
                 stats = EpochStats(
                     epoch=offset + epoch + 1,
-                    epochs=offset + epochs,
+                    epochs=total,
                     loss=float(logs["loss"]),
                     accuracy=float(logs["accuracy"]),
                     val_loss=float(logs["val_loss"]) if "val_loss" in logs else None,

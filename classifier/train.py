@@ -40,9 +40,7 @@ from classifier.model_info import DatasetSummary, FineTuneInfo, RunSummary
 from classifier.progress import (
     CancelToken,
     FitStage,
-    Progress,
     ProgressCallback,
-    Stage,
     ignore_progress,
 )
 from classifier.split import assign_splits, split_key
@@ -299,7 +297,7 @@ def _train_on_features(scan, config, progress, log: RunLog, cache_dir) -> TrainO
     backbone = feature_backbone(config)
     data, problems, extraction = gather_splits(scan, config, progress, log.cancel, cache_dir)
     n_classes = len(scan.classes)
-    progress(Progress(Stage.TRAINING, 0, config.epochs, message="Fitting the classifier head"))
+    progress(log.stage_progress(FitStage.HEAD, config.epochs, "Fitting the classifier head"))
     head, best_epoch, stopped_early = train_head(
         data[Split.TRAIN], data[Split.VALIDATION], n_classes, config, log
     )
@@ -420,7 +418,7 @@ def _fit_from_images(
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
-        progress(Progress(Stage.TRAINING, 0, epochs, message=f"{stage}: training from images"))
+        progress(log.stage_progress(stage, epochs, f"{stage}: training from images"))
         callbacks = log.callbacks(stage, epochs, learning_rate, has_val)
         fitted = model.fit(
             train_batches,

@@ -140,3 +140,30 @@ def test_unreadable_classes_are_told_apart_from_held_out_ones():
     assert "'a'" in error.what and "were read" in error.what
     assert "No image could be read in 'b', 'c'." in error.what
     assert "Add readable images" in error.todo
+
+
+def test_one_epoch_numbering_across_head_and_fine_tuning():
+    """The log, the curves and the progress bar count the whole run's epochs: fine-tuning
+    continues the head's numbering, and the bar never restarts at each epoch (#17.18)."""
+    from classifier.keras_loop import RunLog
+    from classifier.progress import FitStage
+    from classifier.tf_runtime import keras
+
+    k = keras()
+    config = TrainConfig(epochs=3, fine_tune_blocks=1, fine_tune_epochs=2, early_stopping=False)
+    stats, bars = [], []
+    log = RunLog(config, on_epoch=stats.append, on_batch=bars.append)
+    model = k.Sequential([k.Input((2,)), k.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = np.zeros((8, 2), dtype="float32"), np.array([0, 1] * 4)
+    assert log.stage_progress(FitStage.HEAD, 3, "").total == 5
+    for stage, epochs in ((FitStage.HEAD, 3), (FitStage.FINE_TUNE, 2)):
+        callbacks = log.callbacks(stage, epochs, 0.01, has_val=False)
+        model.fit(x, y, epochs=epochs, batch_size=4, verbose=0, callbacks=callbacks)
+    assert [(s.epoch, s.epochs, s.stage) for s in stats] == [
+        (1, 5, "head"), (2, 5, "head"), (3, 5, "head"), (4, 5, "fine-tune"), (5, 5, "fine-tune")
+    ]  # fmt: skip
+    assert {b.total for b in bars} == {5}
+    done = [b.done for b in bars]
+    assert done == sorted(done) and done[0] == 0 and done[-1] == 4  # epochs finished so far
+    assert bars[-1].message == "epoch 5/5 (fine-tune)" and bars[0].message == "epoch 1/5"

@@ -4,7 +4,8 @@ import pytest
 from datasets import make_dataset
 
 from classifier.modelfile import load_model
-from classifier.types import TrainConfig
+from classifier.types import EpochStats, TrainConfig
+from ui.curves import TrainingCurves
 
 
 @pytest.fixture
@@ -149,9 +150,15 @@ def test_baseline_model_types_train_from_the_form(qtbot, train_window):
     view = train_window.train_view
     configure(view, epochs=2, model_type="small_cnn", batch_size=8)
     view.start()
+    reports = []
+    train_window.runner.current("train").progressed.connect(reports.append)
     qtbot.waitUntil(lambda: len(view.runs) == 1, timeout=60000)
     assert view.runs_table.item(0, 1).text() == "Small CNN from scratch"
-    assert "(end-to-end)" in view.log.toPlainText()
+    assert "Epoch 2/2 (end-to-end)" in view.log.toPlainText()
+    # The bar counts the run's epochs, not the steps of one epoch (#17.18).
+    training = [p for p in reports if p.stage == "Training"]
+    assert training and {p.total for p in training} == {2}
+    assert any(p.message == "epoch 2/2 (end-to-end)" and p.done == 1 for p in training)
     assert view.curves.loss.stage_marks == []  # one stage: nothing to mark
 
 
@@ -183,3 +190,40 @@ def test_weights_can_be_imported_from_the_train_form(qtbot, train_window, tmp_pa
     assert "Import MobileNetV3 Small" not in " ".join(
         a.text() for a in form.get_weights.menu().actions()
     )
+
+
+def _epoch(n, total, accuracy, stage="head"):
+    return EpochStats(n, total, 1.0 / n, accuracy, 1.1 / n, accuracy - 0.05, 0.1, stage)
+
+
+def test_curves_keep_percent_and_whole_epoch_units(qtbot):
+    """Early in training the accuracy axis stays 0-100 % (no 'x0.001' prefix, no 450-800
+    ticks) and the epoch axis has whole-epoch ticks only (#17.13)."""
+    curves = TrainingCurves()
+    qtbot.addWidget(curves)
+    curves.add_epochs([_epoch(1, 2, 0.45), _epoch(2, 2, 0.5)])
+    accuracy = curves.accuracy.getPlotItem()
+    assert curves.accuracy.points["train"] == ([1, 2], [45.0, 50.0])
+    low, high = accuracy.getViewBox().viewRange()[1]
+    assert low <= 0 and 100 <= high < 105  # fixed, whatever the values
+    for plot in (curves.loss, curves.accuracy):
+        for side in ("left", "bottom"):
+            axis = plot.getPlotItem().getAxis(side)
+            assert not axis.autoSIPrefix and "x0" not in axis.labelString()
+    assert "%" in accuracy.getAxis("left").labelString()
+    epochs = accuracy.getAxis("bottom")
+    for low, high in ((0.5, 3.5), (0.5, 40.5), (0.5, 1000.5)):
+        ticks = [v for _spacing, values in epochs.tickValues(low, high, 400) for v in values]
+        assert ticks and all(float(v).is_integer() for v in ticks)
+    assert epochs.tickStrings([1.0, 2.0], 1, 1) == ["1", "2"]
+
+
+def test_fine_tune_mark_stays_clear_of_the_legend(qtbot):
+    """The stage mark's label has the plots to itself: one legend above both plots (#17.18)."""
+    curves = TrainingCurves()
+    qtbot.addWidget(curves)
+    curves.add_epochs([_epoch(1, 3, 0.6), _epoch(2, 3, 0.7), _epoch(3, 3, 0.8, "fine-tune")])
+    for plot in (curves.loss, curves.accuracy):
+        assert plot.getPlotItem().legend is None
+        assert [m.label.format for m in plot.stage_marks] == ["fine-tune"]
+    assert "training images" in curves.legend.text() and "validation" in curves.legend.text()

@@ -198,7 +198,7 @@ class TrainView(QWidget):
 
     def _progressed(self, p: Progress) -> None:
         if p.stage == Stage.TRAINING:
-            self.stage.setText(f"Training ({p.message})")
+            self.stage.setText(f"Training: {p.message}")
         elif p.stage == Stage.LOADING_IMAGES:
             self.stage.setText("Loading images for training from pixels")
         elif p.stage == Stage.AUGMENTING_IMAGES:
