@@ -1,4 +1,5 @@
 import time
+from pathlib import Path
 
 import pytest
 from datasets import make_dataset
@@ -6,6 +7,7 @@ from datasets import make_dataset
 from classifier.modelfile import load_model
 from classifier.types import EpochStats, TrainConfig
 from ui.curves import TrainingCurves
+from ui.runs_table import COLUMNS
 
 
 @pytest.fixture
@@ -57,7 +59,7 @@ def test_full_run_curves_results_clickthrough_and_save(qtbot, train_window, tmp_
     ev = outcome.evaluation
     assert ev.accuracy > ev.baseline_accuracy
     assert "held-out test images" in view.results.summary.text()
-    assert view.results.per_class.rowCount() == 3
+    assert view.results.confusion.rowCount() == 3
     # The log says where feature extraction spent its time.
     assert outcome.extraction.total == len(train_window.state.scan.images)
     assert "Image features: " in view.log.toPlainText() and "limited by" in view.log.toPlainText()
@@ -75,7 +77,11 @@ def test_full_run_curves_results_clickthrough_and_save(qtbot, train_window, tmp_
     view.save_to(path)
     qtbot.waitUntil(lambda: train_window.state.model_path == path, timeout=30000)
     assert load_model(path).class_names == ev.classes
-    assert view.runs_table.item(0, 8).text() == str(path)
+    saved = view.runs_table.item(0, COLUMNS.index("Saved as"))
+    assert saved.text() == "colours.sortscope" and saved.toolTip() == str(path)
+    # The runs table names the dataset of each run, its full path on hover (#17.23).
+    dataset = view.runs_table.item(0, COLUMNS.index("Dataset"))
+    assert dataset.text() == "data" and dataset.toolTip() == str(train_window.state.scan.root)
     assert view.suggested_name().startswith("data-") and view.suggested_name().endswith(
         ".sortscope"
     )
@@ -140,7 +146,7 @@ def test_advanced_options_reach_the_run_and_the_runs_table(qtbot, train_window):
     assert training["augment_flips"] and training["oversample"]
     rates = [e.learning_rate for e in outcome.history]
     assert rates[-1] < rates[0]  # the cosine schedule ran
-    summary = view.runs_table.item(0, 6).text()
+    summary = view.runs_table.item(0, COLUMNS.index("Balance, augmentation, schedule")).text()
     assert "oversampled" in summary and "2x augmented" in summary and "cosine" in summary
     form.set_config(TrainConfig())  # restore defaults resets the advanced part too
     assert advanced.copies.value() == 0 and not advanced.oversample.isChecked()
@@ -153,7 +159,7 @@ def test_baseline_model_types_train_from_the_form(qtbot, train_window):
     reports = []
     train_window.runner.current("train").progressed.connect(reports.append)
     qtbot.waitUntil(lambda: len(view.runs) == 1, timeout=60000)
-    assert view.runs_table.item(0, 1).text() == "Small CNN from scratch"
+    assert view.runs_table.item(0, COLUMNS.index("Model")).text() == "Small CNN from scratch"
     assert "Epoch 2/2 (end-to-end)" in view.log.toPlainText()
     # The bar counts the run's epochs, not the steps of one epoch (#17.18).
     training = [p for p in reports if p.stage == "Training"]
@@ -227,3 +233,73 @@ def test_fine_tune_mark_stays_clear_of_the_legend(qtbot):
         assert plot.getPlotItem().legend is None
         assert [m.label.format for m in plot.stage_marks] == ["fine-tune"]
     assert "training images" in curves.legend.text() and "validation" in curves.legend.text()
+
+
+def _evaluation(classes, per_class=3):
+    """A made-up evaluation: `per_class` test images of each class, one of each mistaken."""
+    import numpy as np
+
+    from classifier.evaluate import evaluate_predictions
+
+    n = len(classes)
+    y = np.repeat(np.arange(n), per_class)
+    predicted = y.copy()
+    predicted[::per_class] = (y[::per_class] + 1) % n
+    probabilities = np.full((len(y), n), 0.1 / n)
+    probabilities[np.arange(len(y)), predicted] = 0.9
+    paths = [Path(f"/data/{classes[c]}/{i}.png") for i, c in enumerate(y)]
+    return evaluate_predictions(y, probabilities, classes, paths, 0)
+
+
+@pytest.mark.parametrize(
+    "classes",
+    [
+        ("Red", "green", "Blue Sky"),
+        ("globular_cluster", "open cluster", "galaxy", "Blue Sky", "planetary nebula", "star"),
+    ],
+)
+def test_results_fit_three_to_six_classes_without_scrolling(qtbot, tiny_window, classes):
+    """At the default window size every heading of the matrix and scores shows in full and
+    no column needs scrolling (#17.20)."""
+    view = tiny_window.train_view
+    tiny_window.tabs.setCurrentWidget(view)
+    view.results.show_evaluation(_evaluation(classes))
+    view.pages.setCurrentWidget(view.results)
+    qtbot.waitUntil(lambda: view.results.confusion.isVisible())
+    qtbot.wait(50)  # layouts settle
+    table = view.results.confusion
+    assert tiny_window.size().width() == 1280  # the default size
+    assert table.horizontalScrollBar().maximum() == 0
+    header = table.horizontalHeader()
+    metrics = header.fontMetrics()
+    for column in range(table.columnCount()):
+        text = table.horizontalHeaderItem(column).text()
+        widest = max(metrics.horizontalAdvance(line) for line in text.split("\n"))
+        assert header.sectionSize(column) >= widest, text
+    rows = table.verticalHeader()
+    assert rows.width() >= max(metrics.horizontalAdvance(c) for c in classes)
+    assert table.metrics(0)["Test images"] == "3"
+
+
+def test_jargon_has_a_plain_version(qtbot, tiny_window):
+    """Backbone, Epochs, Optimizer, cross-entropy, Precision/Recall/F1 keep their names and
+    get a plain sentence on hover (#17.17)."""
+    view = tiny_window.train_view
+    form = view.form
+    words = {form.backbone: "features", form.epochs: "times", form.optimizer: "corrects"}
+    for field, word in words.items():
+        assert word in field.toolTip()
+    label = form._form.labelForField(form.epochs)
+    assert label.text() == "Epochs" and label.toolTip() == form.epochs.toolTip()
+    assert "how wrong" in view.curves.loss.toolTip() and "cross-entropy" in (
+        view.curves.loss.toolTip()
+    )
+    view.results.show_evaluation(_evaluation(("a", "b", "c")))
+    table = view.results.confusion
+    headings = {
+        table.horizontalHeaderItem(c).text(): table.horizontalHeaderItem(c).toolTip()
+        for c in range(table.columnCount())
+    }
+    assert "false alarms" in headings["Precision"] and "missed" in headings["Recall"]
+    assert "both" in headings["F1"]
+    assert headings["a"] == "predicted a"

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -21,11 +20,37 @@ from PySide6.QtWidgets import (
 from classifier.evaluate import verdict
 from classifier.types import Evaluation
 from ui.thumbnails import ThumbnailLoader
-from ui.widgets import ThumbnailStrip
+from ui.widgets import ThumbnailStrip, hint
+
+METRIC_HELP = {
+    "Precision": "Of the test images the model called this class, the share that really are "
+    "(high: few false alarms).",
+    "Recall": "Of the test images of this class, the share the model found (high: few missed).",
+    "F1": "Precision and recall in one number (their harmonic mean): high only when both are.",
+    "Test images": "Held-out images of this class the scores are computed from: the fewer, "
+    "the rougher the scores.",
+}
+METRIC_HINT = (
+    "Rows are the true class; the first columns count what the model predicted (click a cell "
+    "to see its images). Precision: of the images called this class, how many are. Recall: of "
+    "this class's images, how many were found. F1: both in one number. Hover a heading for more."
+)
+
+
+def header_text(name: str) -> str:
+    """A heading on at most two lines: long names with spaces break at the middle space, so
+    3-6 classes fit across the Results page without scrolling."""
+    words = name.split(" ")
+    if len(name) <= 10 or len(words) < 2:
+        return name
+    cut = min(range(1, len(words)), key=lambda i: abs(len(" ".join(words[:i])) - len(name) / 2))
+    return " ".join(words[:cut]) + "\n" + " ".join(words[cut:])
 
 
 class ConfusionTable(QTableWidget):
-    """The confusion matrix as a heat-map; clicking a cell asks for the images behind it."""
+    """Per class, one row: the confusion matrix as a heat-map (columns: predicted class), then
+    its precision, recall, F1 and test images. One table names each class once, which is what
+    lets six classes fit. Clicking a matrix cell asks for the images behind it."""
 
     cell_chosen = Signal(str, str)  # true class, predicted class
 
@@ -33,7 +58,12 @@ class ConfusionTable(QTableWidget):
         super().__init__()
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setMinimumSectionSize(44)
+        rows = self.verticalHeader()
+        rows.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.cellClicked.connect(self._clicked)
         self.classes: tuple[str, ...] = ()
 
@@ -41,24 +71,42 @@ class ConfusionTable(QTableWidget):
         self.classes = evaluation.classes
         n = len(self.classes)
         self.setRowCount(n)
-        self.setColumnCount(n)
-        self.setHorizontalHeaderLabels([f"predicted {c}" for c in self.classes])
-        self.setVerticalHeaderLabels(list(self.classes))
+        self.setColumnCount(n + len(METRIC_HELP))
+        for j, name in enumerate(self.classes):
+            self.setHorizontalHeaderItem(j, _item(header_text(name), f"predicted {name}"))
+            self.setVerticalHeaderItem(j, _item(name, f"true class {name}"))
+        for k, (name, help_text) in enumerate(METRIC_HELP.items()):
+            self.setHorizontalHeaderItem(n + k, _item(header_text(name), help_text))
         for i, row in enumerate(evaluation.confusion_matrix):
             total = sum(row) or 1
             for j, count in enumerate(row):
                 share = count / total
-                item = QTableWidgetItem(str(count))
-                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                tip = f"true {self.classes[i]}, predicted {self.classes[j]}: {count}"
+                item = _item(str(count), tip)
                 base = (59, 130, 196) if i == j else (214, 69, 69)
                 alpha = int(40 + 200 * share) if count else 0
                 item.setBackground(QColor(*base, alpha))
-                item.setToolTip(f"true {self.classes[i]}, predicted {self.classes[j]}: {count}")
                 self.setItem(i, j, item)
+            m = evaluation.per_class[self.classes[i]]
+            scores = (f"{m.precision:.0%}", f"{m.recall:.0%}", f"{m.f1:.0%}", str(m.support))
+            for k, value in enumerate(scores):
+                self.setItem(i, n + k, _item(value, list(METRIC_HELP.values())[k]))
+
+    def metrics(self, row: int) -> dict[str, str]:
+        """The scores shown in `row`, by heading (for tests and screen readers)."""
+        n = len(self.classes)
+        return {name: self.item(row, n + k).text() for k, name in enumerate(METRIC_HELP)}
 
     def _clicked(self, row: int, column: int) -> None:
         if row < len(self.classes) and column < len(self.classes):
             self.cell_chosen.emit(self.classes[row], self.classes[column])
+
+
+def _item(text: str, tooltip: str) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+    item.setToolTip(tooltip)
+    return item
 
 
 def summary_text(evaluation: Evaluation) -> str:
@@ -83,6 +131,7 @@ class EvaluationPanel(QWidget):
     """One run's scores: summary, per-class table, confusion matrix and the images of a cell."""
 
     save_requested = Signal()
+    misclassified_requested = Signal()
 
     def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -90,49 +139,46 @@ class EvaluationPanel(QWidget):
         self.summary = QLabel("Results appear here when a run finishes.")
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
-        self.per_class = QTableWidget(0, 5)
-        self.per_class.setHorizontalHeaderLabels(
-            ["Class", "Precision", "Recall", "F1", "Test images"]
-        )
-        self.per_class.verticalHeader().setVisible(False)
-        self.per_class.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.per_class.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents
-        )
         self.confusion = ConfusionTable()
         self.confusion.cell_chosen.connect(self.show_cell)
-        self.cell_title = QLabel(
-            "Click a cell of the matrix (rows: true class, columns: "
-            "predicted) to see its test images."
-        )
+        self.cell_title = QLabel("Click a cell of the matrix to see its test images.")
         self.cell_title.setWordWrap(True)
         self.cell_images = ThumbnailStrip(loader)
         self.save_button = QPushButton("Save model…")
         self.save_button.setEnabled(False)
         self.save_button.clicked.connect(self.save_requested)
-        tables = QSplitter(Qt.Orientation.Horizontal)
-        tables.addWidget(self.per_class)
-        tables.addWidget(self.confusion)
-        layout = QVBoxLayout(self)
+        self.misclassified_button = QPushButton("Misclassified images…")
+        self.misclassified_button.setToolTip(
+            "Every training, validation and test image the model gets wrong, with its true "
+            "and predicted class: often an image filed in the wrong folder."
+        )
+        self.misclassified_button.setEnabled(False)
+        self.misclassified_button.clicked.connect(self.misclassified_requested)
+        matrix = QVBoxLayout()
+        matrix.addWidget(QLabel("<b>Per class</b>: the confusion matrix and the scores"))
+        matrix.addWidget(self.confusion, 1)
+        matrix.addWidget(hint(METRIC_HINT))
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.misclassified_button)
+        buttons.addStretch()
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
-        top.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignTop)
+        top.addLayout(buttons)
+        layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(tables, 2)
+        layout.addLayout(matrix, 3)
         layout.addWidget(self.cell_title)
         layout.addWidget(self.cell_images, 2)
 
     def show_evaluation(self, evaluation: Evaluation) -> None:
         self.evaluation = evaluation
         self.summary.setText(summary_text(evaluation))
-        self.per_class.setRowCount(len(evaluation.per_class))
-        for row, (name, m) in enumerate(evaluation.per_class.items()):
-            values = [name, f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f1:.3f}", str(m.support)]
-            for column, value in enumerate(values):
-                self.per_class.setItem(row, column, QTableWidgetItem(value))
         self.confusion.show_matrix(evaluation)
+        self.cell_title.setText("Click a cell of the matrix to see its test images.")
         self.cell_images.show_items([])
         self.save_button.setEnabled(True)
+        self.misclassified_button.setEnabled(True)
 
     def show_cell(self, true_label: str, predicted: str) -> None:
         if self.evaluation is None:

@@ -14,6 +14,7 @@ from classifier.types import TrainConfig
 
 COLUMNS = (
     "#",
+    "Dataset",
     "Model",
     "Epochs",
     "Learning rate",
@@ -68,8 +69,11 @@ class RunsTable(QTableWidget):
         """Fill row `index` (added when it is new) with `run`."""
         config, ev = run.config, run.outcome.evaluation
         self.setRowCount(max(self.rowCount(), index + 1))
+        # Folder and file names fit the table; their full paths are one hover away.
+        tooltips = {1: str(run.dataset), len(COLUMNS) - 1: str(run.saved or "")}
         values = [
             str(index + 1),
+            run.dataset.name,
             model_title(config),
             f"{len(run.outcome.history)}/{config.max_epochs}",
             f"{config.learning_rate:g}",
@@ -77,7 +81,9 @@ class RunsTable(QTableWidget):
             str(config.hidden_units) if config.hidden_units else "no",
             run_summary(config),
             f"{ev.accuracy:.1%} ({ev.baseline_accuracy:.1%})",
-            str(run.saved) if run.saved else "not saved",
+            run.saved.name if run.saved else "not saved",
         ]
         for column, value in enumerate(values):
-            self.setItem(index, column, QTableWidgetItem(value))
+            item = QTableWidgetItem(value)
+            item.setToolTip(tooltips.get(column, ""))
+            self.setItem(index, column, item)

@@ -1,10 +1,8 @@
-"""The training form: every option of a run with a sensible default and a one-line explanation,
-the Advanced section (model type, balance, augmentation, fine-tuning, schedule, TensorBoard)
-folded away below the basics."""
+"""The training form: every option of a run with a sensible default, a one-line explanation and
+the plain version of its term on hover; the Advanced section (`train_advanced`) folded away
+below the basics."""
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QStandardItemModel
@@ -12,14 +10,12 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
+    QLayout,
     QMenu,
     QPushButton,
-    QSpinBox,
     QWidget,
 )
 
@@ -27,30 +23,32 @@ from classifier.backbones import DEFAULT_BACKBONE, KERAS_APPS, listed_backbones
 from classifier.errors import SortscopeError
 from classifier.train import validate_config
 from classifier.types import OPTIMIZERS, TrainConfig
-from ui.widgets import hint, percent_spin
+from ui.train_advanced import AdvancedOptions
+from ui.widgets import hint, int_spin, percent_spin
 
-MODEL_TYPE_TITLES = {
-    "transfer": "Transfer learning",
-    "mlp": "MLP on pixels (baseline)",
-    "small_cnn": "Small CNN from scratch (baseline)",
+# The plain version of each term of the form, shown on hover over the field and its label.
+FIELD_HELP = {
+    "backbone": "Backbone: the pretrained network that turns each image into a list of numbers "
+    "(features) describing it. Sortscope learns your classes from those numbers; the backbone "
+    "itself stays as it is unless you fine-tune it (Advanced options).",
+    "epochs": "Epochs: how many times training goes through all the training images. More "
+    "epochs learn more, up to a point; early stopping ends sooner when validation stops "
+    "improving.",
+    "batch_size": "Batch size: how many images the model looks at before each small correction.",
+    "learning_rate": "Learning rate: how large each correction is. Too high and training jumps "
+    "around; too low and it learns slowly.",
+    "optimizer": "Optimizer: the method that corrects the model after each batch. Adam adjusts "
+    "its own step sizes and suits almost every dataset.",
+    "validation": "Validation images are not trained on: after each epoch they show how well "
+    "the model does on images it has not seen, and guide early stopping.",
+    "test": "Test images are set aside until the end: the final, honest score is measured on them.",
+    "hidden_units": "A hidden layer lets the classifier combine features before deciding; it "
+    "helps little with few images.",
+    "dropout": "Dropout: the share of the hidden layer switched off at random while training, "
+    "so the model cannot rely on a few features (less memorising).",
+    "patience": "Patience: how many epochs without improvement of the validation loss before "
+    "training stops (the best epoch's weights are kept).",
 }
-SCHEDULE_TITLES = {
-    "constant": "Constant",
-    "cosine": "Cosine decay to zero",
-    "plateau": "Halve when validation loss stalls",
-}
-
-
-def _spin(low: int, high: int, value: int = 0, suffix: str = "") -> QSpinBox:
-    spin = QSpinBox()
-    spin.setRange(low, high)
-    spin.setValue(value)
-    spin.setSuffix(suffix)
-    return spin
-
-
-def _heading(text: str) -> QLabel:
-    return QLabel(f"<b>{text}</b>")
 
 
 class TrainForm(QWidget):
@@ -77,8 +75,8 @@ class TrainForm(QWidget):
         )
         self.get_weights.setMenu(QMenu(self.get_weights))
         self.refresh_backbones()
-        self.epochs = _spin(1, 1000, d.epochs)
-        self.batch_size = _spin(1, 4096, d.batch_size)
+        self.epochs = int_spin(1, 1000, d.epochs)
+        self.batch_size = int_spin(1, 4096, d.batch_size)
         self.learning_rate = QDoubleSpinBox()
         self.learning_rate.setDecimals(5)
         self.learning_rate.setRange(0.00001, 1.0)
@@ -92,18 +90,19 @@ class TrainForm(QWidget):
         self.test = percent_spin(0.0, 45.0)
         self.class_weights = QCheckBox("Weight classes by rarity")
         self.hidden = QCheckBox("Add a hidden layer")
-        self.hidden_units = _spin(8, 4096, 256)
+        self.hidden_units = int_spin(8, 4096, 256)
         self.dropout = QDoubleSpinBox()
         self.dropout.setRange(0.0, 0.9)
         self.dropout.setSingleStep(0.05)
         self.early_stopping = QCheckBox("Stop when validation loss stops improving")
-        self.patience = _spin(1, 100, d.patience)
-        self.seed = _spin(0, 2_147_483_647, d.seed)
+        self.patience = int_spin(1, 100, d.patience)
+        self.seed = int_spin(0, 2_147_483_647, d.seed)
         self.error = QLabel()
         self.error.setStyleSheet("color: #d64545; font-weight: bold;")
         self.error.setWordWrap(True)
 
         form = QFormLayout(self)
+        self._form = form
         backbone_row = QHBoxLayout()
         backbone_row.addWidget(self.backbone, 1)
         backbone_row.addWidget(self.get_weights)
@@ -149,6 +148,10 @@ class TrainForm(QWidget):
         form.addRow(self.advanced_toggle)
         form.addRow(self.advanced)
         form.addRow(self.error)
+        self.explain(self.backbone, FIELD_HELP["backbone"], backbone_row)
+        for name, text in FIELD_HELP.items():
+            if name != "backbone":
+                self.explain(getattr(self, name), text)
         self.hidden.toggled.connect(self._sync_enabled)
         self.early_stopping.toggled.connect(self._sync_enabled)
         for widget in (
@@ -171,6 +174,14 @@ class TrainForm(QWidget):
         self.advanced.changed.connect(self.changed)
         self.changed.connect(self.check)
         self.set_config(d)
+
+    def explain(self, field: QWidget, text: str, row: QWidget | QLayout | None = None) -> None:
+        """The plain version of a field's term, on the field and on its label (`row`: what
+        the form row holds when the field sits in a layout with others)."""
+        field.setToolTip(text)
+        label = self._form.labelForField(row or field)
+        if label is not None:
+            label.setToolTip(text)
 
     def _sync_enabled(self) -> None:
         self.hidden_units.setEnabled(self.hidden.isChecked())
@@ -263,161 +274,3 @@ class TrainForm(QWidget):
             return False
         self.error.setText("")
         return True
-
-
-class AdvancedOptions(QWidget):
-    """The section newcomers never need to open: model type, balance, augmentation,
-    fine-tuning, learning-rate schedule and TensorBoard."""
-
-    changed = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.model_type = QComboBox()
-        for name, title in MODEL_TYPE_TITLES.items():
-            self.model_type.addItem(title, name)
-        self.oversample = QCheckBox("Oversample small classes")
-        self.oversample.setToolTip(
-            "Repeat the images of small classes until every class is as large as the largest "
-            "(instead of weighting classes by rarity)."
-        )
-        self.copies = _spin(0, 50)
-        self.copies.setSpecialValueText("off")
-        self.flips = QCheckBox("Mirror images")
-        self.rotate90 = QCheckBox("Turn by 90°")
-        self.rotate90.setToolTip("For images without an up, like the sky or a microscope slide.")
-        self.rotation = _spin(0, 180, suffix="°")
-        self.zoom = percent_spin(0, 45, decimals=0)
-        self.brightness = percent_spin(0, 90, decimals=0)
-        self.contrast = percent_spin(0, 90, decimals=0)
-        self.fine_tune_blocks = _spin(0, 30)
-        self.fine_tune_blocks.setSpecialValueText("off")
-        self.fine_tune_epochs = _spin(1, 500)
-        self.fine_tune_rate = QDoubleSpinBox()
-        self.fine_tune_rate.setDecimals(6)
-        self.fine_tune_rate.setRange(0.000001, 0.1)
-        self.fine_tune_rate.setSingleStep(0.00005)
-        self.schedule = QComboBox()
-        for name, title in SCHEDULE_TITLES.items():
-            self.schedule.addItem(title, name)
-        self.tensorboard = QLineEdit()
-        self.tensorboard.setPlaceholderText("off")
-        browse = QPushButton("Choose…")
-        browse.clicked.connect(self._choose_tensorboard)
-        board_row = QHBoxLayout()
-        board_row.addWidget(self.tensorboard, 1)
-        board_row.addWidget(browse)
-
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Model type", self.model_type)
-        form.addRow(
-            hint(
-                "Transfer learning starts from a network pretrained on millions of photos. The "
-                "baselines learn from your images alone: compare them in the runs table."
-            )
-        )
-        form.addRow(self.oversample)
-        form.addRow(_heading("Augmentation"))
-        form.addRow("Copies per image", self.copies)
-        form.addRow(self.flips)
-        form.addRow(self.rotate90)
-        form.addRow("Rotate up to ±", self.rotation)
-        form.addRow("Zoom in up to", self.zoom)
-        form.addRow("Brightness ±", self.brightness)
-        form.addRow("Contrast ±", self.contrast)
-        form.addRow(
-            hint(
-                "Each training image gets this many changed copies. Their features are "
-                "computed once and cached, so later runs are as fast as without. "
-                "Validation and test images are never changed."
-            )
-        )
-        form.addRow(_heading("Fine-tuning"))
-        form.addRow("Last blocks to train", self.fine_tune_blocks)
-        form.addRow("Fine-tuning epochs", self.fine_tune_epochs)
-        form.addRow("Fine-tuning learning rate", self.fine_tune_rate)
-        form.addRow(
-            hint(
-                "After the classifier converges, also train the backbone's last blocks on "
-                "your images (slower: images go through the whole network every epoch). "
-                "Helps when your images look nothing like everyday photos."
-            )
-        )
-        form.addRow(_heading("Learning rate and logging"))
-        form.addRow("Learning-rate schedule", self.schedule)
-        form.addRow("TensorBoard folder", board_row)
-        form.addRow(hint("Each run's curves are also written there for TensorBoard."))
-
-        for spin in (
-            self.copies,
-            self.rotation,
-            self.zoom,
-            self.brightness,
-            self.contrast,
-            self.fine_tune_blocks,
-            self.fine_tune_epochs,
-            self.fine_tune_rate,
-        ):
-            spin.valueChanged.connect(self._changed)
-        for box in (self.oversample, self.flips, self.rotate90):
-            box.toggled.connect(self._changed)
-        for combo in (self.model_type, self.schedule):
-            combo.currentIndexChanged.connect(self._changed)
-        self.tensorboard.textChanged.connect(self._changed)
-
-    def _changed(self) -> None:
-        self._sync_enabled()
-        self.changed.emit()
-
-    def _sync_enabled(self) -> None:
-        transfer = self.model_type.currentData() == "transfer"
-        for widget in (self.fine_tune_blocks, self.fine_tune_epochs, self.fine_tune_rate):
-            widget.setEnabled(transfer)
-        tuning = transfer and self.fine_tune_blocks.value() > 0
-        self.fine_tune_epochs.setEnabled(tuning)
-        self.fine_tune_rate.setEnabled(tuning)
-
-    def _choose_tensorboard(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self, "TensorBoard folder", self.tensorboard.text()
-        )
-        if folder:
-            self.tensorboard.setText(folder)
-
-    def set_config(self, c: TrainConfig) -> None:
-        self.model_type.setCurrentIndex(max(0, self.model_type.findData(c.model_type)))
-        self.oversample.setChecked(c.oversample)
-        self.copies.setValue(c.augment_copies)
-        self.flips.setChecked(c.augment_flips)
-        self.rotate90.setChecked(c.augment_rotate90)
-        self.rotation.setValue(round(c.augment_rotation))
-        self.zoom.setValue(round(c.augment_zoom * 100))
-        self.brightness.setValue(round(c.augment_brightness * 100))
-        self.contrast.setValue(round(c.augment_contrast * 100))
-        self.fine_tune_blocks.setValue(c.fine_tune_blocks)
-        self.fine_tune_epochs.setValue(c.fine_tune_epochs)
-        self.fine_tune_rate.setValue(c.fine_tune_learning_rate)
-        self.schedule.setCurrentIndex(max(0, self.schedule.findData(c.lr_schedule)))
-        self.tensorboard.setText(c.tensorboard_dir)
-        self._sync_enabled()
-
-    def apply(self, config: TrainConfig) -> TrainConfig:
-        """`config` with this section's values."""
-        return replace(
-            config,
-            model_type=self.model_type.currentData(),
-            oversample=self.oversample.isChecked(),
-            augment_copies=self.copies.value(),
-            augment_flips=self.flips.isChecked(),
-            augment_rotate90=self.rotate90.isChecked(),
-            augment_rotation=float(self.rotation.value()),
-            augment_zoom=self.zoom.value() / 100,
-            augment_brightness=self.brightness.value() / 100,
-            augment_contrast=self.contrast.value() / 100,
-            fine_tune_blocks=self.fine_tune_blocks.value(),
-            fine_tune_epochs=self.fine_tune_epochs.value(),
-            fine_tune_learning_rate=self.fine_tune_rate.value(),
-            lr_schedule=self.schedule.currentData(),
-            tensorboard_dir=self.tensorboard.text().strip(),
-        )

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QWidget,
 )
 
@@ -121,4 +122,13 @@ def percent_spin(
     spin.setDecimals(decimals)
     spin.setSingleStep(step)
     spin.setSuffix(" %")
+    return spin
+
+
+def int_spin(low: int, high: int, value: int = 0, suffix: str = "") -> QSpinBox:
+    """A spin box for a whole number between `low` and `high`."""
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setValue(value)
+    spin.setSuffix(suffix)
     return spin
