@@ -16,7 +16,14 @@ from classifier import images
 from classifier.errors import Cancelled, DatasetError, ImageError
 from classifier.names import RESERVED_LABELS, class_name_problem, shown_name
 from classifier.progress import CancelToken, ProgressCallback, Stage, StageClock
-from classifier.types import ImageRecord, Problem, ProblemKind, ScanResult, Severity
+from classifier.types import (
+    FILE_FAILURES,
+    ImageRecord,
+    Problem,
+    ProblemKind,
+    ScanResult,
+    Severity,
+)
 
 SMALL_CLASS_IMAGES = 20  # retrain.py warned below this many images per class
 IMBALANCE_RATIO = 4.0  # largest class / smallest class above this is "strong imbalance"
@@ -302,3 +309,25 @@ def _dataset_problems(root, classes, usable_classes, records) -> list[Problem]:
                 )
             )
     return problems
+
+
+# Problems that change what a model learns from, shown before training starts (the window
+# asks whether to go on): files that will be skipped, and images filed in two classes at once.
+# Small or imbalanced classes are advice about results and stay in the dataset browser.
+CONFIRM_BEFORE_TRAINING = FILE_FAILURES | {ProblemKind.DUPLICATE_ACROSS_CLASSES}
+
+
+def problems_before_training(scan: ScanResult) -> list[Problem]:
+    """The problems of `scan` to confirm before training on it, in scan order."""
+    return [p for p in scan.problems if p.kind in CONFIRM_BEFORE_TRAINING]
+
+
+def problem_text(problem: Problem, root: Path) -> str:
+    """One problem in a sentence that names its file (relative to the dataset folder)."""
+    if problem.path is None or problem.kind not in FILE_FAILURES:
+        return problem.message  # names its files itself, or is about the whole dataset
+    try:
+        where = problem.path.relative_to(root).as_posix()
+    except ValueError:
+        where = str(problem.path)
+    return f"{where}: {problem.message}"

@@ -169,3 +169,20 @@ def test_folder_names_that_cannot_be_class_names_stop_training(tmp_path, name):
     assert not result.usable
     with pytest.raises(DatasetError, match="cannot be a class name"):
         train(result, TrainConfig(backbone="tiny_test", epochs=1))
+
+
+def test_problems_to_confirm_before_training_name_their_files(tmp_path):
+    """Skipped files and images in two classes are confirmed before training; advice about
+    class sizes is not (#17.15)."""
+    from classifier.scan import problem_text, problems_before_training
+
+    make_dataset(tmp_path, per_class={"Red": 100, "green": 8, "Blue Sky": 21})
+    shutil.copy(tmp_path / "Red" / "red_000.png", tmp_path / "Blue Sky" / "copy.png")
+    (tmp_path / "green" / "empty.png").write_bytes(b"")
+    scan = scan_dataset(tmp_path)
+    assert {p.kind for p in scan.problems} >= {"small_class", "imbalance"}
+    asked = problems_before_training(scan)
+    assert sorted(p.kind for p in asked) == ["duplicate_across_classes", "empty_file"]
+    empty = next(p for p in asked if p.kind == "empty_file")
+    assert problem_text(empty, scan.root).startswith("green/empty.png: ")
+    assert problems_before_training(scan_dataset(make_dataset(tmp_path / "ok", 21))) == []

@@ -303,3 +303,79 @@ def test_jargon_has_a_plain_version(qtbot, tiny_window):
     assert "false alarms" in headings["Precision"] and "missed" in headings["Recall"]
     assert "both" in headings["F1"]
     assert headings["a"] == "predicted a"
+
+
+@pytest.fixture
+def flawed_window(qtbot, tiny_window, tmp_path):
+    """A dataset with an image in two classes and a corrupt file, open in the window."""
+    import shutil
+
+    root = make_dataset(tmp_path / "flawed", per_class=25)
+    shutil.copy(root / "Red" / "red_000.png", root / "green" / "looks_green.png")
+    (root / "green" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    tiny_window.open_dataset(root)
+    qtbot.waitUntil(lambda: tiny_window.state.scan is not None, timeout=30000)
+    tiny_window.tabs.setCurrentWidget(tiny_window.train_view)
+    configure(tiny_window.train_view, epochs=2)
+    return tiny_window
+
+
+def test_problems_are_shown_before_training_once_per_scan(qtbot, flawed_window, monkeypatch):
+    """Training on a dataset with skipped files or an image in two classes asks first; the
+    answer holds for this scan only (#17.15)."""
+    import ui.train_view
+
+    view = flawed_window.train_view
+    asked, answers = [], [False, True]
+    monkeypatch.setattr(
+        ui.train_view,
+        "confirm_training",
+        lambda parent, scan, problems: asked.append(problems) or answers.pop(0),
+    )
+    view.start()
+    assert len(asked) == 1 and not flawed_window.runner.is_running("train")
+    assert [p.kind for p in asked[0]] == ["corrupt", "duplicate_across_classes"]
+    assert "Not started" in view.stage.text() and view.runs == []
+    view.start()  # asked again: the first answer was no
+    assert len(asked) == 2
+    qtbot.waitUntil(lambda: len(view.runs) == 1, timeout=60000)
+    view.start()  # the same scan: not asked again
+    assert len(asked) == 2
+    qtbot.waitUntil(lambda: len(view.runs) == 2, timeout=60000)
+    flawed_window.open_dataset(flawed_window.state.scan.root)  # a new scan asks again
+    old = view._accepted_scan
+    qtbot.waitUntil(lambda: flawed_window.state.scan is not old, timeout=30000)
+    answers.append(False)
+    view.start()
+    assert len(asked) == 3
+
+
+def test_the_problems_dialog_names_the_files_and_defaults_to_cancel(qtbot, flawed_window):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from classifier.scan import problems_before_training
+    from ui.training_check import confirm_training, problems_box
+
+    scan = flawed_window.state.scan
+    problems = problems_before_training(scan)
+    box = problems_box(None, scan, problems)
+    words = box.informativeText()
+    assert "green/broken.png" in words and "several classes" in words
+    assert "flawed" in box.text() and f"{len(problems)} problem(s)" in box.text()
+    assert "Train anyway" in [b.text() for b in box.buttons()]
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
+
+    def answer(role_text):
+        def click():
+            dialog = QApplication.activeModalWidget()
+            if dialog is None:
+                return QTimer.singleShot(20, click)
+            next(b for b in dialog.buttons() if role_text in b.text()).click()
+
+        QTimer.singleShot(20, click)
+
+    answer("Cancel")
+    assert not confirm_training(flawed_window, scan, problems)
+    answer("Train anyway")
+    assert confirm_training(flawed_window, scan, problems)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from classifier.model_info import model_title
 from classifier.modelfile import save_model
 from classifier.progress import FitStage, Progress, Stage
+from classifier.scan import problems_before_training
 from classifier.train import train
 from classifier.types import EpochStats, TrainConfig
 from ui import settings as keys
@@ -40,6 +41,7 @@ from ui.state import AppState
 from ui.tasks import TaskRunner
 from ui.thumbnails import ThumbnailLoader
 from ui.train_form import TrainForm
+from ui.training_check import confirm_training
 from ui.widgets import TaskProgress
 
 
@@ -57,6 +59,7 @@ class TrainView(QWidget):
         self.settings = settings
         self.runs: list[Run] = []
         self.shown: int | None = None  # the run on the Results page
+        self._accepted_scan = None  # the scan whose problems the user chose to train with
         self.loader = ThumbnailLoader(parent=self)
         self._build()
         state.scan_changed.connect(self._scan_changed)
@@ -157,9 +160,21 @@ class TrainView(QWidget):
 
     # --- running ----------------------------------------------------------------------
 
+    def problems_accepted(self, scan) -> bool:
+        """Whether to train on `scan` despite its problems: asked once per scan (a new scan
+        of the folder asks again; there is no 'never ask')."""
+        problems = problems_before_training(scan)
+        if not problems or self._accepted_scan is scan:
+            return True
+        if not confirm_training(self, scan, problems):
+            self.stage.setText("Not started: the dataset has problems (see the Dataset area).")
+            return False
+        self._accepted_scan = scan
+        return True
+
     def start(self) -> None:
         scan = self.state.scan
-        if scan is None or not self.form.check():
+        if scan is None or not self.form.check() or not self.problems_accepted(scan):
             return
         # The stretch is chosen where its effect is visible: in the dataset browser.
         config = self.form.config().with_preprocessing(self.state.preprocessing)
