@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +13,14 @@ from classifier.errors import SortscopeError
 from classifier.modelfile import SortscopeModel
 from classifier.predict import classify_files
 from classifier.progress import CancelToken, ProgressCallback
-from classifier.types import FILE_FAILURES, ClassMetrics, Evaluation, ScanResult, ScoredImage
+from classifier.types import (
+    FILE_FAILURES,
+    ClassMetrics,
+    Evaluation,
+    ScanResult,
+    ScoredImage,
+    Split,
+)
 
 CONFIDENCE_LEVEL = 0.95
 Z_95 = 1.959964  # the normal quantile for a two-sided 95% interval
@@ -77,6 +84,37 @@ def evaluate_predictions(
         baseline_class=classes[baseline_class],
         images=scored,
     )
+
+
+@dataclass(frozen=True)
+class SplitScores:
+    """One split's images as the model scored them: probabilities (n, classes), true class
+    indices and paths, row for row."""
+
+    probabilities: np.ndarray
+    y: np.ndarray
+    paths: Sequence[Path]
+
+
+def evaluate_splits(
+    scored: Mapping[Split, SplitScores], classes: Sequence[str], baseline_class: int
+) -> dict[Split, Evaluation]:
+    """Every split's scores, with the same baseline class (the largest in training)."""
+    return {
+        split: evaluate_predictions(s.y, s.probabilities, classes, s.paths, baseline_class)
+        for split, s in scored.items()
+    }
+
+
+def misclassified_images(splits: Mapping[Split, Evaluation]) -> list[tuple[Split, ScoredImage]]:
+    """Every image the model gets wrong, training images first, then validation and test;
+    the most confident mistakes first within each (those are the likeliest wrong labels)."""
+    return [
+        (split, image)
+        for split in Split
+        if split in splits
+        for image in splits[split].misclassified
+    ]
 
 
 @dataclass(frozen=True)

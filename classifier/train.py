@@ -26,7 +26,7 @@ from classifier.backbones import (
     load_feature_model,
 )
 from classifier.errors import DatasetError, SortscopeError
-from classifier.evaluate import evaluate_predictions
+from classifier.evaluate import SplitScores, evaluate_splits
 from classifier.features import extract_features, open_cache
 from classifier.keras_loop import (
     EpochCallback,
@@ -76,6 +76,9 @@ class TrainOutcome:
     stopped_early: bool
     problems: list[Problem] = field(default_factory=list)  # images that failed to decode
     extraction: ExtractionStats | None = None  # where feature extraction spent its time
+    # Every split scored by the final model (the test one is `evaluation`): the training and
+    # validation images it gets wrong are often images filed in the wrong class.
+    splits: dict[Split, Evaluation] = field(default_factory=dict)
 
 
 def validate_config(config: TrainConfig) -> None:
@@ -302,7 +305,6 @@ def _train_on_features(scan, config, progress, log: RunLog, cache_dir) -> TrainO
         data[Split.TRAIN], data[Split.VALIDATION], n_classes, config, log
     )
     feature_model = load_feature_model(backbone)
-    test = data[Split.TEST]
     fine_tune = None
     if config.fine_tunes:
         feature_model, fit, fine_tune = _fine_tune(
@@ -310,14 +312,15 @@ def _train_on_features(scan, config, progress, log: RunLog, cache_dir) -> TrainO
         )
         backbone = trained_backbone(backbone, feature_model, "ft")
         problems += fit.problems
-        probabilities, test_y, test_paths = fit.probabilities, fit.test_y, fit.test_paths
-    else:
-        probabilities = np.asarray(head.predict_on_batch(test.x)) if len(test.y) else None
-        test_y, test_paths = test.y, test.paths
-    if probabilities is None:
-        probabilities = np.zeros((0, n_classes))
+        scored = fit.scored
+    else:  # from the cached features: no image goes through the network again
+        scored = {
+            s: SplitScores(_predict_features(head, data[s].x, n_classes), data[s].y, data[s].paths)
+            for s in Split
+        }
     baseline = int(np.bincount(data[Split.TRAIN].y, minlength=n_classes).argmax())
-    evaluation = evaluate_predictions(test_y, probabilities, scan.classes, test_paths, baseline)
+    splits = evaluate_splits(scored, scan.classes, baseline)
+    evaluation = splits[Split.TEST]
     counts = {s: data[s].y for s in Split}
     run = _run_summary(
         scan, config, counts, problems, log, best_epoch, stopped_early, evaluation, fine_tune
@@ -325,15 +328,17 @@ def _train_on_features(scan, config, progress, log: RunLog, cache_dir) -> TrainO
     prep = config.preprocessing
     model = modelfile.compose(backbone, feature_model, head, scan.classes, run, prep)
     return TrainOutcome(
-        model, evaluation, log.history, best_epoch, stopped_early, problems, extraction
+        model, evaluation, log.history, best_epoch, stopped_early, problems, extraction, splits
     )
+
+
+def _predict_features(head, x: np.ndarray, n_classes: int) -> np.ndarray:
+    return np.asarray(head.predict_on_batch(x)) if len(x) else np.zeros((0, n_classes))
 
 
 @dataclass
 class FitResult:
-    probabilities: np.ndarray  # of the test images that loaded
-    test_y: np.ndarray
-    test_paths: list[Path]
+    scored: dict[Split, SplitScores]  # every split's images that loaded
     best_epoch: int
     stopped_early: bool
     problems: list[Problem]
@@ -430,17 +435,15 @@ def _fit_from_images(
         )
         log.cancel.check()
         best, stopped = RunLog.outcome(callbacks, len(fitted.epoch))
-        test_rows = rows[Split.TEST]
-        probabilities = np.zeros((0, n_classes))
-        if len(test_rows):
-            test_batches = batches(store, test_rows, labels[Split.TEST], config.batch_size)
-            probabilities = np.asarray(model.predict(test_batches, verbose=0))
-        test_paths = [
-            p for p, keep in zip(data[Split.TEST].paths, kept[Split.TEST], strict=True) if keep
-        ]
-        return FitResult(
-            probabilities, labels[Split.TEST], test_paths, best, stopped, store.problems
-        )
+        scored = {}
+        for split in Split:  # the final model on every split, without augmentation
+            probabilities = np.zeros((0, n_classes))
+            if len(rows[split]):
+                split_batches = batches(store, rows[split], labels[split], config.batch_size)
+                probabilities = np.asarray(model.predict(split_batches, verbose=0))
+            paths = [p for p, keep in zip(data[split].paths, kept[split], strict=True) if keep]
+            scored[split] = SplitScores(probabilities, labels[split], paths)
+        return FitResult(scored, best, stopped, store.problems)
     finally:
         store.close()
 
@@ -487,9 +490,8 @@ def _train_small_cnn(scan, config, progress, log: RunLog) -> TrainOutcome:
     )
     network.trainable = False
     baseline = int(np.bincount(data[Split.TRAIN].y, minlength=n_classes).argmax())
-    evaluation = evaluate_predictions(
-        fit.test_y, fit.probabilities, scan.classes, fit.test_paths, baseline
-    )
+    evaluations = evaluate_splits(fit.scored, scan.classes, baseline)
+    evaluation = evaluations[Split.TEST]
     counts = {s: data[s].y for s in Split}
     run = _run_summary(
         scan, config, counts, fit.problems, log, fit.best_epoch, fit.stopped_early, evaluation
@@ -507,7 +509,13 @@ def _train_small_cnn(scan, config, progress, log: RunLog) -> TrainOutcome:
     )
     trained = modelfile.compose(backbone, network, head, scan.classes, run, config.preprocessing)
     return TrainOutcome(
-        trained, evaluation, log.history, fit.best_epoch, fit.stopped_early, fit.problems
+        trained,
+        evaluation,
+        log.history,
+        fit.best_epoch,
+        fit.stopped_early,
+        fit.problems,
+        splits=evaluations,
     )
 
 

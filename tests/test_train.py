@@ -167,3 +167,32 @@ def test_one_epoch_numbering_across_head_and_fine_tuning():
     done = [b.done for b in bars]
     assert done == sorted(done) and done[0] == 0 and done[-1] == 4  # epochs finished so far
     assert bars[-1].message == "epoch 5/5 (fine-tune)" and bars[0].message == "epoch 1/5"
+
+
+def test_every_split_is_scored_and_mislabelled_images_are_found(tmp_path):
+    """Training and validation images the final model gets wrong are listed, not only test
+    images: a red image filed under 'green' shows up whatever split it fell in (#17.24)."""
+    from datasets import noisy_image
+
+    from classifier.evaluate import misclassified_images
+    from classifier.types import Split
+
+    root = make_dataset(tmp_path / "data", per_class=30)
+    rng = np.random.default_rng(7)
+    wrong = [root / "green" / f"filed_wrong_{i}.png" for i in range(4)]
+    for path in wrong:
+        noisy_image(rng, (200, 40, 40)).save(path)
+    scan = scan_dataset(root)
+    outcome = train(scan, FAST)
+    assert set(outcome.splits) == set(Split)
+    assert outcome.splits[Split.TEST] is outcome.evaluation
+    assert sum(e.n_images for e in outcome.splits.values()) == len(scan.images)
+    mistakes = misclassified_images(outcome.splits)
+    found = {image.path: (split, image) for split, image in mistakes}
+    assert set(wrong) <= set(found)
+    for path in wrong:
+        split, image = found[path]
+        assert (image.true_label, image.predicted_label) == ("green", "Red")
+        assert path in {i.path for i in outcome.splits[split].images}
+    order = [split for split, _ in mistakes]
+    assert order == sorted(order, key=list(Split).index)  # training first, then validation, test
