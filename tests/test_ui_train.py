@@ -379,3 +379,83 @@ def test_the_problems_dialog_names_the_files_and_defaults_to_cancel(qtbot, flawe
     assert not confirm_training(flawed_window, scan, problems)
     answer("Train anyway")
     assert confirm_training(flawed_window, scan, problems)
+
+
+def test_misclassified_training_images_can_be_seen_and_moved_with_undo(
+    qtbot, tiny_window, tmp_path, monkeypatch
+):
+    """After training, the wrong training/validation/test images are listed with their true
+    and predicted class; 'Move to class…' moves them into the right folder, and undo puts them
+    back; the dataset is scanned again each time (#17.24)."""
+    import numpy as np
+    from datasets import noisy_image
+
+    from classifier.types import Split
+
+    root = make_dataset(tmp_path / "data", per_class=25)
+    rng = np.random.default_rng(3)
+    wrong = [root / "green" / f"filed_wrong_{i}.png" for i in range(4)]
+    for path in wrong:
+        noisy_image(rng, (200, 40, 40)).save(path)
+    tiny_window.open_dataset(root)
+    qtbot.waitUntil(lambda: tiny_window.state.scan is not None, timeout=30000)
+    view = tiny_window.train_view
+    configure(view, epochs=12)
+    view.start()
+    qtbot.waitUntil(lambda: len(view.runs) == 1, timeout=60000)
+    splits = view.runs[0].outcome.splits
+    view.results.misclassified_button.click()
+    dialog = view.mistakes
+    assert dialog.isVisible()
+    shown = {
+        dialog.images.item(r).data(256): dialog.images.item(r) for r in range(dialog.images.count())
+    }
+    assert set(wrong) <= set(shown)
+    assert shown[wrong[0]].text().startswith("green → Red ")
+    in_training = [p for p in wrong if p in {i.path for i in splits[Split.TRAIN].images}]
+    assert in_training, "the split hash put none of the four in training: pick other names"
+    dialog.show_split.setCurrentIndex(dialog.show_split.findData(Split.TRAIN))
+    listed = {dialog.images.item(r).data(256) for r in range(dialog.images.count())}
+    assert set(in_training) <= listed
+    assert listed <= {i.path for i in splits[Split.TRAIN].misclassified}
+    assert "of " in dialog.counts.text() and "training" in dialog.counts.text()
+
+    dialog.show_split.setCurrentIndex(0)
+    for row in range(dialog.images.count()):
+        item = dialog.images.item(row)
+        item.setSelected(item.data(256) in wrong)
+    assert set(dialog.selected_paths()) == set(wrong) and dialog.move_button.isEnabled()
+    import ui.misclassified_dialog
+
+    asked = []
+
+    def get_item(parent, title, label, items, current, editable):
+        asked.append((items, current))
+        return "Red", True
+
+    monkeypatch.setattr(ui.misclassified_dialog.QInputDialog, "getItem", get_item)
+    before = tiny_window.state.scan
+    dialog.move_button.click()
+    assert asked == [(list(dialog.classes), dialog.classes.index("Red"))]  # the predicted one
+    qtbot.waitUntil(lambda: dialog.undo_button.isEnabled(), timeout=10000)
+    assert all(not p.exists() and (root / "Red" / p.name).exists() for p in wrong)
+    assert "Moved 4 image(s) to 'Red'" in dialog.status.text()
+    assert "moved to Red" in shown_text(dialog, wrong[0])
+    qtbot.waitUntil(lambda: tiny_window.state.scan is not before, timeout=30000)
+    assert tiny_window.state.scan.counts()["Red"] == 25 + 4
+
+    moved_scan = tiny_window.state.scan
+    dialog.undo()
+    qtbot.waitUntil(lambda: not dialog.undo_button.isEnabled() and all(p.exists() for p in wrong),
+                    timeout=10000)  # fmt: skip
+    assert not any((root / "Red" / p.name).exists() for p in wrong)
+    qtbot.waitUntil(lambda: tiny_window.state.scan is not moved_scan, timeout=30000)
+    assert tiny_window.state.scan.counts()["green"] == 25 + 4
+
+
+def shown_text(dialog, path):
+    return next(
+        dialog.images.item(r).text()
+        for r in range(dialog.images.count())
+        if dialog.images.item(r).data(256) == path
+    )

@@ -31,11 +31,12 @@ from classifier.modelfile import save_model
 from classifier.progress import FitStage, Progress, Stage
 from classifier.scan import problems_before_training
 from classifier.train import train
-from classifier.types import EpochStats, TrainConfig
+from classifier.types import EpochStats, Split, TrainConfig
 from ui import settings as keys
 from ui.curves import TrainingCurves
 from ui.errors import ErrorInfo, show_error
 from ui.evaluation_panel import EvaluationPanel
+from ui.misclassified_dialog import MisclassifiedDialog
 from ui.runs_table import Run, RunsTable
 from ui.state import AppState
 from ui.tasks import TaskRunner
@@ -104,6 +105,8 @@ class TrainView(QWidget):
 
         self.results = EvaluationPanel(self.loader)
         self.results.save_requested.connect(self.save)
+        self.results.misclassified_requested.connect(self.show_misclassified)
+        self.mistakes: MisclassifiedDialog | None = None  # made when first asked for
         self.runs_table = RunsTable()
         self.runs_table.run_chosen.connect(self.show_run)
 
@@ -321,6 +324,25 @@ class TrainView(QWidget):
         self.shown = index
         self.results.show_evaluation(self.runs[index].outcome.evaluation)
         self.pages.setCurrentIndex(1)
+        if self.mistakes is not None and self.mistakes.isVisible():
+            self._fill_misclassified()
+
+    def show_misclassified(self) -> None:
+        """The wrong training, validation and test images of the shown run, in a window."""
+        if self.shown is None:
+            return
+        if self.mistakes is None:
+            self.mistakes = MisclassifiedDialog(self.loader, self.runner, self)
+            # Files moved: the dataset is scanned again (its problems are asked about again).
+            self.mistakes.dataset_changed.connect(self.state.dataset_requested.emit)
+        self._fill_misclassified()
+        self.mistakes.show()
+        self.mistakes.raise_()
+
+    def _fill_misclassified(self) -> None:
+        run = self.runs[self.shown]
+        splits = run.outcome.splits or {Split.TEST: run.outcome.evaluation}
+        self.mistakes.show_run(splits, run.dataset)
 
     def suggested_name(self) -> str:
         scan = self.state.scan
