@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from classifier.evaluate import verdict
 from classifier.types import Evaluation
 from ui.thumbnails import ThumbnailLoader
-from ui.widgets import ThumbnailStrip, hint
+from ui.widgets import ThumbnailStrip, hint, two_lines
 
 METRIC_HELP = {
     "Precision": "Of the test images the model called this class, the share that really are "
@@ -35,16 +35,6 @@ METRIC_HINT = (
     "to see its images). Precision: of the images called this class, how many are. Recall: of "
     "this class's images, how many were found. F1: both in one number. Hover a heading for more."
 )
-
-
-def header_text(name: str) -> str:
-    """A heading on at most two lines: long names with spaces break at the middle space, so
-    3-6 classes fit across the Results page without scrolling."""
-    words = name.split(" ")
-    if len(name) <= 10 or len(words) < 2:
-        return name
-    cut = min(range(1, len(words)), key=lambda i: abs(len(" ".join(words[:i])) - len(name) / 2))
-    return " ".join(words[:cut]) + "\n" + " ".join(words[cut:])
 
 
 class ConfusionTable(QTableWidget):
@@ -73,10 +63,10 @@ class ConfusionTable(QTableWidget):
         self.setRowCount(n)
         self.setColumnCount(n + len(METRIC_HELP))
         for j, name in enumerate(self.classes):
-            self.setHorizontalHeaderItem(j, _item(header_text(name), f"predicted {name}"))
+            self.setHorizontalHeaderItem(j, _item(two_lines(name), f"predicted {name}"))
             self.setVerticalHeaderItem(j, _item(name, f"true class {name}"))
         for k, (name, help_text) in enumerate(METRIC_HELP.items()):
-            self.setHorizontalHeaderItem(n + k, _item(header_text(name), help_text))
+            self.setHorizontalHeaderItem(n + k, _item(two_lines(name), help_text))
         for i, row in enumerate(evaluation.confusion_matrix):
             total = sum(row) or 1
             for j, count in enumerate(row):

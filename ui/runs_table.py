@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from classifier.model_info import model_title
 from classifier.train import TrainOutcome
 from classifier.types import TrainConfig
+from ui.widgets import two_lines
 
 COLUMNS = (
     "#",
@@ -24,6 +25,7 @@ COLUMNS = (
     "Test accuracy (baseline)",
     "Saved as",
 )
+WRAPPED = ("Model", "Balance, augmentation, schedule")  # share the width left, text wrapped
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,18 @@ class RunsTable(QTableWidget):
 
     def __init__(self) -> None:
         super().__init__(0, len(COLUMNS))
-        self.setHorizontalHeaderLabels(list(COLUMNS))
+        self.setHorizontalHeaderLabels([two_lines(c) for c in COLUMNS])
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.horizontalHeader().setStretchLastSection(True)
+        # Every column fits the page: the two wordy ones share the room left and wrap their
+        # text; the rows grow to show it.
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        for name in WRAPPED:
+            header.setSectionResizeMode(COLUMNS.index(name), QHeaderView.ResizeMode.Stretch)
+        self.setWordWrap(True)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.cellClicked.connect(lambda row, _c: self.run_chosen.emit(row))
 
     def show_run(self, index: int, run: Run) -> None:

@@ -132,3 +132,13 @@ def int_spin(low: int, high: int, value: int = 0, suffix: str = "") -> QSpinBox:
     spin.setValue(value)
     spin.setSuffix(suffix)
     return spin
+
+
+def two_lines(name: str, longer_than: int = 10) -> str:
+    """A heading on at most two lines: a long name with spaces breaks at its middle space, so
+    tables stay narrow enough to show every column without scrolling."""
+    words = name.split(" ")
+    if len(name) <= longer_than or len(words) < 2:
+        return name
+    cut = min(range(1, len(words)), key=lambda i: abs(len(" ".join(words[:i])) - len(name) / 2))
+    return " ".join(words[:cut]) + "\n" + " ".join(words[cut:])
