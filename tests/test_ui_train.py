@@ -463,3 +463,24 @@ def shown_text(dialog, path):
         for r in range(dialog.images.count())
         if dialog.images.item(r).data(256) == path
     )
+
+
+def test_results_say_how_sure_the_score_is_and_warn_about_small_classes(qtbot, tiny_window):
+    """The test accuracy comes with its confidence interval and the core's verdict, and
+    classes with fewer than 5 test images are named in a warning (#17.14)."""
+    from classifier.evaluate import accuracy_interval, verdict
+
+    panel = tiny_window.train_view.results
+    few = _evaluation(("a", "b", "c"), per_class=3)  # 6 of 9 right
+    panel.show_evaluation(few)
+    interval = accuracy_interval(few)
+    text = panel.summary.text()
+    assert f"between <b>{interval.low:.0%}</b> and <b>{interval.high:.0%}</b>" in text
+    assert "95% confidence interval" in text and f"<b>{verdict(few)}</b>" in text
+    assert panel.warning.isVisibleTo(panel)
+    assert all(f"'{c}' 3" in panel.warning.text() for c in ("a", "b", "c"))
+    enough = _evaluation(("a", "b", "c"), per_class=40)
+    panel.show_evaluation(enough)
+    assert not panel.warning.isVisibleTo(panel) and panel.warning.text() == ""
+    wide, narrow = accuracy_interval(few), accuracy_interval(enough)
+    assert narrow.high - narrow.low < wide.high - wide.low

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from classifier.evaluate import verdict
+from classifier.evaluate import accuracy_interval, reliability_warning, verdict
 from classifier.types import Evaluation
 from ui.thumbnails import ThumbnailLoader
 from ui.widgets import ThumbnailStrip, hint, two_lines
@@ -51,8 +51,6 @@ class ConfusionTable(QTableWidget):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setMinimumSectionSize(44)
-        rows = self.verticalHeader()
-        rows.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.cellClicked.connect(self._clicked)
         self.classes: tuple[str, ...] = ()
@@ -64,7 +62,9 @@ class ConfusionTable(QTableWidget):
         self.setColumnCount(n + len(METRIC_HELP))
         for j, name in enumerate(self.classes):
             self.setHorizontalHeaderItem(j, _item(two_lines(name), f"predicted {name}"))
-            self.setVerticalHeaderItem(j, _item(name, f"true class {name}"))
+            row = _item(name, f"true class {name}")
+            row.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            self.setVerticalHeaderItem(j, row)
         for k, (name, help_text) in enumerate(METRIC_HELP.items()):
             self.setHorizontalHeaderItem(n + k, _item(two_lines(name), help_text))
         for i, row in enumerate(evaluation.confusion_matrix):
@@ -100,18 +100,23 @@ def _item(text: str, tooltip: str) -> QTableWidgetItem:
 
 
 def summary_text(evaluation: Evaluation) -> str:
-    """The evaluation in plain words, model beside the do-nothing baseline."""
+    """The evaluation in plain words: how sure the score is for the test set's size, and the
+    model beside the do-nothing baseline (the core's verdict, which weighs that certainty)."""
     if evaluation.n_images == 0:
         return (
             "<b>No test images</b>: set Test % above zero to get an honest score on images "
             "the model never saw."
         )
+    interval = accuracy_interval(evaluation)
     return (
         f"<span style='font-size:15px'><b>{evaluation.accuracy:.1%}</b> of "
         f"{evaluation.n_images} held-out test images classified correctly</span> "
         f"(balanced accuracy {evaluation.balanced_accuracy:.1%}, which weighs every class "
-        f"equally).<br>Always answering <i>{evaluation.baseline_class}</i> would score "
-        f"{evaluation.baseline_accuracy:.1%}: the model is {verdict(evaluation)} that "
+        f"equally).<br>With {evaluation.n_images} test images the true accuracy lies between "
+        f"<b>{interval.low:.0%}</b> and <b>{interval.high:.0%}</b> "
+        f"({interval.level:.0%} confidence interval; more test images narrow it). "
+        f"Always answering <i>{evaluation.baseline_class}</i> would score "
+        f"{evaluation.baseline_accuracy:.1%}: the model is <b>{verdict(evaluation)}</b> that "
         f"baseline. {len(evaluation.misclassified)} test image(s) were misclassified; click a "
         "cell of the matrix to see them."
     )
@@ -129,6 +134,10 @@ class EvaluationPanel(QWidget):
         self.summary = QLabel("Results appear here when a run finishes.")
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.warning = QLabel()  # classes with too few test images for their scores to hold
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #c0392b;")  # readable on light and dark
+        self.warning.setVisible(False)
         self.confusion = ConfusionTable()
         self.confusion.cell_chosen.connect(self.show_cell)
         self.cell_title = QLabel("Click a cell of the matrix to see its test images.")
@@ -157,6 +166,7 @@ class EvaluationPanel(QWidget):
         top.addLayout(buttons)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.warning)
         layout.addLayout(matrix, 3)
         layout.addWidget(self.cell_title)
         layout.addWidget(self.cell_images, 2)
@@ -164,6 +174,9 @@ class EvaluationPanel(QWidget):
     def show_evaluation(self, evaluation: Evaluation) -> None:
         self.evaluation = evaluation
         self.summary.setText(summary_text(evaluation))
+        warning = reliability_warning(evaluation)
+        self.warning.setText(f"⚠ {warning}" if warning else "")
+        self.warning.setVisible(bool(warning))
         self.confusion.show_matrix(evaluation)
         self.cell_title.setText("Click a cell of the matrix to see its test images.")
         self.cell_images.show_items([])
