@@ -108,6 +108,10 @@ def test_cancel_is_quick_and_leaves_state_consistent(qtbot, train_window, tmp_pa
     assert "Cancelled" in view.stage.text()
     assert view.start_button.isEnabled()
     assert len(view.curves.loss.points["train"][0]) < 1000
+    other = make_dataset(tmp_path / "other", per_class=3)
+    train_window.open_dataset(other)
+    qtbot.waitUntil(lambda: train_window.state.scan.root == other, timeout=30000)
+    assert view.stage.text() == "Ready."  # no stale 'Cancelled' about the previous dataset
 
 
 @pytest.mark.slow

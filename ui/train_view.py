@@ -135,6 +135,8 @@ class TrainView(QWidget):
     # --- state ------------------------------------------------------------------------
 
     def _scan_changed(self, scan) -> None:
+        if not self.runner.is_running("train"):
+            self.stage.setText("Ready.")  # a message about the last dataset's run is stale now
         if scan is None:
             self.dataset_label.setText("<b>No dataset open.</b> Open one in the Dataset area.")
         else:
