@@ -102,5 +102,6 @@ def _open_window(qtbot, settings):
     qtbot.addWidget(win)
     win.show()
     yield win
+    win.ask_about_unsaved = False  # a run a test left unsaved is dropped without the question
     win.close()
     assert win.runner.shutdown(timeout=10)

@@ -25,7 +25,7 @@ def test_window_has_three_areas_and_starts_empty(window):
     assert tabs == ["1  Dataset", "2  Train", "3  Classify"]
     assert window.dataset_view.pages.currentIndex() == 0  # the welcome page
     menus = [a.text() for a in window.menuBar().actions()]
-    assert menus == ["&File", "&View", "&Help"]
+    assert menus == ["&File", "&View", "&Run", "&Help"]
 
 
 def test_open_dataset_shows_counts_splits_problems_and_thumbnails(qtbot, window, tmp_path):

@@ -20,8 +20,7 @@ def run_gui(argv: list[str] | None = None, settings: QSettings | None = None) ->
     reporter = ErrorReporter(window)
     install_exception_hooks(reporter)
     window.show()
-    if not window.recent_folders():
-        window.open_example()  # a first start shows Sortscope working at once
+    window.restore_session()
     # Importing TensorFlow holds Python's GIL for a few hundred milliseconds; doing it while the
     # user is still looking around keeps that pause out of their first training run.
     QTimer.singleShot(1500, lambda: window.runner.start("warm-up", lambda ctx: keras()))

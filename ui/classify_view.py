@@ -78,7 +78,6 @@ class ClassifyView(QWidget):
         self._build()
         state.model_changed.connect(self._model_changed)
         self._model_changed(state.model)
-        self.model_picker.load_last_model()
 
     # --- layout ---------------------------------------------------------------------------
 

@@ -40,6 +40,11 @@ from ui.thumbnails import ThumbnailDelegate, ThumbnailLoader, ThumbnailModel
 from ui.widgets import TaskProgress
 
 ALL_CLASSES = "All classes"
+EXAMPLE_NOTE = (
+    "<b>Example dataset: synthetic images.</b> Sortscope drew these star clusters and galaxies "
+    "itself; they are not real telescope data. Press <i>Start training</i> in the Train area "
+    "(Ctrl+T), then classify its <i>unsorted_night</i> folder."
+)
 PREVIEW_SIZE = 480
 
 
@@ -88,8 +93,19 @@ class DatasetView(QWidget):
         bar.addWidget(self.rescan_button)
         bar.addWidget(self.open_button)
 
+        # The example's README.txt says it is synthetic; the window must say so too.
+        self.example_note = QLabel(EXAMPLE_NOTE)
+        self.example_note.setObjectName("example-note")
+        self.example_note.setWordWrap(True)
+        self.example_note.setStyleSheet(
+            "QLabel#example-note { background: rgba(255, 196, 0, 45); border-radius: 4px; "
+            "padding: 4px 8px; }"
+        )
+        self.example_note.setVisible(False)
+
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addWidget(self.example_note)
         layout.addWidget(self.pages, 1)
 
     def _build_empty_page(self) -> QWidget:
@@ -249,6 +265,10 @@ class DatasetView(QWidget):
 
     def _show_scan(self, scan: ScanResult | None) -> None:
         self.preview.clear()  # the grid is refilled, nothing is selected in it any more
+        example = self.state.example
+        self.example_note.setVisible(
+            scan is not None and example is not None and scan.root == example.training
+        )
         if scan is None:
             self.pages.setCurrentIndex(0)
             return

@@ -9,18 +9,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QMouseEvent, QPixmap
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from classifier import images
 from classifier.preprocessing import Preprocessing
 from ui.errors import ErrorInfo
+from ui.system import open_in_system_viewer
 from ui.tasks import TaskRunner
 from ui.thumbnails import pil_to_qimage
 
 
 class ImagePreview(QWidget):
-    """The image (scaled to fit) above its description (rich text, selectable)."""
+    """The image (scaled to fit) above its description (rich text, selectable); a double-click
+    opens the image in the system's viewer."""
 
     def __init__(
         self,
@@ -38,6 +40,7 @@ class ImagePreview(QWidget):
         self.size = size
         self.placeholder = placeholder
         self._shown = 0  # counts what was asked to be shown: a late decode for older is dropped
+        self.path: Path | None = None  # the image shown, for the system viewer
         self.image = QLabel(placeholder)
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setMinimumSize(minimum, minimum)
@@ -56,6 +59,7 @@ class ImagePreview(QWidget):
     def show_image(self, path: Path, prep: Preprocessing, info: str) -> None:
         """Describe `path` at once and show it when decoded (its error text if it fails)."""
         shown = self._next()
+        self.path = path
         self.info.setText(info)
         self.image.setText("Loading…")
         size = round(self.size * self.devicePixelRatioF())  # sharp on a 2x screen
@@ -69,12 +73,18 @@ class ImagePreview(QWidget):
     def show_message(self, text: str, info: str) -> None:
         """No image to show (unreadable, not used): say why instead."""
         self._next()
+        self.path = None
         self.image.setText(text)
         self.info.setText(info)
 
     def clear(self) -> None:
         """Back to the placeholder: what was shown belongs to a dataset or run now gone."""
         self.show_message(self.placeholder, "")
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if self.path is not None:
+            open_in_system_viewer(self.path)
+        super().mouseDoubleClickEvent(event)
 
     def _next(self) -> int:
         self._shown += 1

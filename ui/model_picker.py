@@ -123,11 +123,16 @@ class ModelPicker(QWidget):
         self.card.setText(model_card(model, path) if model is not None else NO_MODEL)
         self._refresh_recent_models()
 
-    def load_last_model(self) -> None:
-        """Open the model used last time, quietly: a missing or broken file just leaves none."""
+    def load_last_model(self) -> Path | None:
+        """Open the model used last time, quietly: a missing or broken file just leaves none
+        (a broken one is named in the status bar). Returns the file, or None if there was none."""
         last = self.settings.value(keys.LAST_MODEL)
-        if last and Path(str(last)).is_file():
-            self.open_model(Path(str(last)), quiet=True)
+        if not last:
+            return None
+        path = Path(str(last))
+        if path.is_file():
+            self.open_model(path, quiet=True)
+        return path
 
     def choose_model(self) -> None:
         start = str(self.settings.value(keys.LAST_MODEL_FOLDER, str(Path.home())))
@@ -148,7 +153,11 @@ class ModelPicker(QWidget):
 
         def failed(info: ErrorInfo) -> None:
             self._model_changed(self.state.model)
-            if not quiet:
+            if quiet:
+                self.state.status.emit(
+                    f"The last model, {path.name}, could not be opened: {info.what}"
+                )
+            else:
                 show_error(self, info)
 
         self.runner.start(

@@ -8,6 +8,7 @@ the runs of this session (`runs_table`), and turns the task's reports into them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -351,7 +352,14 @@ class TrainView(QWidget):
         stem = scan.root.name if scan is not None else "model"
         return f"{stem}-{date.today().isoformat()}.sortscope"
 
-    def save(self) -> None:
+    @property
+    def unsaved_run(self) -> int | None:
+        """The newest run if it was never saved: quitting now would lose its model."""
+        if self.runs and self.runs[-1].saved is None:
+            return len(self.runs) - 1
+        return None
+
+    def save(self, on_saved: Callable[[Path], None] | None = None) -> None:
         if self.shown is None:
             return
         folder = str(self.settings.value(keys.LAST_MODEL_FOLDER, str(Path.home())))
@@ -362,9 +370,9 @@ class TrainView(QWidget):
             "Sortscope models (*.sortscope);;All files (*)",
         )
         if path:
-            self.save_to(Path(path))
+            self.save_to(Path(path), on_saved)
 
-    def save_to(self, path: Path) -> None:
+    def save_to(self, path: Path, on_saved: Callable[[Path], None] | None = None) -> None:
         """Save the shown run's model off the GUI thread and make it the current model."""
         index = self.shown
         if index is None:
@@ -382,6 +390,8 @@ class TrainView(QWidget):
             self.settings.setValue(keys.LAST_MODEL, str(path))
             self.state.set_model(outcome.model, path)
             self.state.status.emit(f"Model saved to {path}; it is now the model for Classify.")
+            if on_saved is not None:
+                on_saved(path)
 
         def failed(info: ErrorInfo) -> None:
             save_button.setEnabled(True)
