@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 from classifier.modelfile import save_model
 from classifier.scan import scan_dataset
 from classifier.train import train
-from classifier.types import TrainConfig
+from classifier.types import ProblemKind, TrainConfig
 from ui.main_window import MainWindow
 
 SAVE, DISCARD, CANCEL = (
@@ -254,3 +254,93 @@ def test_the_example_is_marked_synthetic_and_training_has_one_name(qtbot, window
     assert window.train_view.start_button.text() == "Start training"
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     assert "Press\n**Start training**" in readme and "Press\n**Train**" not in readme
+
+
+def problem_dataset(qtbot, window, tmp_path):
+    """A dataset with a corrupt file and an image filed in two classes; the panel and the rows."""
+    import shutil
+
+    root = make_dataset(tmp_path / "data", per_class=4)
+    (root / "Red" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    shutil.copy(root / "green" / "green_000.png", root / "Red" / "from_green.png")
+    window.open_dataset(root)
+    wait_for_scan(qtbot, window, root)
+    panel = window.dataset_view.problems
+    return root, panel
+
+
+def select_problem(panel, path: Path) -> None:
+    row = next(i for i, p in enumerate(panel.problems) if p.path == path)
+    panel.table.selectRow(row)
+    assert panel.selected_file() == path
+
+
+def test_a_problem_file_moves_to_another_class_and_back(qtbot, window, tmp_path, monkeypatch):
+    root, panel = problem_dataset(qtbot, window, tmp_path)
+    misfiled = next(p.path for p in panel.problems if p.path and p.path.name == "from_green.png")
+    select_problem(panel, misfiled)
+    assert panel.move_button.isEnabled() and not panel.undo_button.isVisible()
+    offered = []
+
+    def get_item(parent, title, label, items, *args):
+        offered.append(list(items))
+        return "green", True
+
+    monkeypatch.setattr("ui.problems_panel.QInputDialog.getItem", get_item)
+    old_scan = window.state.scan
+    panel.move_button.click()
+    qtbot.waitUntil(lambda: window.state.scan is not old_scan, timeout=30000)
+    assert offered == [["Blue Sky", "green"]]  # every class but its own
+    assert (root / "green" / "from_green.png").is_file() and not misfiled.exists()
+    assert window.state.scan.counts()["Red"] == 4  # the rescan sees the move
+    assert not [
+        p for p in window.state.scan.problems if p.kind == ProblemKind.DUPLICATE_ACROSS_CLASSES
+    ]
+    assert "Moved from_green.png into green." in window.statusBar().currentMessage()
+    assert panel.undo_button.isVisible()
+    moved_scan = window.state.scan
+    panel.undo_button.click()
+    qtbot.waitUntil(lambda: window.state.scan is not moved_scan, timeout=30000)
+    assert misfiled.is_file() and not (root / "green" / "from_green.png").exists()
+    assert window.state.scan.counts()["Red"] == 5 and not panel.undo_button.isVisible()
+
+
+def test_a_problem_file_goes_to_the_trash_or_is_deleted_after_asking(
+    qtbot, window, tmp_path, monkeypatch
+):
+    import ui.problems_panel
+
+    root, panel = problem_dataset(qtbot, window, tmp_path)
+    broken = root / "Red" / "broken.png"
+    trashed = []
+    monkeypatch.setattr(ui.problems_panel, "move_to_trash", lambda p: trashed.append(p) or False)
+    asked = []
+    monkeypatch.setattr(
+        ui.problems_panel.QMessageBox, "question", lambda *a: asked.append(a[2]) or CANCEL
+    )
+    select_problem(panel, broken)
+    panel.delete_button.click()  # no trash here, and the answer is Cancel: nothing happens
+    assert trashed == [broken] and "Delete it permanently?" in asked[0] and broken.is_file()
+    monkeypatch.setattr(
+        ui.problems_panel.QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Yes
+    )
+    old_scan = window.state.scan
+    panel.delete_button.click()
+    qtbot.waitUntil(lambda: window.state.scan is not old_scan, timeout=30000)
+    assert not broken.exists()
+    assert all(p.path != broken for p in window.state.scan.problems)
+    # Where the trash works, nothing is asked.
+    monkeypatch.setattr(ui.problems_panel, "move_to_trash", lambda p: trashed.append(p) or True)
+    monkeypatch.setattr(ui.problems_panel.QMessageBox, "question", None)  # must not be called
+    copy = root / "Red" / "from_green.png"
+    select_problem(panel, copy)
+    panel.delete_button.click()
+    assert trashed[-1] == copy
+    assert "Moved from_green.png to the trash." in window.statusBar().currentMessage()
+
+
+def test_open_the_folder_of_a_problem_file(qtbot, window, tmp_path, opened):
+    root, panel = problem_dataset(qtbot, window, tmp_path)
+    select_problem(panel, root / "Red" / "broken.png")
+    panel.open_button.click()
+    assert opened == [str(root / "Red")]

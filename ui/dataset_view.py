@@ -62,6 +62,7 @@ class DatasetView(QWidget):
         self._splits: dict[tuple[str, str], Split] = {}
         self._split_cache: tuple = (None, None, None)  # scan, split config, _splits_of(...)
         self._scanned_hdu: str | int | None = None
+        self._file_note = ""  # what a problem action did, until the rescan it asked for ends
         self._build()
         state.scan_changed.connect(self._show_scan)
         state.split_changed.connect(self._split_changed)
@@ -183,8 +184,9 @@ class DatasetView(QWidget):
             minimum=240,
             placeholder="Select an image to see it here.",
         )
-        self.problems = ProblemsPanel()
+        self.problems = ProblemsPanel(self.runner)
         self.problems.problem_clicked.connect(self._problem_clicked)
+        self.problems.files_changed.connect(self._files_changed)
 
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(left)
@@ -247,8 +249,10 @@ class DatasetView(QWidget):
         self._split_cache = (result, split, splits)
         self.state.set_scan(result)
         problems = len(result.problems)
+        note, self._file_note = self._file_note, ""
         self.state.status.emit(
-            f"{len(result.images)} images in {len(result.classes)} classes"
+            (f"{note} Now " if note else "")
+            + f"{len(result.images)} images in {len(result.classes)} classes"
             + (f", {problems} problem{'s' if problems != 1 else ''}" if problems else "")
         )
 
@@ -292,7 +296,7 @@ class DatasetView(QWidget):
         self._show_splits(scan)
         self._class_selected()
         self.chart.show_counts(counts)
-        self.problems.show_problems(scan.problems, self.folder)
+        self.problems.show_problems(scan.problems, self.folder, scan.classes)
         self._show_stretch(scan)
 
     def _show_stretch(self, scan: ScanResult) -> None:
@@ -386,6 +390,13 @@ class DatasetView(QWidget):
                 "This file is not used, so there is nothing to show.",
                 f"<b>{problem.path.name}</b><br>{problem.message}",
             )
+
+    def _files_changed(self, what: str) -> None:
+        """A problem's file was moved or deleted: the scan must see the folder as it is now."""
+        self._file_note = what  # said again with the new counts
+        if self.folder is not None:
+            self.open_folder(self.folder)
+        self.state.status.emit(f"{what} Scanning the dataset again…")
 
     def _thumbnail_selected(self, current: QModelIndex, _previous=None) -> None:
         record: ImageRecord | None = current.data(Qt.ItemDataRole.UserRole)

@@ -1,4 +1,10 @@
-"""The scan's problems as a table: severity, what is wrong, which file, what to do."""
+"""The scan's problems as a table: severity, what is wrong, which file, what to do; and what
+can be done about a problem file right there: open its folder, move it to another class (with
+undo, through the core's "Move to class…"), or delete it (to the system trash).
+
+File work runs off the GUI thread; afterwards `files_changed` asks for the dataset to be
+scanned again.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,25 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
+    QMenu,
+    QMessageBox,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from classifier.dataset_add import plan_move_to_class
+from classifier.sorting import execute_sort, undo_sort
 from classifier.types import Problem, Severity
+from ui.errors import ErrorInfo, show_error
+from ui.system import move_to_trash, open_containing_folder
+from ui.tasks import TaskRunner
 
 FILE_WIDTH = 260  # px
 ICONS = {Severity.ERROR: "⛔", Severity.WARNING: "⚠", Severity.INFO: "ℹ"}
@@ -25,9 +41,15 @@ class ProblemsPanel(QWidget):
     """A title with the count, and one row per problem; clicking a row names its index."""
 
     problem_clicked = Signal(int)  # the row, which is the problem's index in the scan
+    files_changed = Signal(str)  # what was done; the dataset needs scanning again
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.runner = runner
+        self.problems: tuple[Problem, ...] = ()
+        self.folder: Path | None = None
+        self.classes: tuple[str, ...] = ()
+        self.undo_log: Path | None = None  # the last move to another class
         self.title = QLabel("Problems")
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["", "Problem", "File", "What to do"])
@@ -42,13 +64,35 @@ class ProblemsPanel(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.cellClicked.connect(lambda row, _column: self.problem_clicked.emit(row))
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.open_button = QPushButton("Open containing folder")
+        self.open_button.clicked.connect(self.open_folder_of_selected)
+        self.move_button = QPushButton("Move to class…")
+        self.move_button.setToolTip("Move the file into another class folder (can be undone).")
+        self.move_button.clicked.connect(self.move_selected)
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.setToolTip("Move the file to the system trash.")
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.undo_button = QPushButton("Undo move")
+        self.undo_button.clicked.connect(self.undo_move)
+        self.actions = QHBoxLayout()
+        self.actions.addWidget(self.title, 1)
+        for button in (self.undo_button, self.open_button, self.move_button, self.delete_button):
+            self.actions.addWidget(button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.title)
+        layout.addLayout(self.actions)
         layout.addWidget(self.table)
+        self._update_buttons()
 
-    def show_problems(self, problems: tuple[Problem, ...], folder: Path | None) -> None:
-        """Files are shown relative to `folder` where they lie inside it."""
+    def show_problems(
+        self, problems: tuple[Problem, ...], folder: Path | None, classes: tuple[str, ...] = ()
+    ) -> None:
+        """Files are shown relative to `folder` where they lie inside it; `classes` are the
+        class folders a file can be moved to."""
+        self.problems, self.folder, self.classes = problems, folder, classes
         count = len(problems)
         self.title.setText(
             f"<b>{count} problem{'s' if count != 1 else ''}</b>" if count else "No problems found"
@@ -70,3 +114,105 @@ class ProblemsPanel(QWidget):
         # The File column fits its paths up to a limit (the rest is cut in the middle).
         self.table.setColumnWidth(2, min(max(self.table.sizeHintForColumn(2), 80), FILE_WIDTH))
         self.table.resizeRowsToContents()
+        self._update_buttons()
+
+    # --- acting on a problem's file ---------------------------------------------------------
+
+    def selected_file(self) -> Path | None:
+        """The selected problem's file, if it still exists."""
+        rows = self.table.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self.problems):
+            return None
+        path = self.problems[rows[0].row()].path
+        return path if path is not None and path.is_file() else None
+
+    def _update_buttons(self) -> None:
+        path = self.selected_file()
+        busy = self.runner.is_running("problem-file")
+        inside = path is not None and self.folder is not None and self.folder in path.parents
+        self.open_button.setEnabled(path is not None)
+        self.delete_button.setEnabled(inside and not busy)
+        self.move_button.setEnabled(inside and len(self.classes) > 1 and not busy)
+        self.undo_button.setVisible(self.undo_log is not None)
+        self.undo_button.setEnabled(not busy)
+
+    def _context_menu(self, pos) -> None:
+        if self.selected_file() is None:
+            return
+        menu = QMenu(self)
+        for button in (self.open_button, self.move_button, self.delete_button):
+            action = menu.addAction(button.text(), button.click)
+            action.setEnabled(button.isEnabled())
+        menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    def open_folder_of_selected(self) -> None:
+        path = self.selected_file()
+        if path is not None:
+            open_containing_folder(path)
+
+    def delete_selected(self) -> None:
+        """To the system trash; where there is none, only after asking, and for good."""
+        path = self.selected_file()
+        if path is None:
+            return
+        if move_to_trash(path):
+            self.files_changed.emit(f"Moved {path.name} to the trash.")
+            return
+        answer = QMessageBox.question(
+            self,
+            "Delete file",
+            f"There is no trash to move {path.name} to here. Delete it permanently?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            path.unlink()
+        except OSError as error:
+            show_error(self, ErrorInfo(f"{path.name} could not be deleted ({error.strerror}).", ""))
+            return
+        self.files_changed.emit(f"Deleted {path.name}.")
+
+    def move_selected(self) -> None:
+        path, folder = self.selected_file(), self.folder
+        if path is None or folder is None:
+            return
+        here = path.relative_to(folder).parts[0]
+        choices = [c for c in self.classes if c != here]
+        name, ok = QInputDialog.getItem(
+            self, "Move to class", f"Move {path.name} into the class:", choices, 0, False
+        )
+        if not ok or not name:
+            return
+        self._run(
+            lambda ctx: execute_sort(plan_move_to_class([path], folder, name), cancel=ctx.cancel),
+            lambda report: self._moved(report, f"Moved {path.name} into {name}."),
+        )
+
+    def _moved(self, report, message: str) -> None:
+        self.undo_log = report.log
+        self.files_changed.emit(message)
+
+    def undo_move(self) -> None:
+        log = self.undo_log
+        if log is None:
+            return
+
+        def undone(count: int) -> None:
+            self.undo_log = None
+            self.files_changed.emit(f"Moved {count} file(s) back where they were.")
+
+        self._run(lambda ctx: undo_sort(log, cancel=ctx.cancel), undone)
+
+    def _run(self, job, finished) -> None:
+        def failed(info: ErrorInfo) -> None:
+            self._update_buttons()
+            show_error(self, info)
+
+        def done(value) -> None:
+            finished(value)
+            self._update_buttons()
+
+        self.runner.start("problem-file", job, finished=done, failed=failed)
+        self._update_buttons()
