@@ -344,3 +344,47 @@ def test_open_the_folder_of_a_problem_file(qtbot, window, tmp_path, opened):
     select_problem(panel, root / "Red" / "broken.png")
     panel.open_button.click()
     assert opened == [str(root / "Red")]
+
+
+def test_a_bad_model_file_is_explained_in_words_without_a_traceback(qtbot, window, tmp_path):
+    from PySide6.QtGui import QGuiApplication
+
+    from ui.error_dialog import ErrorDialog
+
+    bad = tmp_path / "broken.sortscope"
+    bad.write_bytes(b"not a zip file")
+    window.classify_view.model_picker.open_model(bad)
+    qtbot.waitUntil(lambda: window.findChild(ErrorDialog, "sortscope-error") is not None)
+    box = window.findChild(ErrorDialog, "sortscope-error")
+    assert "broken.sortscope" in box.text() and box.informativeText()
+    assert box.detailedText() == ""  # no Qt "Show Details…" with a raw traceback
+    report = box.details.toPlainText()
+    assert report.startswith(f"What happened: {box.text()}\nWhat to do: ")
+    assert "Technical details" in report and "BadZipFile" in report
+    assert "Traceback" not in report  # an expected error: the cause in one line is enough
+    assert not box.details.isVisible()
+    box.details_button.click()
+    assert box.details.isVisible()
+    box.copy_button.click()
+    assert QGuiApplication.clipboard().text() == report
+    assert box.isVisible()  # copying does not close the dialog
+    box.close()
+
+
+def test_an_unexpected_error_shows_its_traceback_for_a_bug_report(qtbot, window):
+    from ui.error_dialog import ErrorDialog
+    from ui.errors import ErrorInfo, show_error
+
+    try:
+        {}["missing"]
+    except KeyError as exc:
+        info = ErrorInfo.from_exception(exc)
+    assert info.unexpected and "Traceback" in info.details
+    show_error(window, info)
+    box = window.findChild(ErrorDialog, "sortscope-error")
+    assert box.icon() == QMessageBox.Icon.Critical
+    assert "Please report this" in box.informativeText()
+    report = box.details.toPlainText()
+    assert report.index("What happened") < report.index("Technical details")
+    assert report.index("Technical details") < report.index("Traceback")
+    box.close()

@@ -7,57 +7,74 @@ failures nobody else handles (a background job without a failure handler) there 
 
 from __future__ import annotations
 
+import platform
 import sys
 import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtCore import QObject, Qt, Signal, qVersion
+from PySide6.QtWidgets import QWidget
 
+from classifier import __version__
 from classifier.errors import SortscopeError
 
 
 @dataclass(frozen=True)
 class ErrorInfo:
-    """A failure as users see it: what happened, what to do, and technical details folded away."""
+    """A failure as users see it: what happened, what to do, and technical details folded away.
+
+    `details` is for a bug report: the cause in one line for errors Sortscope expected (a bad
+    file, a missing folder), the traceback only for `unexpected` ones (a bug).
+    """
 
     what: str
     todo: str = ""
     details: str = ""
+    unexpected: bool = False
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> ErrorInfo:
-        details = "".join(traceback.format_exception(exc))
         if isinstance(exc, SortscopeError):
-            return cls(exc.what, exc.todo, details)
+            cause = exc.__cause__ or exc.__context__
+            return cls(exc.what, exc.todo, f"{type(cause).__name__}: {cause}" if cause else "")
         if isinstance(exc, MemoryError):
             return cls(
                 "Sortscope ran out of memory.",
                 "Close other programs, or use a smaller batch size.",
-                details,
             )
         return cls(
             f"Something went wrong inside Sortscope ({type(exc).__name__}: {exc}).",
-            "Your files are unchanged. Please report this with the details below.",
-            details,
+            "Your files are unchanged. Please report this: Copy details puts everything a bug "
+            "report needs on the clipboard.",
+            "".join(traceback.format_exception(exc)),
+            unexpected=True,
         )
+
+    def report(self) -> str:
+        """The text Copy details puts on the clipboard: words first, then the technical part."""
+        lines = [f"What happened: {self.what}"]
+        if self.todo:
+            lines.append(f"What to do: {self.todo}")
+        lines += [
+            "",
+            "Technical details",
+            f"Sortscope {__version__}, Python {platform.python_version()}, "
+            f"Qt {qVersion()}, {platform.platform()}",
+        ]
+        if self.details:
+            lines += ["", self.details.rstrip()]
+        return "\n".join(lines)
 
 
 def show_error(parent: QWidget | None, info: ErrorInfo, title: str = "Sortscope") -> None:
-    box = QMessageBox(parent)
-    box.setIcon(QMessageBox.Icon.Warning)
-    box.setWindowTitle(title)
-    box.setText(info.what)
-    if info.todo:
-        box.setInformativeText(info.todo)
-    if info.details:
-        box.setDetailedText(info.details)  # folded under "Show Details..."
-    box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    """The error dialog, modal to the window without blocking the caller in an event loop."""
+    from ui.error_dialog import ErrorDialog
+
+    box = ErrorDialog(parent, info, title)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    box.setObjectName("sortscope-error")
-    box.open()  # modal to the window, without blocking the caller in a nested event loop
+    box.open()
 
 
 class ErrorReporter(QObject):
