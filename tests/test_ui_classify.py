@@ -268,14 +268,14 @@ def test_results_sort_keeps_thumbnail_updates_on_the_right_row(qtbot, tmp_path):
 
 
 def test_a_missing_folder_is_explained_in_the_cores_words(qtbot, window, model_file, tmp_path):
-    from PySide6.QtWidgets import QMessageBox
+    from ui.error_dialog import ErrorDialog
 
     view = window.classify_view
     view.model_picker.open_model(model_file)
     qtbot.waitUntil(lambda: window.state.model_path == model_file, timeout=30000)
     view.folder_edit.setText(str(tmp_path / "gone"))
     view.start()
-    box = window.findChild(QMessageBox, "sortscope-error")
+    box = window.findChild(ErrorDialog, "sortscope-error")
     assert box is not None and "does not exist or is not a folder" in box.text()
     assert box.informativeText() == "Choose the folder that holds the images to classify."
     assert not window.runner.is_running("classify")

@@ -7,9 +7,9 @@ import numpy as np
 from datasets import make_dataset
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QMessageBox
 
 from classifier.types import ProblemKind
+from ui.error_dialog import ErrorDialog
 from ui.errors import ErrorInfo, ErrorReporter, install_exception_hooks
 
 
@@ -193,7 +193,7 @@ def test_a_job_without_a_failure_handler_reaches_the_reporter(qtbot, window):
 
 def test_user_error_dialog_has_what_todo_and_folded_details(qtbot, window, tmp_path):
     window.open_dataset(tmp_path / "missing-folder")
-    box = window.findChild(QMessageBox, "sortscope-error")
+    box = window.findChild(ErrorDialog, "sortscope-error")
     assert box is not None and "no longer exists" in box.text()
     assert box.informativeText()
     box.close()

