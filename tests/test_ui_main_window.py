@@ -204,6 +204,17 @@ def test_double_click_opens_an_image_in_the_system_viewer(qtbot, window, tmp_pat
     qtbot.waitUntil(lambda: preview.path == record.path)
     qtbot.mouseDClick(preview.image, Qt.MouseButton.LeftButton, pos=QPoint(5, 5))
     assert opened[-1] == str(record.path) and len(opened) == 2
+    # A row of the Classify area's results.
+    from classifier.types import Prediction
+
+    window.tabs.setCurrentWidget(window.classify_view)
+    results = window.classify_view.results_table
+    results.reset(("Red", "green"), ())
+    results.append([[Prediction("red_000.png", "Red", 0.9, (0.9, 0.1), "", record.path)]])
+    rect = results.table.visualRect(results.proxy.index(0, 1))
+    qtbot.mouseClick(results.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(results.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert len(opened) == 3 and opened[-1] == str(record.path)
 
 
 def test_a_second_start_reopens_the_last_dataset_and_model(qtbot, settings, tmp_path):
