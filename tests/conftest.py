@@ -99,9 +99,11 @@ def _open_window(qtbot, settings):
     from ui.main_window import MainWindow
 
     win = MainWindow(settings)
-    qtbot.addWidget(win)
+    # A run a test left unsaved is dropped without the question (pytest-qt closes the window
+    # before this fixture's own teardown runs).
+    qtbot.addWidget(win, before_close_func=lambda w: setattr(w, "ask_about_unsaved", False))
     win.show()
     yield win
-    win.ask_about_unsaved = False  # a run a test left unsaved is dropped without the question
+    win.ask_about_unsaved = False
     win.close()
     assert win.runner.shutdown(timeout=10)
