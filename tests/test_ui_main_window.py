@@ -397,3 +397,33 @@ def test_an_unexpected_error_shows_its_traceback_for_a_bug_report(qtbot, window)
     assert report.index("What happened") < report.index("Technical details")
     assert report.index("Technical details") < report.index("Traceback")
     box.close()
+
+
+def test_a_folder_without_images_is_explained_and_keeps_the_last_results(qtbot, window, tmp_path):
+    from classifier.types import DEFAULT_THRESHOLD
+    from ui.error_dialog import ErrorDialog
+
+    view = window.classify_view
+    assert view.threshold.value() == DEFAULT_THRESHOLD  # the core's one default
+    root = make_dataset(tmp_path / "data", per_class=6)
+    model_path = save_model(
+        train(scan_dataset(root), TrainConfig(backbone="tiny_test", epochs=2)).model,
+        tmp_path / "colours.sortscope",
+    )
+    view.model_picker.open_model(model_path)
+    qtbot.waitUntil(lambda: window.state.model_path == model_path, timeout=30000)
+    view.folder_edit.setText(str(root / "Red"))
+    view.start()
+    qtbot.waitUntil(lambda: window.state.results is not None, timeout=60000)
+    assert len(view.results.rows) == 6
+    # Images only in sub-folders, with sub-folders off: said before anything runs.
+    view.folder_edit.setText(str(root))
+    view.start()
+    qtbot.waitUntil(lambda: window.findChild(ErrorDialog, "sortscope-error") is not None)
+    box = window.findChild(ErrorDialog, "sortscope-error")
+    assert "18 images in its sub-folders" in box.text()
+    assert box.informativeText() == "Turn on Include sub-folders to classify them."
+    assert len(view.results.rows) == 6 and view.folder == root / "Red"  # the last run stays
+    assert "Classified 0" not in window.statusBar().currentMessage()
+    assert not window.runner.is_running("classify") and view.start_button.isEnabled()
+    box.close()

@@ -30,15 +30,16 @@ from PySide6.QtWidgets import (
 from classifier.errors import SortscopeError
 from classifier.export import write_csv
 from classifier.fits_reader import parse_keys
+from classifier.folder_survey import require_image_files
 from classifier.modelfile import SortscopeModel, load_model
 from classifier.predict import (
     ClassifyResult,
     classify_files,
     image_folder,
-    list_image_files,
 )
 from classifier.progress import Progress
 from classifier.sorting import SortMode, SortPlan, SortReport, UndoReport, execute_sort, undo_sort
+from classifier.types import DEFAULT_THRESHOLD
 from ui import settings as keys
 from ui.errors import ErrorInfo, show_error
 from ui.image_preview import ImagePreview
@@ -98,7 +99,7 @@ class ClassifyView(QWidget):
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)
         self.threshold.setDecimals(2)
-        self.threshold.setValue(float(self.settings.value(keys.THRESHOLD, 0.6)))
+        self.threshold.setValue(float(self.settings.value(keys.THRESHOLD, DEFAULT_THRESHOLD)))
         self.threshold.setToolTip(
             "Images whose best probability is below this are labelled "
             "'uncertain' (the probabilities stay)."
@@ -221,12 +222,28 @@ class ClassifyView(QWidget):
         except SortscopeError as error:  # the core's words, without a traceback to unfold
             show_error(self, ErrorInfo(error.what, error.todo))
             return
-        self.folder = folder
         self.settings.setValue(keys.CLASSIFY_FOLDER, str(folder))
         header_keys = []
         if self.fits_keys.isVisibleTo(self):  # hidden for a model that never saw FITS images
             header_keys = parse_keys(self.fits_keys.text())
             self.settings.setValue(keys.FITS_KEYS, ", ".join(header_keys))
+        recursive = self.recursive.isChecked()
+        self.progress.start("Listing images…")
+        # Listed before the run starts: a folder without images is explained in words (what is
+        # there and what to do), and the last run's results stay instead of an empty table.
+        self.runner.start(
+            "classify",
+            lambda ctx: require_image_files(folder, recursive),
+            finished=lambda files: self._classify(files, folder, model, header_keys),
+            failed=self._failed,
+            cancelled=lambda: (self.progress.finish(), self._update_buttons()),
+        )
+        self._update_buttons()
+
+    def _classify(
+        self, files: list[Path], folder: Path, model: SortscopeModel, header_keys: list[str]
+    ) -> None:
+        self.folder = folder
         self._run_note = ""
         self.summary.setToolTip("")
         self.results_table.reset(model.class_names, tuple(header_keys))
@@ -234,11 +251,8 @@ class ClassifyView(QWidget):
         self.classified_with = model
         self.leave_review()
         self.review.batch_started()
-        self.progress.start("Listing images…")
-        recursive = self.recursive.isChecked()
 
         def job(ctx):
-            files = list_image_files(folder, recursive)
             return classify_files(
                 files,
                 folder,
