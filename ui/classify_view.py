@@ -228,6 +228,7 @@ class ClassifyView(QWidget):
             header_keys = parse_keys(self.fits_keys.text())
             self.settings.setValue(keys.FITS_KEYS, ", ".join(header_keys))
         recursive = self.recursive.isChecked()
+        self.preview.clear()  # the previous run's image
         self.progress.start("Listing images…")
         # Listed before the run starts: a folder without images is explained in words (what is
         # there and what to do), and the last run's results stay instead of an empty table.
@@ -247,7 +248,6 @@ class ClassifyView(QWidget):
         self._run_note = ""
         self.summary.setToolTip("")
         self.results_table.reset(model.class_names, tuple(header_keys))
-        self.preview.clear()  # the previous run's image
         self.classified_with = model
         self.leave_review()
         self.review.batch_started()
