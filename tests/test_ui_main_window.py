@@ -314,6 +314,7 @@ def test_a_problem_file_moves_to_another_class_and_back(qtbot, window, tmp_path,
     qtbot.waitUntil(lambda: window.state.scan is not moved_scan, timeout=30000)
     assert misfiled.is_file() and not (root / "green" / "from_green.png").exists()
     assert window.state.scan.counts()["Red"] == 5 and not panel.undo_button.isVisible()
+    assert "Moved 1 file(s) back where they were." in window.statusBar().currentMessage()
 
 
 def test_a_problem_file_goes_to_the_trash_or_is_deleted_after_asking(

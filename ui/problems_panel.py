@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from classifier.dataset_add import plan_move_to_class
-from classifier.sorting import execute_sort, undo_sort
+from classifier.sorting import UndoReport, execute_sort, undo_sort
 from classifier.types import Problem, Severity
 from ui.errors import ErrorInfo, show_error
 from ui.system import move_to_trash, open_containing_folder
@@ -201,9 +201,9 @@ class ProblemsPanel(QWidget):
         if log is None:
             return
 
-        def undone(count: int) -> None:
+        def undone(report: UndoReport) -> None:
             self.undo_log = None
-            self.files_changed.emit(f"Moved {count} file(s) back where they were.")
+            self.files_changed.emit(f"Moved {report.undone} file(s) back where they were.")
 
         self._run(lambda ctx: undo_sort(log, cancel=ctx.cancel), undone)
 
