@@ -331,14 +331,6 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_export(args: argparse.Namespace) -> int:
-    from classifier.modelfile import export_keras
-
-    keras_file, labels = export_keras(_load(args.model), args.output)
-    print(f"Wrote {keras_file} and {labels}")
-    return EXIT_OK
-
-
 class _HelpFormatter(argparse.HelpFormatter):
     """Every option's help ends with its default, unless it says it already or there is none
     (flags are off, optional paths unset, unless given)."""
@@ -555,12 +547,9 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("model", metavar="M", type=Path, help="a .sortscope model file")
     info.set_defaults(run=_cmd_info)
 
-    export = _command(sub, "export", "write a plain Keras model and labels.txt")
-    export.add_argument("model", metavar="M", type=Path, help="a .sortscope model file")
-    export.add_argument(
-        "output", metavar="OUT.keras", type=Path, help="the Keras file; labels.txt goes beside it"
-    )
-    export.set_defaults(run=_cmd_export)
+    from classifier import cli_export
+
+    cli_export.add_commands(sub)  # export, report
 
     backbones = _command(sub, "backbones", "list the pretrained networks and availability")
     backbones.add_argument("--json", action="store_true", help="print the list as JSON")
