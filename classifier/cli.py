@@ -252,6 +252,8 @@ def _cmd_classify(args: argparse.Namespace) -> int:
 
     # Refused before the work, not after it: a folder, a device, the model itself...
     check_destination(args.csv, [args.model], probe=True)
+    if args.report:
+        check_destination(args.report, [args.model, args.csv], probe=True)
     model = _load(args.model, lazy=True)  # cached images need no TensorFlow at all
     # No images: say what the folder holds instead of "succeeding" with a header-only CSV.
     files = require_image_files(args.folder, args.recursive, "use --recursive")
@@ -277,6 +279,10 @@ def _cmd_classify(args: argparse.Namespace) -> int:
             result.rows, model.class_names, args.csv, result.extra_columns, protected=[args.model]
         )
         where = escape(str(args.csv))
+    if args.report:
+        from classifier.cli_export import classify_report
+
+        classify_report(args, model, result)
     counts = Counter(r.label for r in result.rows if not r.error)
     summary = ", ".join(f"{label} {n}" for label, n in sorted(counts.items()))
     print(
@@ -504,6 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K1,K2",
         help="FITS header keywords to add as CSV columns after 'error' "
         "(e.g. DATE-OBS,FILTER,EXPTIME,OBJECT; default: none)",
+    )
+    classify.add_argument(
+        "--report", type=Path, metavar="OUT.html", help="also write an HTML summary of the run"
     )
     _add_max_pixels(classify)
     _add_common(classify)

@@ -24,6 +24,37 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from classifier.report import model_report
+    from classifier.textprogress import TextProgress
+
+    progress = TextProgress(quiet=args.quiet)
+    out = model_report(args.model, args.output, progress)
+    progress.close()
+    print(f"Wrote {out}")
+    return 0
+
+
+def classify_report(args: argparse.Namespace, model, result) -> None:
+    """`classify --report OUT.html`: the batch summary beside the CSV."""
+    from classifier.filenames import escape
+    from classifier.report import classify_report as write
+
+    stats = result.stats
+    details = [
+        ("Folder", escape(str(args.folder)) + (" (with sub-folders)" if args.recursive else "")),
+        ("Model file", escape(str(args.model))),
+        ("Results CSV", escape(str(args.csv))),
+        ("Images", len(result.rows)),
+        ("Could not be read", result.n_errors),
+        ("Confidence threshold", f"{args.threshold:g}"),
+        ("Time", stats.breakdown()),
+        ("Inference engine", stats.engine or "none needed (every image was cached)"),
+    ]
+    out = write(model, result.rows, args.report, details, protected=[args.model, args.csv])
+    print(f"Summary in {escape(str(out))}", file=sys.stderr)
+
+
 def add_commands(sub) -> None:
     from classifier.exports import CALIBRATION_IMAGES, FORMATS
 
@@ -50,3 +81,9 @@ def add_commands(sub) -> None:
         f"(default {CALIBRATION_IMAGES}); prints its test accuracy next to the float one",
     )
     export.set_defaults(run=cmd_export)
+
+    report = sub.add_parser("report", help="write a self-contained HTML report of a model")
+    report.add_argument("model", metavar="M", type=Path)
+    report.add_argument("output", metavar="OUT.html", type=Path)
+    report.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    report.set_defaults(run=cmd_report)

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +28,7 @@ import numpy as np
 from classifier import __version__
 from classifier.atomic import atomic_write
 from classifier.errors import SortscopeError
+from classifier.model_info import ModelInfo
 
 FORMATS = ("keras", "tflite", "saved_model", "onnx")
 CALIBRATION_IMAGES = 100  # training images an int8 model is calibrated on
@@ -92,18 +93,18 @@ def export_model(
         raise ExportError("Only TFLite models can be int8.", "Export to a .tflite file.")
     if fmt == "onnx" and not onnx_available():
         raise ExportError(*ONNX_UNAVAILABLE)
-    from classifier.modelfile import read_metadata
+    from classifier.modelfile import read_info
 
-    metadata = read_metadata(model_path)  # a bad model file fails here, before any work
+    info = read_info(model_path)  # a bad model file fails here, before any work
     (on_status or (lambda _m: None))(f"Converting the model to {fmt}…")
     notes = _run_child(model_path, out, fmt, int8, calibration)
     folder = out if fmt == "saved_model" else out.parent
     labels = folder / LABELS_NAME
     with atomic_write(labels, "w", encoding="utf-8", newline="\n") as f:
-        f.write("".join(f"{name}\n" for name in metadata["class_names"]))
+        f.write("".join(f"{name}\n" for name in info.class_names))
     description = folder / DESCRIPTION_NAME
     with atomic_write(description, "w", encoding="utf-8") as f:
-        json.dump(describe(metadata, out, fmt, int8, model_path), f, indent=2)
+        json.dump(describe(info, out, fmt, int8, model_path), f, indent=2)
     return ExportResult(out, labels, description, fmt, tuple(notes))
 
 
@@ -113,16 +114,16 @@ def onnx_available() -> bool:
     return all(importlib.util.find_spec(name) for name in ("tf2onnx", "onnx"))
 
 
-def describe(metadata: dict, out: Path, fmt: str, int8: bool, source: Path) -> dict:
+def describe(info: ModelInfo, out: Path, fmt: str, int8: bool, source: Path) -> dict:
     """sortscope.json beside an export: how to feed it exactly the pixels Sortscope would."""
-    size = metadata["input"]["size"]
+    size = info.input.size
     return {
         "format": "sortscope-export",
         "version": 1,
         "model": out.name,
         "model_format": fmt,
         "quantization": "int8" if int8 else "float32",
-        "class_names": list(metadata["class_names"]),
+        "class_names": list(info.class_names),
         "labels": LABELS_NAME,
         "input": {
             "shape": [1, size, size, 3],
@@ -137,15 +138,15 @@ def describe(metadata: dict, out: Path, fmt: str, int8: bool, source: Path) -> d
                 "reducing_gap=3.0"
             ),
             "alpha_background": [255, 255, 255],
-            "preprocessing": metadata["input"].get("preprocessing"),
+            "preprocessing": info.preprocessing.to_json(),
             "stretch_note": "FITS, 16-bit and float images are stretched to 8 bits first, as "
             "'preprocessing' says (classifier/preprocessing.py); 8-bit images are used as "
             "they are",
         },
         "output": "class probabilities (softmax), in the order of labels.txt",
-        "backbone": metadata.get("backbone"),
+        "backbone": asdict(info.backbone),
         "source_model": str(source),
-        "source_created": metadata.get("created"),
+        "source_created": info.run.created,
         "exported": datetime.now(UTC).isoformat(timespec="seconds"),
         "app_version": __version__,
     }

@@ -12,7 +12,7 @@ from pathlib import Path
 from classifier.errors import SortscopeError
 from classifier.modelfile import SortscopeModel
 from classifier.progress import ProgressCallback
-from classifier.types import ImageRecord, Split, SplitConfig
+from classifier.types import ImageRecord, Split
 
 
 class DatasetGone(SortscopeError):
@@ -20,8 +20,8 @@ class DatasetGone(SortscopeError):
 
 
 def dataset_root(model: SortscopeModel) -> Path | None:
-    root = model.metadata.get("dataset", {}).get("root")
-    return Path(root) if root else None
+    dataset = model.info.run.dataset
+    return Path(dataset.root) if dataset and dataset.root else None
 
 
 def recorded_split(
@@ -38,14 +38,9 @@ def recorded_split(
             f"The images this model was trained on are no longer at {root or '(not recorded)'}.",
             "Put the dataset folder back where it was, or do without the step that needs it.",
         )
-    training = model.metadata.get("training", {})
-    config = SplitConfig(
-        float(training.get("validation_percent", SplitConfig.validation_percent)),
-        float(training.get("test_percent", SplitConfig.test_percent)),
-    )
     scan = scan_dataset(root, progress=progress, hdu=model.preprocessing.hdu)
     known = [r for r in scan.images if r.class_name in model.class_names]
-    splits = assign_splits(known, config)
+    splits = assign_splits(known, model.info.run.config.split)
     return sorted((r for r in known if splits[split_key(r)] == split), key=lambda r: str(r.path))
 
 

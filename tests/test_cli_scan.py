@@ -83,7 +83,7 @@ def test_no_arguments_without_a_screen_prints_help_instead_of_crashing():
 
 
 @pytest.mark.parametrize(
-    "command", ["scan", "train", "evaluate", "classify", "info", "export", "backbones"]
+    "command", ["scan", "train", "evaluate", "classify", "info", "export", "report", "backbones"]
 )
 def test_every_command_has_help(command, capsys):
     from classifier.cli import build_parser
