@@ -44,6 +44,9 @@ ONNX_UNAVAILABLE = (
 )
 
 
+_ELSEWHERE = "Free some disk space or choose a folder you may write to, and export again."
+
+
 class ExportError(SortscopeError):
     """An export cannot be made as asked."""
 
@@ -91,8 +94,11 @@ def export_model(
     fmt = format_for(out, fmt)
     if int8 and fmt != "tflite":
         raise ExportError("Only TFLite models can be int8.", "Export to a .tflite file.")
+    if int8 and calibration < 1:
+        raise ExportError("An int8 model needs at least one calibration image.", "Use e.g. 100.")
     if fmt == "onnx" and not onnx_available():
         raise ExportError(*ONNX_UNAVAILABLE)
+    check_destination(model_path, out, fmt)
     from classifier.modelfile import read_info
 
     info = read_info(model_path)  # a bad model file fails here, before any work
@@ -106,6 +112,26 @@ def export_model(
     with atomic_write(description, "w", encoding="utf-8") as f:
         json.dump(describe(info, out, fmt, int8, model_path), f, indent=2)
     return ExportResult(out, labels, description, fmt, tuple(notes))
+
+
+def check_destination(model_path: Path, out: Path, fmt: str) -> None:
+    """Never over the model itself, a file where a folder goes (or the reverse), or a folder
+    holding anything but an earlier SavedModel: exporting replaces what is there whole."""
+    if out.exists() and model_path.exists() and os.path.samefile(out, model_path):
+        raise ExportError(f"{out} is the model file itself.", "Choose another name.")
+    if fmt != "saved_model" and out.is_dir():
+        raise ExportError(f"{out} is a folder.", f"Give a file name inside it, e.g. model.{fmt}.")
+    if fmt == "saved_model" and out.exists():
+        if not out.is_dir():
+            raise ExportError(
+                f"{out} is a file; a SavedModel is a folder.", "Give a new folder name."
+            )
+        ours = {"saved_model.pb", "variables", "assets", "fingerprint.pb", LABELS_NAME}
+        if set(os.listdir(out)) - ours - {DESCRIPTION_NAME}:
+            raise ExportError(
+                f"The folder {out} holds other files, which an export would replace.",
+                "Give a new folder name: the SavedModel is written as that folder.",
+            )
 
 
 def onnx_available() -> bool:
@@ -272,6 +298,10 @@ def _child_main(argv: list[str]) -> int:
         return 0
     except SortscopeError as exc:
         print(json.dumps({"error": exc.what, "todo": exc.todo}))
+        return 1
+    except OSError as exc:  # a full disk, a read-only folder
+        reason = exc.strerror or str(exc)
+        print(json.dumps({"error": f"{out} could not be written ({reason}).", "todo": _ELSEWHERE}))
         return 1
 
 

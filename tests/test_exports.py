@@ -126,3 +126,39 @@ def test_format_from_the_name_or_the_option(tmp_path):
         format_for(tmp_path / "a.bin")
     with pytest.raises(ExportError, match="Only TFLite"):
         export_model(tmp_path / "m.sortscope", tmp_path / "a.onnx", int8=True)
+
+
+def test_destinations_that_would_lose_something_are_refused(model_file, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "thesis.tex").write_text("years of work")
+    with pytest.raises(ExportError, match="holds other files"):
+        export_model(model_file, home)
+    assert (home / "thesis.tex").read_text() == "years of work"
+    with pytest.raises(ExportError, match="is a folder"):
+        export_model(model_file, home, "tflite")
+    with pytest.raises(ExportError, match="the model file itself"):
+        export_model(model_file, model_file, "keras")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ExportError, match="a SavedModel is a folder"):
+        export_model(model_file, tmp_path / "file", "saved_model")
+
+
+@pytest.mark.slow
+def test_the_real_backbone_exports_to_tflite_float_and_int8(
+    tmp_path, shared_cache_dir, monkeypatch
+):
+    monkeypatch.setenv("SORTSCOPE_CACHE_DIR", str(shared_cache_dir))
+    scan = scan_dataset(make_dataset(tmp_path / "data", per_class=16))
+    outcome = train(scan, TrainConfig(epochs=30, test_percent=25, seed=3))
+    path = save_model(outcome.model, tmp_path / "real.sortscope")
+    model = load_model(path)
+    pixels = _test_pixels(model)
+    want = np.asarray(model.model(pixels.astype(np.float32)))
+    exported = export_model(path, tmp_path / "float" / "real.tflite")
+    np.testing.assert_allclose(_tflite(exported.path, pixels), want, atol=1e-4)
+    quantized = export_model(path, tmp_path / "int8" / "real.tflite", int8=True, calibration=40)
+    print(*quantized.notes, sep="\n")
+    assert "int8" in quantized.notes[1] and "float32" in quantized.notes[1]
+    same = np.mean(_tflite(quantized.path, pixels).argmax(axis=1) == want.argmax(axis=1))
+    assert same >= 0.95

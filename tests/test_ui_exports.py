@@ -1,0 +1,59 @@
+"""The window's Export…, Save report… and Save summary… work in the TaskRunner."""
+
+import pytest
+from datasets import make_dataset
+
+from classifier.predict import classify_folder
+from classifier.scan import scan_dataset
+from classifier.train import train
+from classifier.types import TrainConfig
+from ui import export_actions
+from ui.tasks import TaskRunner
+
+
+@pytest.fixture(scope="module")
+def outcome(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ui-export")
+    scan = scan_dataset(make_dataset(root / "data", per_class=12))
+    return train(scan, TrainConfig(backbone="tiny_test", epochs=3, learning_rate=0.01))
+
+
+def _wait(qtbot, start) -> object:
+    done, failed = [], []
+    runner = TaskRunner()
+    task = start(runner, done.append, failed.append)
+    qtbot.waitUntil(lambda: bool(done or failed), timeout=180_000)
+    qtbot.waitUntil(lambda: not task.alive, timeout=10_000)
+    assert not failed, failed[0].what
+    return done[0]
+
+
+def test_an_unsaved_model_exports_in_the_background(qtbot, outcome, tmp_path):
+    out = tmp_path / "m.tflite"
+    result = _wait(
+        qtbot,
+        lambda runner, ok, bad: export_actions.start_export(
+            runner, outcome.model, None, out, "tflite", False, ok, bad
+        ),
+    )
+    assert result.path == out and out.stat().st_size > 0
+    assert (tmp_path / "labels.txt").read_text() == "Blue Sky\nRed\ngreen\n"
+
+
+def test_report_and_summary_are_written_in_the_background(qtbot, outcome, tmp_path):
+    report = _wait(
+        qtbot,
+        lambda runner, ok, bad: export_actions.start_model_report(
+            runner, outcome.model, "unsaved model", tmp_path / "r.html", ok, bad
+        ),
+    )
+    assert "Test accuracy" in report.read_text(encoding="utf-8")
+    rows = classify_folder(outcome.model.info.run.dataset.root + "/Red", outcome.model).rows
+    summary = _wait(
+        qtbot,
+        lambda runner, ok, bad: export_actions.start_batch_summary(
+            runner, outcome.model, rows, [("Folder", "Red")], tmp_path / "s.html", ok, bad
+        ),
+    )
+    red = sum(row.label == "Red" for row in rows)
+    assert f'<td>Red</td><td class="n">{red}</td>' in summary.read_text(encoding="utf-8")
