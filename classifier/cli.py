@@ -558,7 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from classifier import cli_export
 
-    cli_export.add_commands(sub)  # export, report
+    cli_export.add_commands(sub, _command)  # export, report
 
     backbones = _command(sub, "backbones", "list the pretrained networks and availability")
     backbones.add_argument("--json", action="store_true", help="print the list as JSON")

@@ -44,7 +44,7 @@ def classify_report(args: argparse.Namespace, model, result) -> None:
     details = [
         ("Folder", escape(str(args.folder)) + (" (with sub-folders)" if args.recursive else "")),
         ("Model file", escape(str(args.model))),
-        ("Results CSV", escape(str(args.csv))),
+        ("Results CSV", "standard output" if str(args.csv) == "-" else escape(str(args.csv))),
         ("Images", len(result.rows)),
         ("Could not be read", result.n_errors),
         ("Confidence threshold", f"{args.threshold:g}"),
@@ -55,13 +55,14 @@ def classify_report(args: argparse.Namespace, model, result) -> None:
     print(f"Summary in {escape(str(out))}", file=sys.stderr)
 
 
-def add_commands(sub) -> None:
+def add_commands(sub, command) -> None:
+    """`command(sub, name, help)` makes a subcommand's parser as cli.py makes the others."""
     from classifier.exports import CALIBRATION_IMAGES, FORMATS
 
-    export = sub.add_parser(
-        "export", help="write the model for other runtimes (.keras, .tflite, SavedModel, .onnx)"
+    export = command(
+        sub, "export", "write the model for other runtimes (.keras, .tflite, SavedModel, .onnx)"
     )
-    export.add_argument("model", metavar="M", type=Path)
+    export.add_argument("model", metavar="M", type=Path, help="a .sortscope model file")
     export.add_argument(
         "output",
         metavar="OUT",
@@ -82,8 +83,8 @@ def add_commands(sub) -> None:
     )
     export.set_defaults(run=cmd_export)
 
-    report = sub.add_parser("report", help="write a self-contained HTML report of a model")
-    report.add_argument("model", metavar="M", type=Path)
-    report.add_argument("output", metavar="OUT.html", type=Path)
+    report = command(sub, "report", "write a self-contained HTML report of a model")
+    report.add_argument("model", metavar="M", type=Path, help="a .sortscope model file")
+    report.add_argument("output", metavar="OUT.html", type=Path, help="the report file")
     report.add_argument("--quiet", action="store_true", help="no progress on stderr")
     report.set_defaults(run=cmd_report)

@@ -8,7 +8,6 @@ folder the model records, and the report says so when they are gone.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -21,7 +20,12 @@ from classifier import report_html as h
 from classifier import svg
 from classifier.atomic import atomic_write
 from classifier.errors import SortscopeError
-from classifier.evaluate import baseline_verdict, evaluate_predictions
+from classifier.evaluate import (
+    accuracy_interval,
+    evaluate_predictions,
+    reliability_warning,
+    verdict,
+)
 from classifier.export import check_destination
 from classifier.model_info import model_title
 from classifier.modelfile import SortscopeModel, load_model
@@ -32,16 +36,6 @@ from classifier.types import Evaluation, Prediction, Split
 
 MAX_THUMBNAILS = 24
 HISTOGRAM_BINS = 20
-
-
-def accuracy_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson's 95 % interval for an accuracy of correct/n: how sure the score is."""
-    if n == 0:
-        return 0.0, 1.0
-    p = correct / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def write_report(html: str, out: str | Path, protected: Sequence[str | Path] = ()) -> Path:
@@ -86,19 +80,22 @@ def _score(evaluation: Evaluation | None) -> list[str]:
     if evaluation is None or not evaluation.n_images:
         return [h.paragraph("Not tested: no image was held out for the test.", "warn")]
     n = evaluation.n_images
-    low, high = accuracy_interval(round(evaluation.accuracy * n), n)
+    interval = accuracy_interval(evaluation)
+    low, high = interval.low, interval.high
+    warning = reliability_warning(evaluation)
     return [
         h.paragraph(f"Test accuracy {evaluation.accuracy:.1%} on {n} held-out images", "score"),
         h.paragraph(
-            f"95 % interval {low:.1%} – {high:.1%} (Wilson): with {n} test images the true "
-            f"accuracy on images like these lies in this range. Balanced accuracy "
-            f"{evaluation.balanced_accuracy:.1%}."
+            f"{interval.level:.0%} interval {low:.1%} – {high:.1%} (Wilson): with {n} test "
+            "images, the true accuracy on images like these lies in this range. Balanced "
+            f"accuracy {evaluation.balanced_accuracy:.1%}."
         ),
         h.paragraph(
             f"Baseline: always answering '{evaluation.baseline_class}' (the largest class in "
             f"training) scores {evaluation.baseline_accuracy:.1%}; the model is "
-            f"{baseline_verdict(evaluation)} that."
+            f"{verdict(evaluation)} that."
         ),
+        *([h.paragraph(warning, "warn")] if warning else []),
     ]
 
 

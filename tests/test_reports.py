@@ -98,7 +98,7 @@ def test_model_report_holds_the_numbers_of_sortscope_info(trained):
     page, text = parse(out)
     metrics = info["test_metrics"]
     assert f"Test accuracy {metrics['accuracy']:.1%} on {metrics['n_images']} held-out" in text
-    assert f"scores {metrics['baseline_accuracy']:.1%}" in text and "95 % interval" in text
+    assert f"scores {metrics['baseline_accuracy']:.1%}" in text and "95% interval" in text
     for name, m in metrics["per_class"].items():
         assert f"{name} {m['precision']:.3f} {m['recall']:.3f} {m['f1']:.3f} {m['support']}" in text
     for name, row in zip(metrics["classes"], metrics["confusion_matrix"], strict=True):
