@@ -38,19 +38,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 def classify_report(args: argparse.Namespace, model, result) -> None:
     """`classify --report OUT.html`: the batch summary beside the CSV."""
     from classifier.filenames import escape
+    from classifier.report import batch_details
     from classifier.report import classify_report as write
 
-    stats = result.stats
-    details = [
-        ("Folder", escape(str(args.folder)) + (" (with sub-folders)" if args.recursive else "")),
-        ("Model file", escape(str(args.model))),
-        ("Results CSV", "standard output" if str(args.csv) == "-" else escape(str(args.csv))),
-        ("Images", len(result.rows)),
-        ("Could not be read", result.n_errors),
-        ("Confidence threshold", f"{args.threshold:g}"),
-        ("Time", stats.breakdown()),
-        ("Inference engine", stats.engine or "none needed (every image was cached)"),
-    ]
+    details = batch_details(
+        args.folder, args.model, result.rows, args.threshold, result.stats, args.csv, args.recursive
+    )
     out = write(model, result.rows, args.report, details, protected=[args.model, args.csv])
     print(f"Summary in {escape(str(out))}", file=sys.stderr)
 

@@ -261,6 +261,36 @@ def _options(model: SortscopeModel) -> list[str]:
 # --- the batch summary ---------------------------------------------------------------------
 
 
+def batch_details(
+    folder: Path | None,
+    model_path: Path | None,
+    rows: Sequence[Prediction],
+    threshold: float,
+    stats=None,
+    csv: str | Path | None = None,
+    recursive: bool = False,
+) -> list[tuple[str, object]]:
+    """The run's details for `classify_report`, from the command line or the window."""
+    from classifier.filenames import escape
+
+    where = escape(str(folder)) if folder else "not recorded"
+    details = [
+        ("Folder", where + (" (with sub-folders)" if recursive else "")),
+        ("Model file", escape(str(model_path)) if model_path else "not saved"),
+    ]
+    if csv is not None:
+        details.append(("Results CSV", "standard output" if str(csv) == "-" else escape(str(csv))))
+    details += [
+        ("Images", len(rows)),
+        ("Could not be read", sum(1 for r in rows if r.error)),
+        ("Confidence threshold", f"{threshold:g}"),
+    ]
+    if stats is not None:
+        details.append(("Time", stats.breakdown()))
+        details.append(("Inference engine", stats.engine or "none needed (all images cached)"))
+    return details
+
+
 def classify_report(
     model: SortscopeModel,
     rows: Sequence[Prediction],

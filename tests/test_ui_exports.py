@@ -1,5 +1,7 @@
 """The window's Export…, Save report… and Save summary… work in the TaskRunner."""
 
+from pathlib import Path
+
 import pytest
 from datasets import make_dataset
 
@@ -57,3 +59,32 @@ def test_report_and_summary_are_written_in_the_background(qtbot, outcome, tmp_pa
     )
     red = sum(row.label == "Red" for row in rows)
     assert f'<td>Red</td><td class="n">{red}</td>' in summary.read_text(encoding="utf-8")
+
+
+def test_the_window_buttons_export_and_save_summaries(
+    qtbot, window, outcome, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    answers = iter(
+        [
+            (str(tmp_path / "card"), "Keras (*.keras)"),
+            (str(tmp_path / "summary"), "HTML (*.html)"),
+        ]
+    )
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: next(answers))
+    view, picker = window.classify_view, window.classify_view.model_picker
+    assert not picker.export_button.isEnabled() and not view.summary_button.isEnabled()
+    window.state.set_model(outcome.model, None)
+    assert picker.export_button.isEnabled()
+    picker.export_button.click()  # the model card's Export…: an unsaved model, as .keras
+    qtbot.waitUntil(lambda: (tmp_path / "card.keras").is_file(), timeout=180_000)
+    qtbot.waitUntil(lambda: not window.runner.is_running("export-model"), timeout=10_000)
+    assert (tmp_path / "sortscope.json").is_file()
+
+    view.folder_edit.setText(str(Path(outcome.model.info.run.dataset.root) / "Red"))
+    view.start()
+    qtbot.waitUntil(lambda: view.summary_button.isEnabled(), timeout=60_000)
+    view.summary_button.click()
+    qtbot.waitUntil(lambda: (tmp_path / "summary.html").is_file(), timeout=60_000)
+    assert "Classification summary" in (tmp_path / "summary.html").read_text(encoding="utf-8")

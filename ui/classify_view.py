@@ -154,13 +154,18 @@ class ClassifyView(QWidget):
         self.sort_button.clicked.connect(self.sort_files)
         self.undo_button = QPushButton("Undo last sort")
         self.undo_button.clicked.connect(self.undo_last_sort)
-        for button in (self.export_button, self.sort_button, self.undo_button):
+        self.summary_button = QPushButton("Save summary…")
+        self.summary_button.setToolTip("One HTML file: counts, confidences, the run, the model")
+        self.summary_button.clicked.connect(self.save_summary)
+        buttons = (self.export_button, self.sort_button, self.undo_button, self.summary_button)
+        for button in buttons:
             button.setEnabled(False)
         actions = QHBoxLayout()  # the summary has the full width above: it never squeezes
         actions.addWidget(self.review)
         actions.addStretch()
         actions.addWidget(self.undo_button)
         actions.addWidget(self.sort_button)
+        actions.addWidget(self.summary_button)
         actions.addWidget(self.export_button)
 
         middle = QWidget()
@@ -210,6 +215,7 @@ class ClassifyView(QWidget):
         self.start_button.setEnabled(self.state.model is not None and not busy)
         has_rows = bool(self.results.rows) and not busy
         self.export_button.setEnabled(has_rows)
+        self.summary_button.setEnabled(has_rows and self.state.model is not None)
         self.sort_button.setEnabled(has_rows)
         self.undo_button.setEnabled(self.last_log is not None and not busy)
 
@@ -423,6 +429,25 @@ class ClassifyView(QWidget):
             ),
             finished=done,
             failed=lambda info: show_error(self, info),
+        )
+
+    def save_summary(self) -> None:
+        from classifier.report import batch_details
+        from ui.export_actions import ask_batch_summary
+
+        model, rows = self.state.model, self.results.relabelled()
+        if model is None or not rows:
+            return
+        result = self.state.results
+        stats = result.stats if result is not None else None
+        details = batch_details(
+            self.folder, self.state.model_path, rows, self.threshold.value(), stats
+        )
+        start = Path(str(self.settings.value(keys.EXPORT_FOLDER, str(Path.home()))))
+        suggested = start / self.suggested_csv_name().replace(".csv", "-summary.html")
+        protected = [self.state.model_path] if self.state.model_path else []
+        ask_batch_summary(
+            self, self.runner, model, rows, details, suggested, self.state.status.emit, protected
         )
 
     def sort_files(self) -> None:

@@ -127,6 +127,8 @@ class EvaluationPanel(QWidget):
 
     save_requested = Signal()
     misclassified_requested = Signal()
+    export_requested = Signal()
+    report_requested = Signal()
 
     def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -153,6 +155,14 @@ class EvaluationPanel(QWidget):
         )
         self.misclassified_button.setEnabled(False)
         self.misclassified_button.clicked.connect(self.misclassified_requested)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("TFLite, SavedModel, Keras or ONNX, for use elsewhere")
+        self.export_button.clicked.connect(self.export_requested)
+        self.report_button = QPushButton("Save report…")
+        self.report_button.setToolTip("One HTML file with the data, options, curves and scores")
+        self.report_button.clicked.connect(self.report_requested)
+        for button in (self.export_button, self.report_button):
+            button.setEnabled(False)
         matrix = QVBoxLayout()
         matrix.addWidget(QLabel("<b>Per class</b>: the confusion matrix and the scores"))
         matrix.addWidget(self.confusion, 1)
@@ -160,6 +170,8 @@ class EvaluationPanel(QWidget):
         buttons = QVBoxLayout()
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.misclassified_button)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.report_button)
         buttons.addStretch()
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
@@ -180,8 +192,9 @@ class EvaluationPanel(QWidget):
         self.confusion.show_matrix(evaluation)
         self.cell_title.setText("Click a cell of the matrix to see its test images.")
         self.cell_images.show_items([])
-        self.save_button.setEnabled(True)
-        self.misclassified_button.setEnabled(True)
+        buttons = (self.save_button, self.misclassified_button, self.export_button)
+        for button in (*buttons, self.report_button):
+            button.setEnabled(True)
 
     def show_cell(self, true_label: str, predicted: str) -> None:
         if self.evaluation is None:

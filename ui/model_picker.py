@@ -80,11 +80,15 @@ class ModelPicker(QWidget):
         self.model_choice.activated.connect(self._recent_model_chosen)
         open_model = QPushButton("Open model…")
         open_model.clicked.connect(self.choose_model)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("TFLite, SavedModel, Keras or ONNX, for use elsewhere")
+        self.export_button.clicked.connect(self.export_model)
         self.card = QLabel(NO_MODEL)
         self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row = QHBoxLayout()
         row.addWidget(self.model_choice, 1)
         row.addWidget(open_model)
+        row.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
@@ -122,6 +126,16 @@ class ModelPicker(QWidget):
             self.settings.setValue(keys.LAST_MODEL, str(path))
         self.card.setText(model_card(model, path) if model is not None else NO_MODEL)
         self._refresh_recent_models()
+        self.export_button.setEnabled(model is not None)
+
+    def export_model(self) -> None:
+        from ui.export_actions import ask_export
+
+        if self.state.model is None:
+            return
+        path = self.state.model_path
+        folder = path.parent if path else Path.home()
+        ask_export(self, self.runner, self.state.model, path, folder, self.state.status.emit)
 
     def load_last_model(self) -> Path | None:
         """Open the model used last time, quietly: a missing or broken file just leaves none

@@ -37,6 +37,7 @@ from ui import settings as keys
 from ui.curves import TrainingCurves
 from ui.errors import ErrorInfo, show_error
 from ui.evaluation_panel import EvaluationPanel
+from ui.export_actions import ask_export, ask_model_report
 from ui.misclassified_dialog import MisclassifiedDialog
 from ui.runs_table import Run, RunsTable
 from ui.state import AppState
@@ -108,6 +109,8 @@ class TrainView(QWidget):
         self.results.save_requested.connect(self.save)
         self.results.misclassified_requested.connect(self.show_misclassified)
         self.mistakes: MisclassifiedDialog | None = None  # made when first asked for
+        self.results.export_requested.connect(lambda: self._shown_model_action(ask_export))
+        self.results.report_requested.connect(lambda: self._shown_model_action(ask_model_report))
         self.runs_table = RunsTable()
         self.runs_table.run_chosen.connect(self.show_run)
 
@@ -400,6 +403,14 @@ class TrainView(QWidget):
         self.runner.start(
             "save", lambda ctx: save_model(outcome.model, path), finished=saved, failed=failed
         )
+
+    def _shown_model_action(self, ask) -> None:
+        """Export… or Save report… for the shown run's model, saved or not."""
+        if self.shown is None:
+            return
+        run = self.runs[self.shown]
+        folder = Path(str(self.settings.value(keys.LAST_MODEL_FOLDER, str(Path.home()))))
+        ask(self, self.runner, run.outcome.model, run.saved, folder, self.state.status.emit)
 
     def shutdown(self) -> None:
         self.loader.shutdown()
