@@ -162,3 +162,12 @@ def test_the_real_backbone_exports_to_tflite_float_and_int8(
     assert "int8" in quantized.notes[1] and "float32" in quantized.notes[1]
     same = np.mean(_tflite(quantized.path, pixels).argmax(axis=1) == want.argmax(axis=1))
     assert same >= 0.95
+
+
+def test_without_tf2onnx_the_onnx_export_says_what_to_do(model_file, tmp_path, monkeypatch):
+    from classifier import exports
+
+    monkeypatch.setattr(exports, "onnx_available", lambda: False)
+    with pytest.raises(ExportError, match="tf2onnx") as caught:
+        export_model(model_file, tmp_path / "m.onnx")
+    assert "sortscope[onnx]" in caught.value.todo and "--saved-model" in caught.value.todo

@@ -63,7 +63,7 @@ def test_readme_example_gives_the_probabilities_of_sortscope_classify(tmp_path):
     noisy_image(rng, (90, 90, 90)).convert("L").save(night / "grey.png")
     noisy_image(rng, (40, 60, 210), size=(32, 32)).save(night / "exact.png")
     csv_path = tmp_path / "results.csv"
-    sortscope("classify", night, "--model", model, "--csv", csv_path, "--quiet")
+    sortscope("classify", night, "--model", model, "--csv", csv_path, "--threshold", "0", "--quiet")
     header, *rows = read_csv(csv_path)
     classes = [h.removeprefix("prob_") for h in header if h.startswith("prob_")]
 
