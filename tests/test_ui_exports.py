@@ -73,6 +73,10 @@ def test_the_window_buttons_export_and_save_summaries(
         ]
     )
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: next(answers))
+    panel = window.train_view.results
+    assert not panel.export_button.isEnabled() and not panel.report_button.isEnabled()
+    panel.show_evaluation(outcome.evaluation)
+    assert panel.export_button.isEnabled() and panel.report_button.isEnabled()
     view, picker = window.classify_view, window.classify_view.model_picker
     assert not picker.export_button.isEnabled() and not view.summary_button.isEnabled()
     window.state.set_model(outcome.model, None)
