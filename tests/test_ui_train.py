@@ -488,3 +488,17 @@ def test_results_say_how_sure_the_score_is_and_warn_about_small_classes(qtbot, t
     assert not panel.warning.isVisibleTo(panel) and panel.warning.text() == ""
     wide, narrow = accuracy_interval(few), accuracy_interval(enough)
     assert narrow.high - narrow.low < wide.high - wide.low
+
+
+def test_class_names_are_shown_as_text_not_markup(qtbot):
+    import numpy as np
+
+    from classifier.evaluate import evaluate_predictions
+    from ui.evaluation_panel import summary_text
+
+    classes = ("Dim & <faint>", "bright")
+    probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7]])
+    paths = [Path(f"/d/{i}.png") for i in range(3)]
+    ev = evaluate_predictions(np.array([0, 0, 1]), probs, classes, paths, baseline_class=0)
+    text = summary_text(ev)
+    assert "Dim &amp; &lt;faint&gt;" in text and "<faint>" not in text

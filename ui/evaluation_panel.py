@@ -3,6 +3,8 @@ per class and as a confusion matrix whose cells click through to the images behi
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -115,7 +117,7 @@ def summary_text(evaluation: Evaluation) -> str:
         f"equally).<br>With {evaluation.n_images} test images the true accuracy lies between "
         f"<b>{interval.low:.0%}</b> and <b>{interval.high:.0%}</b> "
         f"({interval.level:.0%} confidence interval; more test images narrow it). "
-        f"Always answering <i>{evaluation.baseline_class}</i> would score "
+        f"Always answering <i>{escape(evaluation.baseline_class)}</i> would score "
         f"{evaluation.baseline_accuracy:.1%}: the model is <b>{verdict(evaluation)}</b> that "
         f"baseline. {len(evaluation.misclassified)} test image(s) were misclassified; click a "
         "cell of the matrix to see them."
@@ -202,8 +204,8 @@ class EvaluationPanel(QWidget):
         images = self.evaluation.cell(true_label, predicted)
         kind = "correct" if true_label == predicted else "mistakes"
         self.cell_title.setText(
-            f"<b>{len(images)}</b> test image(s) of <b>{true_label}</b> "
-            f"predicted as <b>{predicted}</b> ({kind})."
+            f"<b>{len(images)}</b> test image(s) of <b>{escape(true_label)}</b> "
+            f"predicted as <b>{escape(predicted)}</b> ({kind})."
         )
         self.cell_images.show_items(
             [

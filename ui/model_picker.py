@@ -6,6 +6,7 @@ area's newest model and a model opened here are the same choice.
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
@@ -55,8 +56,8 @@ def model_card(model: SortscopeModel, path: Path | None) -> str:
     if (run.dataset and run.dataset.high_range_images) or not prep.is_default:
         settings += f"<br>FITS and 16-bit images stretched with {prep.summary()}"
     return (
-        f"<b>{path.name if path else 'Model from this session'}</b> · "
-        f"{len(info.class_names)} classes: {', '.join(info.class_names)}<br>"
+        f"<b>{escape(path.name) if path else 'Model from this session'}</b> · "
+        f"{len(info.class_names)} classes: {escape(', '.join(info.class_names))}<br>"
         f"{model_title(info)} · {score} · {run.created[:10]}<br><small>{settings}</small>"
     )
 

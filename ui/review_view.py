@@ -11,6 +11,7 @@ stay visible below the image; clicking one shows that image again to change it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
@@ -342,14 +343,16 @@ class ReviewView(QWidget):
             self.state_label.clear()
             self.bars.set_probabilities((), None)
             return
-        self.file_label.setText(f"<b>{row.file}</b>")
+        self.file_label.setText(f"<b>{escape(row.file)}</b>")
         decision = self.session.decision(row)
         predicted = predicted_class(row, self.session.class_names)
         if decision is None:
-            self.state_label.setText(f"Model says <b>{predicted}</b> · not reviewed yet")
+            self.state_label.setText(f"Model says <b>{escape(predicted)}</b> · not reviewed yet")
         else:
             said = NONE_TEXT if decision.none_of_these else decision.label
-            self.state_label.setText(f"Model says <b>{predicted}</b> · you said <b>{said}</b>")
+            self.state_label.setText(
+                f"Model says <b>{escape(predicted)}</b> · you said <b>{escape(said)}</b>"
+            )
         self.bars.set_probabilities(self.session.class_names, row.probabilities)
         self._show_image(row)
         self._preload()
