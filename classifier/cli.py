@@ -248,7 +248,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
 
     from classifier.export import check_destination, write_csv, write_csv_to
     from classifier.folder_survey import require_image_files
-    from classifier.predict import classify_files
+    from classifier.predict import NoveltyOptions, classify_files
 
     # Refused before the work, not after it: a folder, a device, the model itself...
     check_destination(args.csv, [args.model], probe=True)
@@ -257,6 +257,14 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     model = _load(args.model, lazy=True)  # cached images need no TensorFlow at all
     # No images: say what the folder holds instead of "succeeding" with a header-only CSV.
     files = require_image_files(args.folder, args.recursive, "use --recursive")
+    wants_novelty = args.novelty or args.novelty_threshold is not None
+    if wants_novelty and model.novelty is None:
+        print(
+            "note: this model was saved without a description of its training images, so "
+            "no novelty column is written; train it again to get one.",
+            file=sys.stderr,
+        )
+    novelty = NoveltyOptions(args.novelty_threshold) if wants_novelty else None
     progress = TextProgress(quiet=args.quiet)
     result = classify_files(
         files,
@@ -268,15 +276,28 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         fits_keys=args.fits_keys,
         max_pixels=args.max_pixels,
+        novelty=novelty,
     )
     progress.close()
+    has_novelty = novelty is not None and model.novelty is not None
     if str(args.csv) == STDOUT:
-        write_csv_to(sys.stdout, result.rows, model.class_names, result.extra_columns)
+        write_csv_to(
+            sys.stdout,
+            result.rows,
+            model.class_names,
+            result.extra_columns,
+            novelty=has_novelty,
+        )
         sys.stdout.flush()
         where = "standard output"
     else:
         write_csv(
-            result.rows, model.class_names, args.csv, result.extra_columns, protected=[args.model]
+            result.rows,
+            model.class_names,
+            args.csv,
+            result.extra_columns,
+            protected=[args.model],
+            novelty=has_novelty,
         )
         where = escape(str(args.csv))
     if args.report:
@@ -513,6 +534,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     classify.add_argument(
         "--report", type=Path, metavar="OUT.html", help="also write an HTML summary of the run"
+    )
+    classify.add_argument(
+        "--novelty",
+        action="store_true",
+        help="add a 'novelty' column: 0..1, the share of training images less unusual",
+    )
+    classify.add_argument(
+        "--novelty-threshold",
+        type=float,
+        default=None,
+        metavar="X",
+        help="label images with novelty above X 'unfamiliar' (implies --novelty; e.g. 0.99)",
     )
     _add_max_pixels(classify)
     _add_common(classify)

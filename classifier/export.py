@@ -40,10 +40,14 @@ def plain_cell(text: str) -> str:
 
 
 REVIEWED_COLUMN = "reviewed_label"  # after `error`, only when some row is reviewed
+NOVELTY_COLUMN = "novelty"  # after `reviewed_label` (or `error`), when novelty was asked for
 
 
 def csv_header(
-    class_names: Sequence[str], extra_columns: Sequence[str] = (), reviewed: bool = False
+    class_names: Sequence[str],
+    extra_columns: Sequence[str] = (),
+    reviewed: bool = False,
+    novelty: bool = False,
 ) -> list[str]:
     return [
         "file",
@@ -52,18 +56,24 @@ def csv_header(
         *(f"prob_{c}" for c in class_names),
         "error",
         *([REVIEWED_COLUMN] if reviewed else []),
+        *([NOVELTY_COLUMN] if novelty else []),
         *extra_columns,
     ]
 
 
-def csv_row(row: Prediction, n_classes: int, reviewed: str | None = None) -> list[str]:
+def csv_row(
+    row: Prediction, n_classes: int, reviewed: str | None = None, novelty: bool = False
+) -> list[str]:
     """One row's cells; `reviewed` is its `reviewed_label` cell, None when there is no such
-    column. `file` is escaped (filenames.escape) so that any name round-trips."""
+    column; `novelty` adds the row's novelty cell (blank for an unread file). `file` is
+    escaped (filenames.escape) so that any name round-trips."""
     if row.probabilities is None:
         numbers = [""] * (n_classes + 1)
     else:
         numbers = [f"{row.confidence:.6f}", *(f"{p:.6f}" for p in row.probabilities)]
     review = [] if reviewed is None else [safe_cell(reviewed)]
+    if novelty:
+        review.append("" if row.novelty is None else f"{row.novelty:.4f}")
     extra = [safe_cell(value) for value in row.extra]
     file = safe_cell(filenames.escape(row.file))
     cells = [file, safe_cell(row.label), *numbers, safe_cell(row.error)]
@@ -142,9 +152,11 @@ def _reason(exc: OSError) -> str:
     return reasons.get(exc.errno) or exc.strerror or str(exc)
 
 
-def _write(rows, class_names, path: Path, extra_columns, reviewed: Mapping[str, str]) -> None:
+def _write(
+    rows, class_names, path: Path, extra_columns, reviewed: Mapping[str, str], novelty: bool
+) -> None:
     with atomic_write(path, "w", encoding="utf-8", newline="") as f:
-        write_csv_to(f, rows, class_names, extra_columns, reviewed)
+        write_csv_to(f, rows, class_names, extra_columns, reviewed, novelty)
 
 
 def write_csv_to(
@@ -153,15 +165,17 @@ def write_csv_to(
     class_names: Sequence[str],
     extra_columns: Sequence[str] = (),
     reviewed: Mapping[str, str] | None = None,
+    novelty: bool = False,
 ) -> None:
     """The CSV of `write_csv`, to an open text stream (standard output for `--csv -`)."""
     reviewed = reviewed or {}
     has_review = any(reviewed.get(row.file) for row in rows)
     writer = csv.writer(stream)
-    writer.writerow([safe_cell(h) for h in csv_header(class_names, extra_columns, has_review)])
+    header = csv_header(class_names, extra_columns, has_review, novelty)
+    writer.writerow([safe_cell(h) for h in header])
     for row in sorted(rows, key=lambda r: r.file):
         review = reviewed.get(row.file, "") if has_review else None
-        writer.writerow(csv_row(row, len(class_names), review))
+        writer.writerow(csv_row(row, len(class_names), review, novelty))
 
 
 def fallback_path(path: Path) -> Path:
@@ -177,11 +191,13 @@ def write_csv(
     extra_columns: Sequence[str] = (),
     reviewed: Mapping[str, str] | None = None,
     protected: Iterable[str | Path] = (),
+    novelty: bool = False,
 ) -> Path:
     """Columns: file, label, confidence, prob_<class>..., error, then `reviewed_label` when
     `reviewed` ({row.file: class name or "none"}, e.g. `ReviewJournal.reviewed_labels`) names
     at least one of the rows, then any `extra_columns` (requested FITS header keywords, whose
-    values each row carries); rows sorted by file. Without reviews the file is exactly what it
+    values each row carries); with `novelty`, a `novelty` column before those; rows sorted by
+    file. Without reviews the file is exactly what it
     was before reviews existed.
 
     `file` is escaped (filenames.escape) so any name round-trips. Never writes over
@@ -193,13 +209,13 @@ def write_csv(
     inputs = (row.path for row in rows if row.path is not None)
     check_destination(path, [*protected, *inputs])
     try:
-        _write(rows, class_names, path, extra_columns, reviewed)
+        _write(rows, class_names, path, extra_columns, reviewed, novelty)
         return path
     except OSError as exc:
         failure = exc
     fallback = fallback_path(path)
     try:
-        _write(rows, class_names, fallback, extra_columns, reviewed)
+        _write(rows, class_names, fallback, extra_columns, reviewed, novelty)
     except OSError as exc:
         raise _refuse(
             path,

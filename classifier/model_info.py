@@ -16,6 +16,7 @@ from classifier import __version__
 from classifier.backbones import BACKBONES
 from classifier.checked_json import Invalid
 from classifier.names import class_name_problem, is_reserved
+from classifier.novelty import NoveltyInfo
 from classifier.preprocessing import Preprocessing
 from classifier.types import (
     EpochStats,
@@ -95,6 +96,9 @@ class ModelInfo:
     run: RunSummary
     app_version: str = __version__
     schema_version: int = SCHEMA_VERSION
+    # How unusual new images are (arrays in novelty.npz); None: a model saved before novelty
+    # existed, or one whose classifying features are not the training features (fine-tuned).
+    novelty: NoveltyInfo | None = None
 
     def __post_init__(self) -> None:
         _check_consistency(self)
@@ -133,6 +137,8 @@ class ModelInfo:
             "created": run.created,
             "fine_tune": asdict(run.fine_tune) if run.fine_tune else {},
         }
+        if self.novelty is not None:
+            data["novelty"] = asdict(self.novelty)
         return data
 
     def as_mapping(self) -> MappingProxyType:

@@ -25,6 +25,8 @@ from classifier.model_info import (
     RunSummary,
 )
 from classifier.names import class_name_problem, is_reserved
+from classifier.novelty import MAX_COMPONENTS, NoveltyInfo
+from classifier.novelty import METHOD as NOVELTY_METHOD
 from classifier.preprocessing import (
     DEFAULT_HIGH_PERCENT,
     DEFAULT_LOW_PERCENT,
@@ -76,6 +78,7 @@ def parse_model_info(data: object) -> ModelInfo:
             run=_run(root),
             app_version=root.get("app_version", "").text(64),
             schema_version=version,
+            novelty=_novelty(root.optional("novelty")),
         )
     except SortscopeError as exc:  # a value the core's own types refuse
         raise Invalid(exc.what) from exc
@@ -269,6 +272,19 @@ def _evaluation(node: Node) -> Evaluation:
         misclassified=(),
         baseline_accuracy=fraction(node, "baseline_accuracy"),
         baseline_class=baseline.choice(classes),
+    )
+
+
+def _novelty(node: Node | None) -> NoveltyInfo | None:
+    """Optional: files saved before novelty existed have no such key, or an empty one."""
+    if node is None or not node.object():
+        return None
+    if node.get("method").text(64) != NOVELTY_METHOD:
+        return None  # a newer Sortscope's description: classify without novelty
+    return NoveltyInfo(
+        method=NOVELTY_METHOD,
+        components=node.get("components").integer(1, MAX_COMPONENTS),
+        training_images=node.get("training_images").integer(0),
     )
 
 

@@ -42,13 +42,20 @@ from classifier.model_info import (
     RunSummary,
 )
 from classifier.names import RESERVED_LABELS
+from classifier.novelty import NoveltyModel, novelty_from_npz
 from classifier.preprocessing import Preprocessing
 
 META_NAME = "sortscope.json"
 KERAS_NAME = "model.keras"
 HEAD_NAME = "head.npz"  # the head's weights again, for classifying cached images without Keras
+NOVELTY_NAME = "novelty.npz"  # classifier/novelty.py's description of the training features
 # The most bytes a member may inflate to (see bounded_zip for the bound relative to its size).
-MEMBER_LIMITS = {META_NAME: 16 << 20, HEAD_NAME: 1 << 30, KERAS_NAME: 4 << 30}
+MEMBER_LIMITS = {
+    META_NAME: 16 << 20,
+    HEAD_NAME: 1 << 30,
+    KERAS_NAME: 4 << 30,
+    NOVELTY_NAME: 256 << 20,
+}
 
 
 class ModelFileError(SortscopeError):
@@ -63,7 +70,7 @@ class SortscopeModel:
     when an image actually has to go through the backbone.
     """
 
-    def __init__(self, model, info: ModelInfo, head_layers=None, loader=None):
+    def __init__(self, model, info: ModelInfo, head_layers=None, loader=None, novelty=None):
         self._model = model  # keras.Model: image -> probabilities, or None until loaded
         self._loader = loader
         self._lock = threading.Lock()
@@ -71,6 +78,7 @@ class SortscopeModel:
         if head_layers is None:
             head_layers = dense_layers(model.get_layer(HEAD_LAYER))
         self.head_layers: list[tuple[np.ndarray, np.ndarray, str]] = head_layers
+        self.novelty: NoveltyModel | None = novelty  # None: the file has no description
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -151,6 +159,7 @@ def compose(
     class_names,
     run: RunSummary,
     prep: Preprocessing | None = None,
+    novelty: NoveltyModel | None = None,
 ) -> SortscopeModel:
     """Join a backbone and a trained head into one inference model with its description."""
     from classifier.tf_runtime import keras
@@ -171,8 +180,9 @@ def compose(
         input=InputInfo(size=backbone.input_size, preprocessing=prep or Preprocessing()),
         head_activations=tuple(a for _, _, a in dense_layers(head)),
         run=run,
+        novelty=novelty.info if novelty is not None else None,
     )
-    return SortscopeModel(model, info)
+    return SortscopeModel(model, info, novelty=novelty)
 
 
 def save_model(model: SortscopeModel, path: str | Path) -> Path:
@@ -191,6 +201,8 @@ def save_model(model: SortscopeModel, path: str | Path) -> Path:
         ):
             archive.writestr(META_NAME, json.dumps(model.info.to_json(), indent=2))
             archive.writestr(HEAD_NAME, _head_npz(model.head_layers))
+            if model.novelty is not None and model.info.novelty is not None:
+                archive.writestr(NOVELTY_NAME, model.novelty.to_npz())
             archive.write(keras_file, KERAS_NAME)
     return path
 
@@ -223,6 +235,7 @@ def load_model(path: str | Path, lazy: bool = False) -> SortscopeModel:
             head_layers = _read_head(archive, info)
             if head_layers is not None:
                 check_head(head_layers, info)
+            novelty = _read_novelty(archive, info)
         except Invalid as exc:
             raise _damaged(path, str(exc)) from exc
         except (KeyError, zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
@@ -248,14 +261,22 @@ def load_model(path: str | Path, lazy: bool = False) -> SortscopeModel:
         return model
 
     if lazy and head_layers is not None:
-        return SortscopeModel(None, info, head_layers, loader=load_keras)
+        return SortscopeModel(None, info, head_layers, loader=load_keras, novelty=novelty)
     model = load_keras()
     layers = dense_layers(model.get_layer(HEAD_LAYER))
     try:
         check_head(layers, info)
     except Invalid as exc:
         raise _damaged(path, str(exc)) from exc
-    return SortscopeModel(model, info, layers)
+    return SortscopeModel(model, info, layers, novelty=novelty)
+
+
+def _read_novelty(archive: zipfile.ZipFile, info: ModelInfo) -> NoveltyModel | None:
+    if info.novelty is None:
+        return None
+    if NOVELTY_NAME not in archive.namelist():
+        raise Invalid(f"{NOVELTY_NAME} is missing")
+    return novelty_from_npz(_read(archive, NOVELTY_NAME), info.novelty, info.backbone.feature_dim)
 
 
 def _head_npz(layers) -> bytes:

@@ -18,7 +18,7 @@ from classifier import fits_reader, images
 from classifier.errors import ImageError, SortscopeError
 from classifier.features import DEFAULT_BATCH_SIZE, FeatureRow, iter_features, open_cache
 from classifier.modelfile import SortscopeModel
-from classifier.names import UNCERTAIN
+from classifier.names import UNCERTAIN, UNFAMILIAR
 from classifier.progress import CancelToken, ProgressCallback
 from classifier.types import DEFAULT_THRESHOLD, ExtractionStats, Prediction
 
@@ -88,16 +88,31 @@ def header_columns(path: Path, keys: Sequence[str], hdu: str | int | None) -> tu
     return tuple(values[key] for key in keys)
 
 
+@dataclass(frozen=True)
+class NoveltyOptions:
+    """Score each image's novelty; above `threshold` (when given) it is labelled UNFAMILIAR."""
+
+    threshold: float | None = None
+
+
+def novelty_label(label: str, novelty: float | None, threshold: float | None) -> str:
+    """UNFAMILIAR above the novelty threshold, otherwise `label` (a class or UNCERTAIN)."""
+    if threshold is not None and novelty is not None and novelty > threshold:
+        return UNFAMILIAR
+    return label
+
+
 def _to_predictions(
-    chunk: list[FeatureRow], files, folder, model, threshold, fits_keys
+    chunk: list[FeatureRow], files, folder, model, threshold, fits_keys, novelty
 ) -> list[Prediction]:
     good = [row for row in chunk if row.features is not None]
-    probabilities = (
-        model.predict_head(np.stack([r.features for r in good]))
-        if good
-        else np.zeros((0, len(model.class_names)))
-    )
+    features = np.stack([r.features for r in good]) if good else None
+    probabilities = model.predict_head(features) if good else np.zeros((0, len(model.class_names)))
     by_index = {row.index: p for row, p in zip(good, probabilities, strict=True)}
+    scores = {}
+    if novelty is not None and model.novelty is not None and good:
+        values = model.novelty.score(features)
+        scores = {row.index: float(v) for row, v in zip(good, values, strict=True)}
     out = []
     for row in chunk:
         path = Path(files[row.index])
@@ -110,9 +125,13 @@ def _to_predictions(
         extra = header_columns(path, fits_keys, model.preprocessing.hdu)
         probabilities = tuple(float(v) for v in by_index[row.index])
         label = label_for(probabilities, model.class_names, threshold)
+        score = scores.get(row.index)
+        if novelty is not None:
+            label = novelty_label(label, score, novelty.threshold)
         confidence = max(probabilities)
+        digest = row.digest or ""
         out.append(
-            Prediction(rel, label, confidence, probabilities, "", path, extra, row.digest or "")
+            Prediction(rel, label, confidence, probabilities, "", path, extra, digest, score)
         )
     return out
 
@@ -130,15 +149,23 @@ def classify_files(
     cache_dir: str | Path | None = None,
     fits_keys: Sequence[str] = (),
     max_pixels: int = images.DEFAULT_MAX_PIXELS,
+    novelty: NoveltyOptions | None = None,
 ) -> ClassifyResult:
     """Classify `files` (all under `folder`); `on_rows` receives each chunk as it is ready.
 
     `fits_keys` names FITS header keywords whose values each row carries in `extra`; images
-    above `max_pixels` become error rows.
+    above `max_pixels` become error rows. With `novelty`, rows carry a novelty score when the
+    model has a description of its training features (`model.novelty`).
     """
     if not 0.0 <= threshold <= 1.0:
         raise SortscopeError(
             f"The confidence threshold {threshold:g} is outside 0..1.", "Use e.g. 0.6."
+        )
+    limit = novelty.threshold if novelty is not None else None
+    if limit is not None and not 0.0 <= limit <= 1.0:
+        raise SortscopeError(
+            f"The novelty threshold {limit:g} is outside 0..1.",
+            "Use e.g. 0.99 (more unusual than 99 % of the training images).",
         )
     folder = Path(folder)
     backbone = model.backbone
@@ -157,7 +184,7 @@ def classify_files(
         prep=prep,
     )
     for chunk in chunks:
-        predictions = _to_predictions(chunk, files, folder, model, threshold, fits_keys)
+        predictions = _to_predictions(chunk, files, folder, model, threshold, fits_keys, novelty)
         rows.extend(predictions)
         if on_rows is not None:
             on_rows(predictions)
@@ -178,6 +205,7 @@ def classify_folder(
     cache_dir: str | Path | None = None,
     fits_keys: Sequence[str] = (),
     max_pixels: int = images.DEFAULT_MAX_PIXELS,
+    novelty: NoveltyOptions | None = None,
 ) -> ClassifyResult:
     files = list_image_files(folder, recursive)
     return classify_files(
@@ -192,4 +220,5 @@ def classify_folder(
         cache_dir=cache_dir,
         fits_keys=fits_keys,
         max_pixels=max_pixels,
+        novelty=novelty,
     )

@@ -37,6 +37,7 @@ from classifier.keras_loop import (
     oversample_indices,
 )
 from classifier.model_info import DatasetSummary, FineTuneInfo, RunSummary
+from classifier.novelty import fit_novelty
 from classifier.progress import (
     CancelToken,
     FitStage,
@@ -326,7 +327,12 @@ def _train_on_features(scan, config, progress, log: RunLog, cache_dir) -> TrainO
         scan, config, counts, problems, log, best_epoch, stopped_early, evaluation, fine_tune
     )
     prep = config.preprocessing
-    model = modelfile.compose(backbone, feature_model, head, scan.classes, run, prep)
+    # A fine-tuned backbone gives other features than the ones the description is fitted on.
+    train_data = data[Split.TRAIN]
+    description = None if config.fine_tunes else fit_novelty(train_data.x, train_data.y, n_classes)
+    model = modelfile.compose(
+        backbone, feature_model, head, scan.classes, run, prep, novelty=description
+    )
     return TrainOutcome(
         model, evaluation, log.history, best_epoch, stopped_early, problems, extraction, splits
     )

@@ -389,3 +389,4 @@ class Prediction:
     path: Path | None = None
     extra: tuple[str, ...] = ()  # requested FITS header values, in the order asked for
     digest: str = ""  # the file's content digest: keys the feature cache and review decisions
+    novelty: float | None = None  # 0..1 (1 = unlike every training image); None: not scored
