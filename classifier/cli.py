@@ -41,11 +41,19 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     result = scan_dataset(
         args.data_dir, progress=progress, hdu=args.hdu, max_pixels=args.max_pixels
     )
+    check = _check_labels(args, result, progress) if args.label_issues else None
     progress.close()
     config = SplitConfig(args.validation_percent, args.test_percent)
     counts = split_counts(result.images, assign_splits(result.images, config))
     if args.json:
-        print(json.dumps(_scan_json(result, counts), indent=2))
+        report = _scan_json(result, counts)
+        if check is not None:
+            report["label_issues"] = [
+                {"file": escape(i.file), "class": i.class_name, "suggested": i.suggested}
+                | {"score": round(i.score, 4)}
+                for i in check.issues
+            ]
+        print(json.dumps(report, indent=2))
         return EXIT_OK
     print(
         f"{len(result.images)} usable images in {len(result.classes)} classes "
@@ -62,7 +70,35 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         for p in result.problems:
             where = f"{escape(str(p.path))}: " if p.path else ""
             print(f"  [{p.severity.value}] {where}{escape(p.message)} {p.advice}")
+    if check is not None:
+        _print_label_issues(check)
     return EXIT_OK if result.usable else EXIT_FAILURE
+
+
+def _check_labels(args: argparse.Namespace, result, progress):
+    """Suspected label errors (classifier/quality.py), or None for an unusable dataset."""
+    from classifier.backbones import get_backbone
+    from classifier.preprocessing import Preprocessing
+    from classifier.quality import check_labels
+
+    if not result.usable:
+        return None
+    backbone = get_backbone(args.backbone)
+    prep = Preprocessing(hdu=args.hdu)
+    return check_labels(result, backbone, prep=prep, cache_dir=args.cache_dir, progress=progress)
+
+
+def _print_label_issues(check) -> None:
+    if check.note:
+        print(f"Labels not checked: {check.note}")
+    print(f"{len(check.issues)} suspected label error(s), worst first:")
+    for i in check.issues:
+        print(
+            f"  {escape(i.file)}: in '{i.class_name}', looks like '{i.suggested}' "
+            f"({i.suggested_probability:.0%} sure)"
+        )
+    if check.kept:
+        print(f"  ({check.kept} more kept as they are before, not listed)")
 
 
 def _scan_json(result, counts) -> dict:
@@ -395,9 +431,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_hdu_option(scan)
     _add_max_pixels(scan)
     scan.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    scan.set_defaults(run=_cmd_scan)
-
     from classifier.backbones import DEFAULT_BACKBONE
+
+    scan.add_argument(
+        "--label-issues",
+        action="store_true",
+        help="also list images that look like they are in the wrong class folder",
+    )
+    scan.add_argument(
+        "--backbone",
+        default=DEFAULT_BACKBONE,
+        metavar="NAME",
+        help=f"network whose features --label-issues compares (default {DEFAULT_BACKBONE})",
+    )
+    scan.add_argument(
+        "--cache-dir", type=Path, default=None, metavar="DIR", help="feature cache folder"
+    )
+    scan.set_defaults(run=_cmd_scan)
     from classifier.types import DEFAULT_THRESHOLD, OPTIMIZERS, TrainConfig
 
     d = TrainConfig()

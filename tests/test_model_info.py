@@ -122,6 +122,7 @@ TODAY = {
     "tensorboard_run": None,
     "created": "2026-12-01T20:11:02+00:00",
     "fine_tune": {},
+    "novelty": {"method": "pca-tied-mahalanobis", "components": 32, "training_images": 36},
 }
 
 
@@ -138,7 +139,9 @@ def test_version_1_files_without_stretch_read_with_the_linear_stretch():
     old = copy.deepcopy(TODAY)
     old["schema_version"] = 1
     del old["input"]["preprocessing"], old["head"], old["fine_tune"], old["model_type"]
+    del old["novelty"]
     info = ModelInfo.from_json(old)
+    assert info.novelty is None and "novelty" not in info.to_json()  # no column, no damage
     assert info.preprocessing.stretch == "linear"
     assert info.head_activations is None and info.run.fine_tune is None
     assert info.run.model_type == "transfer"
@@ -226,6 +229,7 @@ HOSTILE = [
     ("test_metrics.classes", ["Blue Sky", "y", "z"], "differ from class_names"),
     ("dataset.classes", {"Red": "many"}, "dataset.classes.Red is 'many'"),
     ("model_type", "rootkit", "model_type is 'rootkit'"),
+    ("novelty.components", 10**6, "novelty.components is"),
 ]
 
 
