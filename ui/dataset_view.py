@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +33,8 @@ from classifier.types import ImageRecord, ProblemKind, ScanResult, Split, SplitC
 from ui.class_chart import ClassChart
 from ui.errors import show_error
 from ui.image_preview import ImagePreview
+from ui.label_issues import LabelIssuesPanel
+from ui.map_view import MapPanel, dataset_source
 from ui.problems_panel import ProblemsPanel
 from ui.state import AppState
 from ui.stretch_controls import StretchControls
@@ -194,9 +197,18 @@ class DatasetView(QWidget):
         top.addWidget(self.preview)
         top.setSizes([380, 520, 300])
         top.setStretchFactor(1, 1)
+        self.label_issues = LabelIssuesPanel(self.state, self.runner)
+        self.label_issues.image_selected.connect(self._show_path)
+        self.label_issues.dataset_changed.connect(self._files_changed)
+        self.map = MapPanel(self.runner, dataset_source(self.state))
+        self.map.view.image_clicked.connect(self._show_path)
+        self.lower = QTabWidget()
+        self.lower.addTab(self.problems, "Problems")
+        self.lower.addTab(self.label_issues, "Check labels")
+        self.lower.addTab(self.map, "Map")
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
-        splitter.addWidget(self.problems)
+        splitter.addWidget(self.lower)
         splitter.setSizes([520, 180])
         page = QWidget()
         page_layout = QVBoxLayout(page)
@@ -398,6 +410,16 @@ class DatasetView(QWidget):
             self.open_folder(self.folder)
         self.state.status.emit(f"{what} Scanning the dataset again…")
 
+    def _show_path(self, path: Path) -> None:
+        """Select an image in the grid (all classes) so the preview shows it."""
+        if self.class_table.currentRow() != 0:
+            self.class_table.selectRow(0)
+        grid_row = self.thumbnail_model.row_of(path)
+        if grid_row is not None:
+            index = self.thumbnail_model.index(grid_row)
+            self.grid.setCurrentIndex(index)
+            self.grid.scrollTo(index)
+
     def _thumbnail_selected(self, current: QModelIndex, _previous=None) -> None:
         record: ImageRecord | None = current.data(Qt.ItemDataRole.UserRole)
         if record is None:
@@ -414,6 +436,8 @@ class DatasetView(QWidget):
 
     def shutdown(self) -> None:
         self.loader.shutdown()
+        self.label_issues.shutdown()
+        self.map.shutdown()
 
 
 def _splits_of(scan: ScanResult, split: SplitConfig) -> tuple[dict, dict]:
