@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 from datasets import make_dataset
+from PySide6.QtCore import Qt
 
 from classifier.quality import KeptLabels
 from classifier.scan import scan_dataset
@@ -85,3 +86,30 @@ def test_map_panel_draws_points_that_select_their_images(qtbot, tmp_path, runner
     inside = selected[-1]
     assert set(inside) <= set(view.image_map.paths)
     assert set(inside) == set(view.selected_paths())
+
+
+def test_batch_table_novelty_column_threshold_and_unfamiliar_filter(qtbot):
+    from classifier.types import Prediction
+    from ui.results_table import ResultsTable
+    from ui.thumbnails import ThumbnailLoader
+
+    loader = ThumbnailLoader()
+    table = ResultsTable(loader)
+    qtbot.addWidget(table)
+    table.reset(("a", "b"), ("FILTER",), novelty=True)
+    rows = [
+        Prediction("x.png", "a", 0.9, (0.9, 0.1), extra=("R",), novelty=0.5),
+        Prediction("y.png", "b", 0.8, (0.2, 0.8), extra=("G",), novelty=0.999),
+    ]
+    table.results.append(rows)
+    model = table.results
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    assert headers[-3:] == ["Error", "Novelty", "FILTER"]
+    assert model.data(model.index(1, headers.index("Novelty"))) == "0.999"
+    assert model.data(model.index(1, headers.index("FILTER"))) == "G"
+    assert model.labels == ["a", "b"]
+    table.novelty_box.mark.setChecked(True)  # default threshold 0.99
+    assert model.labels == ["a", "unfamiliar"]
+    table.novelty_box.only.setChecked(True)
+    assert table.proxy.rowCount() == 1
+    loader.shutdown()

@@ -34,6 +34,7 @@ from classifier.folder_survey import require_image_files
 from classifier.modelfile import SortscopeModel, load_model
 from classifier.predict import (
     ClassifyResult,
+    NoveltyOptions,
     classify_files,
     image_folder,
 )
@@ -253,7 +254,8 @@ class ClassifyView(QWidget):
         self.folder = folder
         self._run_note = ""
         self.summary.setToolTip("")
-        self.results_table.reset(model.class_names, tuple(header_keys))
+        has_novelty = model.novelty is not None
+        self.results_table.reset(model.class_names, tuple(header_keys), has_novelty)
         self.classified_with = model
         self.leave_review()
         self.review.batch_started()
@@ -267,6 +269,7 @@ class ClassifyView(QWidget):
                 cancel=ctx.cancel,
                 on_rows=ctx.partial,
                 fits_keys=header_keys,
+                novelty=NoveltyOptions() if has_novelty else None,
             )
 
         self.runner.start(
@@ -411,6 +414,7 @@ class ClassifyView(QWidget):
         rows = self.results.relabelled()
         names = self.results.class_names
         extra = self.results.extra_columns
+        novelty = self.results.novelty
         protected = [self.state.model_path] if self.state.model_path else []
 
         def done(_):
@@ -426,6 +430,7 @@ class ClassifyView(QWidget):
                 extra,
                 reviewed=self.review.reviewed_labels(rows),
                 protected=protected,
+                novelty=novelty,
             ),
             finished=done,
             failed=lambda info: show_error(self, info),

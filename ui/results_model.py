@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
-from classifier.predict import UNCERTAIN, label_for
+from classifier.predict import UNCERTAIN, label_for, novelty_label
 from classifier.types import Prediction
 from ui.thumbnails import ThumbnailLoader
 
@@ -32,6 +32,8 @@ class ResultsModel(QAbstractTableModel):
         self.extra_columns: tuple[str, ...] = ()  # requested FITS header keywords
         self.rows: list[Prediction] = []
         self.threshold = 0.0
+        self.novelty = False  # a Novelty column after Error (the model describes its training)
+        self.novelty_threshold: float | None = None  # above it a row is "unfamiliar"
         # Thumbnails being decoded: path -> the row that asked. Only shown rows ask, so this
         # stays small; an index of all rows would cost seconds to rebuild after each sort of a
         # million rows. Text keys: str hashes are cached, pathlib's are recomputed every time.
@@ -46,8 +48,14 @@ class ResultsModel(QAbstractTableModel):
 
     # --- content --------------------------------------------------------------------------
 
-    def reset(self, class_names: tuple[str, ...], extra_columns: tuple[str, ...] = ()) -> None:
+    def reset(
+        self,
+        class_names: tuple[str, ...],
+        extra_columns: tuple[str, ...] = (),
+        novelty: bool = False,
+    ) -> None:
         self.beginResetModel()
+        self.novelty = novelty
         self.class_names = tuple(class_names)
         self.extra_columns = tuple(extra_columns)
         self.rows = []
@@ -76,6 +84,11 @@ class ResultsModel(QAbstractTableModel):
             else:
                 self._label_counts[label] += 1
 
+    def set_novelty_threshold(self, threshold: float | None) -> None:
+        """Rows above `threshold` become "unfamiliar" (None: no row does)."""
+        self.novelty_threshold = threshold
+        self.set_threshold(self.threshold)
+
     def set_threshold(self, threshold: float) -> None:
         self.threshold = threshold
         self.labels = [self.label(row) for row in self.rows]
@@ -99,7 +112,8 @@ class ResultsModel(QAbstractTableModel):
         """A row's label at the current threshold ("" for an unreadable file)."""
         if row.error or row.probabilities is None:
             return ""
-        return label_for(row.probabilities, self.class_names, self.threshold)
+        label = label_for(row.probabilities, self.class_names, self.threshold)
+        return novelty_label(label, row.novelty, self.novelty_threshold)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sort the rows themselves: one key per row, not a Python call per comparison."""
@@ -158,7 +172,8 @@ class ResultsModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
         if parent.isValid():
             return 0
-        return len(FIXED_COLUMNS) + len(self.class_names) + 1 + len(self.extra_columns)
+        novelty = 1 if self.novelty else 0
+        return len(FIXED_COLUMNS) + len(self.class_names) + 1 + novelty + len(self.extra_columns)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
@@ -167,6 +182,7 @@ class ResultsModel(QAbstractTableModel):
             *FIXED_COLUMNS,
             *(f"P({c})" for c in self.class_names),
             "Error",
+            *(["Novelty"] if self.novelty else []),
             *self.extra_columns,
         ]
         return names[section] if section < len(names) else None
@@ -226,6 +242,10 @@ class ResultsModel(QAbstractTableModel):
         extra_index = prob_index - len(self.class_names) - 1
         if extra_index < 0:
             return row.error
+        if self.novelty:
+            if extra_index == 0:
+                return row.novelty
+            extra_index -= 1
         return row.extra[extra_index] if extra_index < len(row.extra) else ""
 
     def _thumbnail_loaded(self, path, _pixmap) -> None:

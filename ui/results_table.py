@@ -17,8 +17,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from classifier.names import UNFAMILIAR
 from classifier.predict import UNCERTAIN
 from classifier.types import Prediction
+from ui.novelty_controls import novelty_controls
 from ui.results_model import ROW_ROLE, ResultsFilter, ResultsModel
 from ui.thumbnails import ThumbnailLoader
 
@@ -58,6 +60,8 @@ class ResultsTable(QWidget):
         filters.addWidget(self.uncertain_only)
         filters.addWidget(self.errors_only)
         filters.addWidget(self.hide_reviewed)
+        self.novelty_box = novelty_controls(self.results, self._novelty_filter)
+        filters.addWidget(self.novelty_box)
         filters.addWidget(self.search, 1)
 
         # Filters that together match nothing would leave a blank table: say so, and undo them.
@@ -101,13 +105,17 @@ class ResultsTable(QWidget):
         layout.addWidget(self.no_match)
         layout.addWidget(self.table, 1)
 
-    def reset(self, class_names: tuple[str, ...], extra_columns: tuple[str, ...]) -> None:
-        """Empty the table for a new run with these classes and FITS header columns."""
-        self.results.reset(class_names, extra_columns)
+    def reset(
+        self, class_names: tuple[str, ...], extra_columns: tuple[str, ...], novelty: bool = False
+    ) -> None:
+        """Empty the table for a new run with these classes and FITS header columns (and a
+        Novelty column when the model can score it)."""
+        self.results.reset(class_names, extra_columns, novelty)
+        self.novelty_box.setVisible(novelty)
         self.label_filter.blockSignals(True)
         self.label_filter.clear()
         self.label_filter.addItem("All labels", None)
-        for name in [*class_names, UNCERTAIN]:
+        for name in [*class_names, UNCERTAIN, *([UNFAMILIAR] if novelty else [])]:
             self.label_filter.addItem(name, name)
         self.label_filter.blockSignals(False)
 
@@ -127,6 +135,11 @@ class ResultsTable(QWidget):
         """Rows streamed in unsorted: sort them by the column the header shows."""
         header = self.table.horizontalHeader()
         self.proxy.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
+
+    def _novelty_filter(self, only: bool) -> None:
+        """ "Unfamiliar only": the label filter set to the unfamiliar bucket."""
+        index = self.label_filter.findData(UNFAMILIAR) if only else 0
+        self.label_filter.setCurrentIndex(max(index, 0))
 
     def set_threshold(self, value: float) -> None:
         self.results.set_threshold(value)
