@@ -414,7 +414,8 @@ class ClassifyView(QWidget):
         rows = self.results.relabelled()
         names = self.results.class_names
         extra = self.results.extra_columns
-        novelty = self.results.novelty
+        # As on the command line: the column is written when novelty was used (a threshold).
+        novelty = self.results.novelty and self.results.novelty_threshold is not None
         protected = [self.state.model_path] if self.state.model_path else []
 
         def done(_):
