@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QWidget
 
+from ui import style
 from ui.errors import ErrorReporter, install_exception_hooks
 from ui.state import AppState
 from ui.tasks import TaskRunner
@@ -21,6 +22,7 @@ def run_view(
 ) -> None:
     """Show the view `make` builds, with throw-away settings; `setup` gets the command line."""
     app = QApplication(sys.argv)
+    style.apply(app)  # the icon and style sheet, as in the app
     state, runner = AppState(), TaskRunner()
     ini = Path(tempfile.mkdtemp(prefix="sortscope-view-")) / "settings.ini"
     view = make(state, runner, QSettings(str(ini), QSettings.Format.IniFormat))
