@@ -394,6 +394,14 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_install_launcher(args: argparse.Namespace) -> int:
+    from classifier import launcher
+
+    report = launcher.remove() if args.remove else launcher.install()
+    print(report.message)
+    return EXIT_OK
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """Every option's help ends with its default, unless it says it already or there is none
     (flags are off, optional paths unset, unless given)."""
@@ -656,7 +664,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--download", metavar="NAME", help="download a Keras backbone's ImageNet weights"
     )
     backbones.set_defaults(run=_cmd_backbones)
+
+    launcher = _command(
+        sub,
+        "install-launcher",
+        "add Sortscope to the applications menu (Start menu, ~/Applications on macOS)",
+    )
+    launcher.add_argument(
+        "--remove", action="store_true", help="take it out of the applications menu again"
+    )
+    launcher.set_defaults(run=_cmd_install_launcher)
     return parser
+
+
+def command_names() -> set[str]:
+    """The subcommands (`sortscope FOLDER` opens the window unless FOLDER is one of them)."""
+    parser = build_parser()
+    return next(
+        set(a.choices) for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    )
 
 
 def _add_split_options(parser: argparse.ArgumentParser) -> None:

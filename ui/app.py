@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from classifier.tf_runtime import keras
+from ui import style
 from ui.errors import ErrorReporter, install_exception_hooks
 from ui.main_window import MainWindow
+
+
+def dataset_argument(arguments: list[str]) -> Path | None:
+    """The dataset folder named on the command line (a folder dropped on the launcher)."""
+    for argument in arguments:
+        if Path(argument).is_dir():
+            return Path(argument)
+    return None
 
 
 def run_gui(argv: list[str] | None = None, settings: QSettings | None = None) -> int:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("Sortscope")
     app.setOrganizationName("Sortscope")
+    app.setDesktopFileName("sortscope")  # Wayland docks match the launcher's desktop entry
+    style.apply(app)
     window = MainWindow(settings)
     reporter = ErrorReporter(window)
     install_exception_hooks(reporter)
     window.show()
-    window.restore_session()
+    # A folder dropped on the launcher opens instead of the last dataset.
+    window.restore_session(dataset_argument((argv if argv is not None else app.arguments())[1:]))
     # Importing TensorFlow holds Python's GIL for a few hundred milliseconds; doing it while the
     # user is still looking around keeps that pause out of their first training run.
     QTimer.singleShot(1500, lambda: window.runner.start("warm-up", lambda ctx: keras()))
@@ -28,5 +41,5 @@ def run_gui(argv: list[str] | None = None, settings: QSettings | None = None) ->
 
 
 def main() -> int:
-    """Entry point of the `sortscope-app` launcher."""
+    """Entry point of the `sortscope-app` launcher (`sortscope-app [FOLDER]`)."""
     return run_gui()

@@ -284,14 +284,17 @@ class MainWindow(QMainWindow):
 
     # --- window state ---------------------------------------------------------------------
 
-    def restore_session(self) -> None:
-        """Reopen the last dataset and model; a first start opens the example instead.
+    def restore_session(self, dataset: Path | None = None) -> None:
+        """Reopen the last dataset (or open `dataset`, given on the command line) and model; a
+        first start opens the example instead.
 
         What no longer exists is said quietly in the status bar, not in a dialog.
         """
         recent = self.recent_folders()
         missing = []
-        if not recent:
+        if dataset is not None:
+            self.open_dataset(dataset)
+        elif not recent:
             self.open_example()  # a first start shows Sortscope working at once
         else:
             last = Path(recent[0])
