@@ -176,6 +176,7 @@ def _print_epoch(stats) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from classifier import run_history
     from classifier.evaluate import evaluation_text
     from classifier.modelfile import save_model
     from classifier.scan import scan_dataset
@@ -238,6 +239,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     save_model(outcome.model, args.model)
+    _record, warning = run_history.remember(scan, config, outcome, saved=args.model)
+    if warning:
+        print(f"note: {warning}", file=sys.stderr)
     print(evaluation_text(outcome.evaluation))
     print(f"Model saved to {args.model}")
     return EXIT_OK
