@@ -239,7 +239,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     save_model(outcome.model, args.model)
-    _record, warning = run_history.remember(scan, config, outcome, saved=args.model)
+    _record, warning = run_history.remember(outcome, saved=args.model)
     if warning:
         print(f"note: {warning}", file=sys.stderr)
     print(evaluation_text(outcome.evaluation))

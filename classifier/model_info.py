@@ -86,6 +86,21 @@ class RunSummary:
     def fine_tuned_blocks(self) -> int:
         return self.fine_tune.blocks if self.fine_tune else 0
 
+    def to_json(self) -> dict:
+        """The run's keys of sortscope.json (the run history stores the same)."""
+        return {
+            "model_type": self.model_type,
+            "training": asdict(self.config),
+            "dataset": asdict(self.dataset) if self.dataset else {},
+            "history": [asdict(h) for h in self.history],
+            "best_epoch": self.best_epoch,
+            "stopped_early": self.stopped_early,
+            "test_metrics": self.test_metrics.to_json() if self.test_metrics else {},
+            "tensorboard_run": self.tensorboard_run,
+            "created": self.created,
+            "fine_tune": asdict(self.fine_tune) if self.fine_tune else {},
+        }
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -109,7 +124,6 @@ class ModelInfo:
 
     def to_json(self) -> dict:
         """The description as sortscope.json stores it (the keys `sortscope info` prints)."""
-        run = self.run
         data = {
             "format": FORMAT,
             "schema_version": self.schema_version,
@@ -125,18 +139,7 @@ class ModelInfo:
         }
         if self.head_activations is not None:
             data["head"] = {"activations": list(self.head_activations)}
-        data |= {
-            "model_type": run.model_type,
-            "training": asdict(run.config),
-            "dataset": asdict(run.dataset) if run.dataset else {},
-            "history": [asdict(h) for h in run.history],
-            "best_epoch": run.best_epoch,
-            "stopped_early": run.stopped_early,
-            "test_metrics": run.test_metrics.to_json() if run.test_metrics else {},
-            "tensorboard_run": run.tensorboard_run,
-            "created": run.created,
-            "fine_tune": asdict(run.fine_tune) if run.fine_tune else {},
-        }
+        data |= self.run.to_json()
         if self.novelty is not None:
             data["novelty"] = asdict(self.novelty)
         return data

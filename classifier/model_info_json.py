@@ -84,6 +84,14 @@ def parse_model_info(data: object) -> ModelInfo:
         raise Invalid(exc.what) from exc
 
 
+def parse_run_summary(node: Node) -> RunSummary:
+    """A run's keys (RunSummary.to_json), checked the same way as in a model file."""
+    try:
+        return _run(node)
+    except SortscopeError as exc:
+        raise Invalid(exc.what) from exc
+
+
 def _class_names(node: Node) -> tuple[str, ...]:
     items = node.items(MAX_CLASSES)
     if len(items) < 2:

@@ -16,14 +16,15 @@ import dataclasses
 import json
 import os
 import uuid
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from classifier import __version__, paths
 from classifier.atomic import atomic_write
-from classifier.types import ClassMetrics, EpochStats, Evaluation, ScoredImage, TrainConfig
+from classifier.checked_json import Invalid, Node
+from classifier.model_info import RunSummary
+from classifier.types import Evaluation, ScoredImage, TrainConfig
 
 FORMAT = "sortscope-run"
 SCHEMA_VERSION = 1
@@ -35,19 +36,12 @@ MAX_SCORED_IMAGES = 5000
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One finished training run, as the history keeps it."""
+    """One finished training run as the history keeps it: the run's description (the same
+    RunSummary its model file holds: options, dataset summary, curves, test scores), the scored
+    test images, and the model file it was saved as."""
 
     id: str
-    created: datetime  # when the run finished (UTC)
-    config: TrainConfig
-    dataset: Path  # the dataset folder it trained on
-    classes: dict[str, int]  # images per class in that folder
-    images_used: int
-    images_skipped: int  # files that could not be read
-    history: tuple[EpochStats, ...]
-    best_epoch: int
-    stopped_early: bool
-    evaluation: Evaluation
+    run: RunSummary
     saved: Path | None = None  # the model file, once the model was saved
     app_version: str = __version__
     all_test_images: bool = True  # False: only the mistakes among the scored images were kept
@@ -55,6 +49,25 @@ class RunRecord:
     @property
     def file_name(self) -> str:
         return f"run-{self.id}.json"
+
+    @property
+    def config(self) -> TrainConfig:
+        return self.run.config
+
+    @property
+    def evaluation(self) -> Evaluation:
+        return self.run.test_metrics
+
+    @property
+    def dataset(self) -> Path | None:
+        return Path(self.run.dataset.root) if self.run.dataset else None
+
+    @property
+    def created(self) -> datetime | None:
+        try:
+            return datetime.fromisoformat(self.run.created)
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True)
@@ -69,35 +82,24 @@ def history_dir() -> Path:
     return paths.data_dir() / FOLDER
 
 
-def new_record(
-    scan, config: TrainConfig, outcome, saved: Path | None = None, now: datetime | None = None
-) -> RunRecord:
+def new_record(outcome, saved: Path | None = None, now: datetime | None = None) -> RunRecord:
     """The record of a finished run (`outcome` is train()'s TrainOutcome)."""
     now = (now or datetime.now(UTC)).replace(microsecond=0)
-    counts = scan.counts()
-    used = (outcome.model.metadata.get("dataset") or {}).get("images_used")
+    # The model's description, with the test images the in-memory evaluation still has.
+    run = dataclasses.replace(
+        outcome.model.info.run, test_metrics=outcome.evaluation, created=now.isoformat()
+    )
     return RunRecord(
         id=f"{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}",
-        created=now,
-        config=config,
-        dataset=Path(scan.root).absolute(),
-        classes=counts,
-        images_used=used if used is not None else sum(counts.values()) - len(outcome.problems),
-        images_skipped=len(outcome.problems),
-        history=tuple(outcome.history),
-        best_epoch=outcome.best_epoch,
-        stopped_early=outcome.stopped_early,
-        evaluation=outcome.evaluation,
+        run=run,
         saved=Path(saved).absolute() if saved else None,
     )
 
 
-def remember(
-    scan, config: TrainConfig, outcome, saved: Path | None = None
-) -> tuple[RunRecord, str]:
+def remember(outcome, saved: Path | None = None) -> tuple[RunRecord, str]:
     """Record a finished run in the history; a history that cannot be written only warns
     (the run itself succeeded), so the second value is "" or a sentence saying why."""
-    record = new_record(scan, config, outcome, saved)
+    record = new_record(outcome, saved)
     try:
         save(record)
     except OSError as exc:
@@ -126,13 +128,12 @@ def load(folder: Path | None = None) -> History:
         return History((), (f"The run history in {folder} could not be read ({exc}).",))
     for path in files:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            runs.append(from_json(data))
+            runs.append(from_json(json.loads(path.read_text(encoding="utf-8"))))
         except NewerFormat as exc:
             notes.append(f"{path.name} was written by a newer Sortscope ({exc}); skipped.")
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            notes.append(f"{path.name} is damaged and was skipped ({type(exc).__name__}: {exc}).")
-    runs.sort(key=lambda r: (r.created, r.id), reverse=True)
+        except (OSError, ValueError, RecursionError) as exc:  # Invalid is a ValueError
+            notes.append(f"{path.name} is damaged and was skipped ({exc}).")
+    runs.sort(key=lambda r: (r.run.created, r.id), reverse=True)
     return History(tuple(runs), tuple(notes))
 
 
@@ -162,88 +163,66 @@ class NewerFormat(ValueError):
 
 
 def to_json(record: RunRecord) -> dict:
-    ev = record.evaluation
-    images = ev.images
+    images = record.evaluation.images
     kept_all = len(images) <= MAX_SCORED_IMAGES
     if not kept_all:
         wrong = [i for i in images if i.true_label != i.predicted_label]
-        images = tuple(sorted(wrong, key=lambda i: -i.confidence)[:MAX_SCORED_IMAGES])
+        images = tuple(sorted(wrong, key=_most_confident)[:MAX_SCORED_IMAGES])
     return {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
         "app_version": record.app_version,
         "id": record.id,
-        "created": record.created.isoformat(timespec="seconds"),
-        "options": asdict(record.config),
-        "dataset": {
-            "root": os.fspath(record.dataset),
-            "classes": record.classes,
-            "images_used": record.images_used,
-            "images_skipped": record.images_skipped,
-        },
-        "history": [asdict(e) for e in record.history],
-        "best_epoch": record.best_epoch,
-        "stopped_early": record.stopped_early,
-        "test_metrics": {
-            **ev.to_json(),
-            "all_test_images": kept_all and record.all_test_images,
-            "images": [
-                [os.fspath(i.path), i.true_label, i.predicted_label, i.confidence] for i in images
-            ],
-        },
+        "run": record.run.to_json(),  # the keys of a model file's sortscope.json
+        "test_images": [
+            [os.fspath(i.path), i.true_label, i.predicted_label, i.confidence] for i in images
+        ],
+        "all_test_images": kept_all and record.all_test_images,
         "model_file": os.fspath(record.saved) if record.saved else None,
     }
 
 
-def from_json(data: Mapping) -> RunRecord:
-    if data.get("format") != FORMAT:
-        raise ValueError("not a Sortscope run record")
-    version = data.get("schema_version")
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
+def from_json(data: object) -> RunRecord:
+    """Check and read a parsed run file (raises Invalid saying where, or NewerFormat)."""
+    from classifier.model_info_json import parse_run_summary
+
+    root = Node(data, "")
+    if root.get("format").text(64) != FORMAT:
+        raise Invalid("not a Sortscope run record")
+    version = root.get("schema_version").integer(1, 10**6)
+    if version > SCHEMA_VERSION:
         raise NewerFormat(f"schema version {version}; this one reads up to {SCHEMA_VERSION}")
-    dataset, metrics = data["dataset"], data["test_metrics"]
-    return RunRecord(
-        id=str(data["id"]),
-        created=datetime.fromisoformat(data["created"]),
-        config=_known_fields(TrainConfig, data["options"]),
-        dataset=Path(dataset["root"]),
-        classes={str(k): int(v) for k, v in dataset["classes"].items()},
-        images_used=int(dataset["images_used"]),
-        images_skipped=int(dataset["images_skipped"]),
-        history=tuple(_known_fields(EpochStats, e) for e in data["history"]),
-        best_epoch=int(data["best_epoch"]),
-        stopped_early=bool(data["stopped_early"]),
-        evaluation=_evaluation(metrics),
-        saved=Path(data["model_file"]) if data.get("model_file") else None,
-        app_version=str(data.get("app_version", "")),
-        all_test_images=bool(metrics.get("all_test_images", True)),
-    )
-
-
-def _known_fields(cls, values: Mapping):
-    """`cls(**values)` without keys this version does not know (files from other versions)."""
-    known = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in values.items() if k in known})
-
-
-def _evaluation(m: Mapping) -> Evaluation:
+    run = parse_run_summary(root.get("run"))
+    if run.test_metrics is None:
+        raise Invalid("run.test_metrics is missing")
+    classes = run.test_metrics.classes
     images = tuple(
-        ScoredImage(Path(path), str(true), str(predicted), float(confidence))
-        for path, true, predicted, confidence in m.get("images", [])
+        ScoredImage(
+            Path(entry[0].text(plain=False)),
+            entry[1].choice(classes),
+            entry[2].choice(classes),
+            entry[3].number(0, 1),
+        )
+        for entry in (item.items(4) for item in root.get("test_images", []).items())
     )
-    wrong = [i for i in images if i.true_label != i.predicted_label]
-    return Evaluation(
-        classes=tuple(m["classes"]),
-        n_images=int(m["n_images"]),
-        accuracy=float(m["accuracy"]),
-        balanced_accuracy=float(m["balanced_accuracy"]),
-        per_class={name: _known_fields(ClassMetrics, v) for name, v in m["per_class"].items()},
-        confusion_matrix=tuple(tuple(int(c) for c in row) for row in m["confusion_matrix"]),
-        misclassified=tuple(sorted(wrong, key=lambda i: -i.confidence)),
-        baseline_accuracy=float(m["baseline_accuracy"]),
-        baseline_class=str(m["baseline_class"]),
-        images=images,
+    wrong = sorted((i for i in images if i.true_label != i.predicted_label), key=_most_confident)
+    model = root.optional("model_file")
+    return RunRecord(
+        id=root.get("id").text(64, pattern=r"[0-9A-Za-z_-]+"),
+        run=dataclasses.replace(
+            run,
+            test_metrics=dataclasses.replace(
+                run.test_metrics, images=images, misclassified=tuple(wrong)
+            ),
+        ),
+        saved=Path(model.text(plain=False)) if model else None,
+        app_version=root.get("app_version", "").text(64),
+        all_test_images=root.get("all_test_images", True).boolean(),
     )
+
+
+def _most_confident(image: ScoredImage) -> float:
+    return -image.confidence
 
 
 # --- comparing two runs -----------------------------------------------------------------------
@@ -267,6 +246,7 @@ def _points(a: float, b: float) -> str:
 def compare(a: RunRecord, b: RunRecord) -> list[Difference]:
     """Scores, then per-class F1, then the options that differ: B measured against A."""
     ea, eb = a.evaluation, b.evaluation
+    ha, hb = a.run.history, b.run.history
 
     def score(what: str, x: float | None, y: float | None) -> Difference:
         if x is None or y is None:
@@ -280,12 +260,7 @@ def compare(a: RunRecord, b: RunRecord) -> list[Difference]:
         Difference(
             "Test images", str(ea.n_images), str(eb.n_images), _count(ea.n_images, eb.n_images)
         ),
-        Difference(
-            "Epochs run",
-            str(len(a.history)),
-            str(len(b.history)),
-            _count(len(a.history), len(b.history)),
-        ),
+        Difference("Epochs run", str(len(ha)), str(len(hb)), _count(len(ha), len(hb))),
     ]
     for name in dict.fromkeys([*ea.classes, *eb.classes]):
         fa, fb = ea.per_class.get(name), eb.per_class.get(name)

@@ -32,27 +32,30 @@ def finished(tmp_path_factory):
 
 def test_a_run_written_reads_back_as_it_was(finished):
     scan, config, outcome = finished
-    record, warning = run_history.remember(scan, config, outcome)
+    record, warning = run_history.remember(outcome)
     assert warning == ""
     path = paths.data_dir() / "runs" / record.file_name
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["format"] == "sortscope-run" and data["schema_version"] == 1
-    assert data["options"]["learning_rate"] == 0.02 and data["model_file"] is None
-    assert data["dataset"]["root"] == str(scan.root.absolute())
-    assert data["test_metrics"]["confusion_matrix"] == [
+    run = data["run"]  # the keys of the model file's description
+    assert run["training"]["learning_rate"] == 0.02 and data["model_file"] is None
+    assert run["dataset"]["root"] == str(scan.root.absolute())
+    assert run["test_metrics"]["confusion_matrix"] == [
         list(r) for r in outcome.evaluation.confusion_matrix
     ]
+    assert len(data["test_images"]) == outcome.evaluation.n_images
 
     (back,) = run_history.load().runs
     assert back == record  # options, curves, metrics, scored images: all as they were
-    assert back.config == config and back.history == tuple(outcome.history)
-    assert back.evaluation.cell("circle", "circle") == outcome.evaluation.cell("circle", "circle")
-    assert back.classes == scan.counts() and back.saved is None
+    assert back.config == config and back.run.history == tuple(outcome.history)
+    assert back.evaluation.misclassified == outcome.evaluation.misclassified
+    assert back.run.dataset.classes == scan.counts() and back.saved is None
+    assert back.dataset == scan.root.absolute()
 
 
 def test_saved_model_is_linked_and_deleting_forgets(finished, tmp_path):
-    scan, config, outcome = finished
-    record, _ = run_history.remember(scan, config, outcome)
+    outcome = finished[2]
+    record, _ = run_history.remember(outcome)
     model = tmp_path / "m.sortscope"
     assert run_history.saved_model(run_history.mark_saved(record, model)) is None  # not there
     model.write_bytes(b"model")
@@ -64,44 +67,47 @@ def test_saved_model_is_linked_and_deleting_forgets(finished, tmp_path):
 
 
 def test_newest_first_and_damaged_or_newer_files_are_skipped_with_a_note(finished):
-    scan, config, outcome = finished
+    outcome = finished[2]
     start = datetime(2026, 1, 1, tzinfo=UTC)
     ids = []
     for day in (0, 2, 1):
-        record = run_history.new_record(scan, config, outcome, now=start + timedelta(days=day))
+        record = run_history.new_record(outcome, now=start + timedelta(days=day))
         run_history.save(record)
         ids.append(record.id)
     folder = paths.data_dir() / "runs"
     (folder / "run-broken.json").write_text('{"format": "sortscope-run", "schema', "utf-8")
     (folder / "run-empty.json").write_bytes(b"")
     (folder / "run-wrong.json").write_text('{"format": "sortscope-run", "schema_version": 1}')
-    newer = json.loads((folder / f"run-{ids[0]}.json").read_text())
-    (folder / "run-future.json").write_text(json.dumps({**newer, "schema_version": 99}))
+    good = json.loads((folder / f"run-{ids[0]}.json").read_text())
+    (folder / "run-future.json").write_text(json.dumps({**good, "schema_version": 99}))
+    good["run"]["test_metrics"]["accuracy"] = "high"
+    (folder / "run-odd.json").write_text(json.dumps(good))
     (folder / "notes.txt").write_text("not a run")
 
     history = run_history.load()
     assert [r.id for r in history.runs] == [ids[1], ids[2], ids[0]]
-    assert len(history.notes) == 4
+    assert len(history.notes) == 5
     assert any("run-broken.json is damaged" in n for n in history.notes)
+    assert any("run-odd.json is damaged" in n and "accuracy" in n for n in history.notes)
     assert any("run-future.json was written by a newer Sortscope" in n for n in history.notes)
 
 
 def test_a_history_that_cannot_be_written_only_warns(finished, monkeypatch, tmp_path):
-    scan, config, outcome = finished
+    outcome = finished[2]
     blocker = tmp_path / "file"
     blocker.write_text("a file where the data folder should be")
     monkeypatch.setenv("SORTSCOPE_DATA_DIR", str(blocker))
-    record, warning = run_history.remember(scan, config, outcome)
+    record, warning = run_history.remember(outcome)
     assert record.evaluation == outcome.evaluation
     assert "could not be added to the run history" in warning
 
 
 def test_large_test_sets_keep_only_the_mistakes(finished, monkeypatch):
-    scan, config, outcome = finished
+    outcome = finished[2]
     monkeypatch.setattr(run_history, "MAX_SCORED_IMAGES", 3)
-    record = run_history.new_record(scan, config, outcome)
+    record = run_history.new_record(outcome)
     data = run_history.to_json(record)
-    kept = data["test_metrics"]["images"]
+    kept = data["test_images"]
     assert len(kept) <= 3 and all(true != predicted for _p, true, predicted, _c in kept)
     back = run_history.from_json(json.loads(json.dumps(data)))
     assert not back.all_test_images
@@ -110,9 +116,11 @@ def test_large_test_sets_keep_only_the_mistakes(finished, monkeypatch):
 
 def test_compare_two_runs(finished):
     scan, config, outcome = finished
-    a = run_history.new_record(scan, config, outcome)
+    a = run_history.new_record(outcome)
     better = replace(outcome.evaluation, accuracy=outcome.evaluation.accuracy + 0.125)
-    b = replace(a, config=replace(config, learning_rate=0.005), evaluation=better)
+    b = replace(
+        a, run=replace(a.run, config=replace(config, learning_rate=0.005), test_metrics=better)
+    )
     rows = {d.what: d for d in run_history.compare(a, b)}
     assert rows["Test accuracy"].change == "+12.5 points"
     assert rows["Balanced accuracy"].change == "same"
