@@ -277,6 +277,16 @@ def load_engine(backbone: Backbone, on_status=None):
         return engine
 
 
+def engines_in_use() -> list[tuple[str, str, str]]:
+    """(backbone cache key, engine name, why the fast one fell back) of every engine this
+    process made, for Help ▸ About."""
+    with _engines_lock:
+        return [
+            (key.rsplit(":", 1)[0], engine.name, getattr(engine, "fallback_reason", ""))
+            for key, engine in _engines.items()
+        ]
+
+
 def _child_main(argv: list[str]) -> None:
     """The child process of _convert_in_child: --backbone NAME | --keras-file F, --out PATH."""
     options = dict(zip(argv[::2], argv[1::2], strict=True))

@@ -18,3 +18,6 @@ FITS_KEYS = "fits_keys"  # FITS header keywords shown and exported as columns
 THRESHOLD = "threshold"  # "uncertain below"
 EXPORT_FOLDER = "last_export_folder"
 SORT_FOLDER = "last_sort_folder"
+
+# Desktop: the getting-started guide at the top of the window
+GUIDE_DISMISSED = "guide/dismissed"  # "Don't show again" was pressed
