@@ -8,7 +8,18 @@ import pytest
 from datasets import make_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ["scan", "train", "evaluate", "classify", "add", "info", "export", "report", "backbones"]
+COMMANDS = [
+    "scan",
+    "train",
+    "evaluate",
+    "classify",
+    "add",
+    "info",
+    "export",
+    "report",
+    "backbones",
+    "install-launcher",
+]
 
 
 def sortscope(*args: str) -> subprocess.CompletedProcess:
