@@ -79,6 +79,7 @@ class ClassifyView(QWidget):
         self.review = ReviewControls(state, runner, settings, self.results_table)
         self._build()
         state.model_changed.connect(self._model_changed)
+        state.model_requested.connect(lambda path: self.model_picker.open_model(Path(path)))
         self._model_changed(state.model)
 
     # --- layout ---------------------------------------------------------------------------

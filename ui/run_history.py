@@ -123,6 +123,12 @@ class RunHistoryPanel(QWidget):
         self.table.show_runs(self.runs)
         return len(self.runs) - 1
 
+    def index_of(self, record_id: str) -> int | None:
+        for index, run in enumerate(self.runs):
+            if run.record.id == record_id:
+                return index
+        return None
+
     def replace(self, index: int, run: Run) -> None:
         self.runs[index] = run
         self.table.show_runs(self.runs)

@@ -21,6 +21,7 @@ class AppState(QObject):
     scan_changed = Signal(object)  # ScanResult | None
     split_changed = Signal(object)  # SplitConfig
     model_changed = Signal(object)  # SortscopeModel | None
+    model_requested = Signal(object)  # Path: a view asks for a model file to be opened
     results_changed = Signal(object)  # ClassifyResult | None
     preprocessing_changed = Signal(object)  # Preprocessing: the stretch training will use
     status = Signal(str)  # a short message for the status bar

@@ -2,7 +2,7 @@
 
 The run is the core's `train()` in a background task, exactly as `sortscope train` runs it; this
 view composes the form (`train_form`), the curves (`curves`), the results (`evaluation_panel`) and
-the runs of this session (`runs_table`), and turns the task's reports into them.
+every run so far, earlier sessions' too (`run_history`), and turns the task's reports into them.
 `python -m ui.train_view DATASET` opens the view alone.
 """
 
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from classifier import run_history
 from classifier.model_info import model_title
 from classifier.modelfile import save_model
 from classifier.progress import FitStage, Progress, Stage
@@ -39,7 +40,8 @@ from ui.errors import ErrorInfo, show_error
 from ui.evaluation_panel import EvaluationPanel
 from ui.export_actions import ask_export, ask_model_report
 from ui.misclassified_dialog import MisclassifiedDialog
-from ui.runs_table import Run, RunsTable
+from ui.run_history import RunHistoryPanel
+from ui.runs_table import Run
 from ui.state import AppState
 from ui.tasks import TaskRunner
 from ui.thumbnails import ThumbnailLoader
@@ -60,14 +62,14 @@ class TrainView(QWidget):
         self.state = state
         self.runner = runner
         self.settings = settings
-        self.runs: list[Run] = []
-        self.shown: int | None = None  # the run on the Results page
+        self.shown: int | None = None  # the run on the Results page (an index into runs)
         self._accepted_scan = None  # the scan whose problems the user chose to train with
         self.loader = ThumbnailLoader(parent=self)
         self._build()
         state.scan_changed.connect(self._scan_changed)
         state.preprocessing_changed.connect(lambda _: self._scan_changed(state.scan))
         self._scan_changed(state.scan)
+        self.history.load()  # earlier sessions' runs join the table when read
 
     # --- layout -----------------------------------------------------------------------
 
@@ -111,8 +113,12 @@ class TrainView(QWidget):
         self.mistakes: MisclassifiedDialog | None = None  # made when first asked for
         self.results.export_requested.connect(lambda: self._shown_model_action(ask_export))
         self.results.report_requested.connect(lambda: self._shown_model_action(ask_model_report))
-        self.runs_table = RunsTable()
-        self.runs_table.run_chosen.connect(self.show_run)
+        self.history = RunHistoryPanel(self.runner, self.loader)
+        self.history.session_run_chosen.connect(self.show_run)
+        self.history.options_chosen.connect(self.use_options)
+        self.history.model_chosen.connect(self.state.model_requested.emit)
+        self.history.reindexed.connect(self._reindexed)
+        self.runs_table = self.history.table
 
         running = QWidget()
         running_layout = QVBoxLayout(running)
@@ -121,7 +127,7 @@ class TrainView(QWidget):
         self.pages = QTabWidget()
         self.pages.addTab(running, "Progress")
         self.pages.addTab(self.results, "Results")
-        self.pages.addTab(self.runs_table, "Runs this session")
+        self.pages.addTab(self.history, "Runs")
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.addWidget(self.stage)
@@ -204,17 +210,10 @@ class TrainView(QWidget):
         self.start_button.setEnabled(False)
         self.runner.start(
             "train",
-            lambda ctx: train(
-                scan,
-                config,
-                progress=ctx.progress,
-                on_epoch=ctx.partial,
-                cancel=ctx.cancel,
-                on_batch=ctx.progress,
-            ),
+            lambda ctx: _train_and_remember(scan, config, ctx),
             progressed=self._progressed,
             partial=self._epochs,
-            finished=lambda outcome: self._finished(Run(config, outcome, scan.root)),
+            finished=lambda done: self._finished(*done),
             failed=self._failed,
             cancelled=self._cancelled,
         )
@@ -286,7 +285,7 @@ class TrainView(QWidget):
         self.progress.finish()
         self._form_changed()
 
-    def _finished(self, run: Run) -> None:
+    def _finished(self, run: Run, history_warning: str = "") -> None:
         config, outcome = run.config, run.outcome
         self._done()
         if outcome.stopped_early:
@@ -303,9 +302,9 @@ class TrainView(QWidget):
             f"(baseline {outcome.evaluation.baseline_accuracy:.1%})."
         )
         self.stage.setText("Finished. Review the results, then save the model.")
-        self.runs.append(run)
-        self.runs_table.show_run(len(self.runs) - 1, run)
-        self.show_run(len(self.runs) - 1)
+        if history_warning:
+            self._say(history_warning)
+        self.show_run(self.history.add(run))
         self.state.status.emit(
             f"Training finished: test accuracy {outcome.evaluation.accuracy:.1%}"
         )
@@ -324,8 +323,25 @@ class TrainView(QWidget):
 
     # --- results ----------------------------------------------------------------------
 
+    @property
+    def runs(self) -> list[Run]:
+        """Every run shown, oldest first: earlier sessions' (from the history), then this one's."""
+        return self.history.runs
+
+    def use_options(self, config: TrainConfig) -> None:
+        """Fill the form with a run's options (Runs ▸ Use these options)."""
+        self.form.set_config(config)
+        self.state.status.emit("The form holds that run's options; press Start training to run.")
+
+    def _reindexed(self, new_index) -> None:
+        if self.shown is not None:
+            self.shown = new_index(self.shown)
+
     def show_run(self, index: int) -> None:
         if not 0 <= index < len(self.runs):
+            return
+        if self.runs[index].outcome is None:  # an earlier session's: no model to save here
+            self.history.open_run(index)
             return
         self.shown = index
         self.results.show_evaluation(self.runs[index].outcome.evaluation)
@@ -380,15 +396,17 @@ class TrainView(QWidget):
         index = self.shown
         if index is None:
             return
-        outcome = self.runs[index].outcome
+        run = self.runs[index]
+        outcome = run.outcome
         save_button = self.results.save_button
         save_button.setEnabled(False)
         self.state.status.emit(f"Saving {path.name}…")
 
-        def saved(_):
+        def saved(record):
             save_button.setEnabled(True)
-            self.runs[index] = replace(self.runs[index], saved=path)
-            self.runs_table.show_run(index, self.runs[index])
+            now = self.history.index_of(record.id)  # runs may have been deleted meanwhile
+            if now is not None:
+                self.history.replace(now, Run(record, outcome))
             self.settings.setValue(keys.LAST_MODEL_FOLDER, str(path.parent))
             self.settings.setValue(keys.LAST_MODEL, str(path))
             self.state.set_model(outcome.model, path)
@@ -401,7 +419,7 @@ class TrainView(QWidget):
             show_error(self, info)
 
         self.runner.start(
-            "save", lambda ctx: save_model(outcome.model, path), finished=saved, failed=failed
+            "save", lambda ctx: _save_and_link(run, path), finished=saved, failed=failed
         )
 
     def _shown_model_action(self, ask) -> None:
@@ -414,6 +432,29 @@ class TrainView(QWidget):
 
     def shutdown(self) -> None:
         self.loader.shutdown()
+
+
+def _train_and_remember(scan, config: TrainConfig, ctx) -> tuple[Run, str]:
+    """The training task: train, then keep the run in the history (still off the GUI thread)."""
+    outcome = train(
+        scan,
+        config,
+        progress=ctx.progress,
+        on_epoch=ctx.partial,
+        cancel=ctx.cancel,
+        on_batch=ctx.progress,
+    )
+    record, warning = run_history.remember(outcome)
+    return Run(record, outcome), warning
+
+
+def _save_and_link(run: Run, path: Path):
+    """The save task: the model file, then the run's history record linked to it."""
+    save_model(run.outcome.model, path)
+    try:
+        return run_history.mark_saved(run.record, path)
+    except OSError:  # the model is saved; only the history could not say so
+        return replace(run.record, saved=path.absolute())
 
 
 def _scan_argument(_view, state: AppState, args: list[str]) -> None:
