@@ -268,7 +268,8 @@ def compare(a: RunRecord, b: RunRecord) -> list[Difference]:
     options_a, options_b = asdict(a.config), asdict(b.config)
     for key, value in options_a.items():
         if options_b.get(key) != value:
-            rows.append(Difference(f"Option {key}", str(value), str(options_b.get(key)), "changed"))
+            what = f"Option: {key.replace('_', ' ')}"
+            rows.append(Difference(what, str(value), str(options_b.get(key)), "changed"))
     if a.dataset != b.dataset:
         rows.append(Difference("Dataset", str(a.dataset), str(b.dataset), "different folder"))
     return rows

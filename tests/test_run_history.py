@@ -124,8 +124,8 @@ def test_compare_two_runs(finished):
     rows = {d.what: d for d in run_history.compare(a, b)}
     assert rows["Test accuracy"].change == "+12.5 points"
     assert rows["Balanced accuracy"].change == "same"
-    assert rows["Option learning_rate"].a == "0.02" and rows["Option learning_rate"].b == "0.005"
-    assert "Option epochs" not in rows  # only the options that differ
+    assert rows["Option: learning rate"].a == "0.02" and rows["Option: learning rate"].b == "0.005"
+    assert "Option: epochs" not in rows  # only the options that differ
     assert {f"F1 of {c}" for c in scan.classes} <= set(rows)
 
 

@@ -80,7 +80,7 @@ def test_open_compare_reuse_open_model_and_delete(qtbot, earlier_runs, window):
     comparison = panel.compare_selected()
     assert isinstance(comparison, CompareDialog)
     rows = {d.what: d for d in comparison.differences}
-    assert rows["Option learning_rate"].a == "0.02" and rows["Option learning_rate"].b == "0.005"
+    assert rows["Option: learning rate"].a == "0.02" and rows["Option: learning rate"].b == "0.005"
     assert comparison.table.rowCount() == len(comparison.differences)
     comparison.close()
 

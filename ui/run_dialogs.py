@@ -107,6 +107,7 @@ class OverlaidCurves(QWidget):
             item.setLabel("bottom", "epoch")
             item.setLabel("left", axis)
             item.showGrid(x=True, y=True, alpha=0.2)
+            item.getAxis("left").enableAutoSIPrefix(False)  # no "(x0.001)" on the axis
             item.addLegend(offset=(-10, -10) if metric == "accuracy" else (-10, 10))
             for letter, record in runs.items():
                 self._draw(item, letter, record, metric)
