@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 
 from classifier.scan import SMALL_CLASS_IMAGES
+from ui import style
 
 
 class ClassChart(pg.PlotWidget):
@@ -28,7 +29,7 @@ class ClassChart(pg.PlotWidget):
         if not names:
             return
         colours = [
-            pg.mkBrush("#d9822b") if counts[n] < SMALL_CLASS_IMAGES else pg.mkBrush("#3b82c4")
+            pg.mkBrush(style.colour("warning" if counts[n] < SMALL_CLASS_IMAGES else "accent"))
             for n in names
         ]
         self._bars = pg.BarGraphItem(

@@ -20,10 +20,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from classifier import __version__
 from classifier.example import ensure_example_dataset, example_root
 from ui import settings as keys
+from ui.about_dialog import show_about
 from ui.dataset_view import DatasetView
+from ui.desktop import add_help_actions, install_guide
 from ui.errors import ErrorInfo, show_error
 from ui.help_dialog import HOW_IT_WORKS, README_SECTIONS, HelpDialog
 from ui.results_model import ROW_ROLE
@@ -53,7 +54,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.dataset_view, "1  Dataset")
         for title, view in self._extra_views():
             self.tabs.addTab(view, title)
-        self.setCentralWidget(self.tabs)
+        self.guide = install_guide(self, self.tabs)  # above the areas on a first start
         self.statusBar().showMessage("Open a dataset folder, or the example dataset, to begin.")
         self.state.status.connect(lambda text: self.statusBar().showMessage(text))
         self._build_menus()
@@ -67,6 +68,8 @@ class MainWindow(QMainWindow):
 
         self.train_view = TrainView(self.state, self.runner, self.settings)
         self.classify_view = ClassifyView(self.state, self.runner, self.settings)
+        # A run's saved model opened from the Runs page: Classify is where it is used.
+        self.state.model_requested.connect(lambda _: self.tabs.setCurrentWidget(self.classify_view))
         return [("2  Train", self.train_view), ("3  Classify", self.classify_view)]
 
     def _open_images_on_double_click(self) -> None:
@@ -111,7 +114,7 @@ class MainWindow(QMainWindow):
             self._action(help_menu, title, lambda _=False, t=title: self.show_help(t))
         help_menu.actions()[0].setShortcut(QKeySequence.HelpContents)
         help_menu.addSeparator()
-        self._action(help_menu, "&About Sortscope", self.about)
+        add_help_actions(self, help_menu, self.guide)
         self._refresh_recent()
 
     def _action(self, menu, text, slot, shortcut=None) -> QAction:
@@ -221,13 +224,7 @@ class MainWindow(QMainWindow):
         dialog.show()
 
     def about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About Sortscope",
-            f"<h3>Sortscope {__version__}</h3><p>Train an image classifier on your own folders "
-            "and sort thousands of new images with it.</p><p>Transfer learning from "
-            "EfficientNet-Lite0 (ImageNet weights), running on this computer, offline.</p>",
-        )
+        show_about(self)
 
     # --- what would be lost ----------------------------------------------------------------
 
