@@ -30,6 +30,21 @@ from ui.evaluation_panel import EvaluationPanel
 from ui.thumbnails import ThumbnailLoader
 
 
+def _lay_out(dialog: QDialog, header: QWidget, top: QWidget, bottom: QWidget, sizes) -> None:
+    """Header, then curves above a table in a splitter, then Close."""
+    splitter = QSplitter(Qt.Orientation.Vertical)
+    splitter.addWidget(top)
+    splitter.addWidget(bottom)
+    splitter.setSizes(sizes)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(header)
+    layout.addWidget(splitter, 1)
+    layout.addWidget(buttons)
+    dialog.resize(1100, 800)
+
+
 def run_title(record: RunRecord) -> str:
     """'12 Dec 2026 14:05, star_clusters: EfficientNet-Lite0'"""
     when = record.created.astimezone().strftime("%d %b %Y %H:%M") if record.created else "?"
@@ -70,17 +85,7 @@ class RunDialog(QDialog):
             header.setText(
                 header.text() + "<br>Only the misclassified test images were kept for this run."
             )
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.curves)
-        splitter.addWidget(self.results)
-        splitter.setSizes([260, 520])
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(header)
-        layout.addWidget(splitter, 1)
-        layout.addWidget(buttons)
-        self.resize(1100, 820)
+        _lay_out(self, header, self.curves, self.results, [260, 520])
 
 
 # Run A is drawn solid, run B dashed; training and validation keep the Train area's colours.
@@ -157,17 +162,7 @@ class CompareDialog(QDialog):
                 if column == 3:
                     item.setForeground(_change_colour(d.change))
                 self.table.setItem(row, column, item)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.curves)
-        splitter.addWidget(self.table)
-        splitter.setSizes([340, 360])
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(header)
-        layout.addWidget(splitter, 1)
-        layout.addWidget(buttons)
-        self.resize(1100, 760)
+        _lay_out(self, header, self.curves, self.table, [340, 360])
 
 
 def _change_colour(change: str):
