@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -30,6 +29,7 @@ from classifier.preprocessing import Preprocessing
 from classifier.scan import scan_dataset
 from classifier.split import assign_splits, split_counts, split_key
 from classifier.types import ImageRecord, ProblemKind, ScanResult, Split, SplitConfig
+from ui import style
 from ui.class_chart import ClassChart
 from ui.errors import show_error
 from ui.image_preview import ImagePreview
@@ -368,7 +368,7 @@ class DatasetView(QWidget):
         self.class_table.setItem(row, 1, _number_item(str(count)))
         item = QTableWidgetItem(note)
         if note:
-            item.setForeground(QColor("#c26a00"))
+            item.setForeground(style.qcolor("caution"))
             item.setToolTip(note)
         self.class_table.setItem(row, 5, item)
 

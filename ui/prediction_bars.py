@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from ui import style
 
 ROW_HEIGHT = 26
 SHOWN = 5
@@ -61,7 +63,7 @@ class PredictionBars(QWidget):
             name_box = QRectF(key_width, top, name_width - 4, ROW_HEIGHT)
             elided = metrics.elidedText(name, Qt.TextElideMode.ElideRight, int(name_box.width()))
             painter.drawText(name_box, Qt.AlignmentFlag.AlignVCenter, elided)
-            colour = QColor("#3b82c4") if i == 0 else QColor("#8aa9c8")
+            colour = style.qcolor("accent" if i == 0 else "accent_light")
             painter.fillRect(
                 QRectF(bar_left, top + 6, bar_width * max(0.0, min(1.0, p)), ROW_HEIGHT - 12),
                 colour,

@@ -12,10 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QColor
 
 from classifier.predict import UNCERTAIN, label_for, novelty_label
 from classifier.types import Prediction
+from ui import style
 from ui.thumbnails import ThumbnailLoader
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
@@ -212,7 +212,7 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and (
             (column == 2 and value == UNCERTAIN) or (row.error and column != 0)
         ):
-            return QColor("#d9822b") if value == UNCERTAIN else QColor("#d64545")
+            return style.qcolor("warning" if value == UNCERTAIN else "error")
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == 1:
                 return str(row.path) if row.path is not None else row.file  # where it is now

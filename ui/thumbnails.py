@@ -22,13 +22,14 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QPixmap
+from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from classifier import images
 from classifier.errors import ImageError
 from classifier.preprocessing import Preprocessing
 from classifier.types import ImageRecord
+from ui import style
 
 CACHE_ITEMS = 1500  # about 55 MB at 96x96
 MAX_PENDING = 300  # older requests are dropped when the user scrolls past them
@@ -174,10 +175,10 @@ class ThumbnailModel(QAbstractListModel):
         self.records: list[ImageRecord] = []
         self._rows: dict[Path, int] = {}
         placeholder = QPixmap(loader.size, loader.size)
-        placeholder.fill(QColor(128, 128, 128, 60))
+        placeholder.fill(style.qcolor("neutral", 60))
         self._placeholder = placeholder
         broken = QPixmap(loader.size, loader.size)
-        broken.fill(QColor(200, 60, 60, 90))
+        broken.fill(style.qcolor("broken", 90))
         self._broken = broken
         loader.loaded.connect(self._on_loaded)
 
