@@ -44,6 +44,17 @@ def test_palette_colours_and_style_sheet_placeholders():
     assert palette["error"] in sheet
 
 
+def test_no_inline_hex_colours_in_the_widgets():
+    """Colours come from the palette (resources/palette.json), never a hex string in ui/."""
+    offenders = [
+        f"{path.name}:{n}"
+        for path in (ROOT / "ui").glob("*.py")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"""["']#[0-9a-fA-F]{3,8}["']""", line)
+    ]
+    assert not offenders, offenders
+
+
 def test_app_icon_has_every_size(qapp):
     from ui.style import app_icon
 

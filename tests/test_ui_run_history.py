@@ -51,7 +51,9 @@ def test_earlier_runs_are_listed_newest_first_with_their_model(qtbot, earlier_ru
     table = view.runs_table
     saved = COLUMNS.index("Saved as")
     assert table.item(0, saved).text() == "not saved (the model was not kept)"  # newest on top
-    assert table.item(1, saved).text() == str(older.saved)
+    assert table.item(1, saved).text() == older.saved.name
+    assert table.item(1, saved).toolTip() == str(older.saved)
+    assert table.item(0, COLUMNS.index("Dataset")).text() == older.dataset.name
     assert table.item(0, COLUMNS.index("Learning rate")).text() == "0.005"
 
 

@@ -82,7 +82,7 @@ def test_full_run_curves_results_clickthrough_and_save(qtbot, train_window, tmp_
     # The runs table names the dataset of each run, its full path on hover (#17.23).
     dataset = view.runs_table.item(0, COLUMNS.index("Dataset"))
     assert dataset.text() == "data" and dataset.toolTip() == str(train_window.state.scan.root)
-    view.pages.setCurrentWidget(view.runs_table)  # every column fits the page (#17.20)
+    view.pages.setCurrentWidget(view.history)  # every column fits the page (#17.20)
     qtbot.waitUntil(lambda: view.runs_table.isVisible())
     qtbot.wait(50)
     assert view.runs_table.horizontalScrollBar().maximum() == 0

@@ -13,8 +13,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from classifier.types import EpochStats
+from ui import style
 
-CURVE_COLOURS = {"train": "#3b82c4", "validation": "#d9822b"}
+CURVE_COLOURS = {"train": style.colour("accent"), "validation": style.colour("warning")}
 CURVE_TITLES = {"train": "training images", "validation": "validation images"}
 LOSS_HELP = (
     "Loss (cross-entropy) measures how wrong the model's answers are, counting how sure it "
@@ -96,10 +97,13 @@ class CurvePlot(pg.PlotWidget):
         mark = pg.InfiniteLine(
             before_epoch - 0.5,
             angle=90,
-            pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine),
+            pen=pg.mkPen(style.colour("mark"), style=Qt.PenStyle.DashLine),
             label=stage,
             # Accuracy curves rise to the top and loss curves fall: label where they are not.
-            labelOpts={"position": 0.08 if self.percent else 0.95, "color": "#666666"},
+            labelOpts={
+                "position": 0.08 if self.percent else 0.95,
+                "color": style.colour("mark_label"),
+            },
         )
         self.addItem(mark)
         self.stage_marks.append(mark)
@@ -113,6 +117,17 @@ class CurvePlot(pg.PlotWidget):
         self.curves[name].setData(xs, ys)
         # At least three epochs wide, so one or two points do not stretch into fractions.
         self.getPlotItem().setXRange(0.5, max(3, epoch) + 0.5, padding=0)
+
+    def overlay(self, name: str, points: list[tuple[int, float | None]]) -> None:
+        """Another run's `name` curve, dashed, on the same axes (two runs compared)."""
+        points = [(x, 100 * y if self.percent else y) for x, y in points if y is not None]
+        if not points:
+            return
+        xs, ys = (list(v) for v in zip(*points, strict=True))
+        pen = pg.mkPen(CURVE_COLOURS[name], width=2, style=Qt.PenStyle.DashLine)
+        self.getPlotItem().plot(xs, ys, pen=pen)
+        shown = self.getPlotItem().getViewBox().viewRange()[0][1]
+        self.getPlotItem().setXRange(0.5, max(3, max(xs) + 0.5, shown), padding=0)
 
 
 def legend_html() -> str:
@@ -161,3 +176,9 @@ class TrainingCurves(QWidget):
             self.loss.add_point("validation", e.epoch, e.val_loss)
             self.accuracy.add_point("train", e.epoch, e.accuracy)
             self.accuracy.add_point("validation", e.epoch, e.val_accuracy)
+
+    def overlay_epochs(self, epochs: list[EpochStats]) -> None:
+        """Another run's curves, dashed, over the ones shown (two runs compared)."""
+        for plot, metric in ((self.loss, "loss"), (self.accuracy, "accuracy")):
+            plot.overlay("train", [(e.epoch, getattr(e, metric)) for e in epochs])
+            plot.overlay("validation", [(e.epoch, getattr(e, f"val_{metric}")) for e in epochs])

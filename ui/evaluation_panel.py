@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from classifier.evaluate import accuracy_interval, reliability_warning, verdict
 from classifier.types import Evaluation
+from ui import style
 from ui.thumbnails import ThumbnailLoader
 from ui.widgets import ThumbnailStrip, hint, two_lines
 
@@ -75,7 +76,7 @@ class ConfusionTable(QTableWidget):
                 share = count / total
                 tip = f"true {self.classes[i]}, predicted {self.classes[j]}: {count}"
                 item = _item(str(count), tip)
-                base = (59, 130, 196) if i == j else (214, 69, 69)
+                base = style.rgb("accent" if i == j else "error")
                 alpha = int(40 + 200 * share) if count else 0
                 item.setBackground(QColor(*base, alpha))
                 self.setItem(i, j, item)
@@ -140,7 +141,7 @@ class EvaluationPanel(QWidget):
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.warning = QLabel()  # classes with too few test images for their scores to hold
         self.warning.setWordWrap(True)
-        self.warning.setStyleSheet("color: #c0392b;")  # readable on light and dark
+        style.set_role(self.warning, "alert")
         self.warning.setVisible(False)
         self.confusion = ConfusionTable()
         self.confusion.cell_chosen.connect(self.show_cell)

@@ -6,13 +6,11 @@ side by side (curves overlaid, score differences). Both read `classifier.run_his
 
 from __future__ import annotations
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QSplitter,
@@ -88,54 +86,6 @@ class RunDialog(QDialog):
         _lay_out(self, header, self.curves, self.results, [260, 520])
 
 
-# Run A is drawn solid, run B dashed; training and validation keep the Train area's colours.
-RUN_STYLES = {"A": Qt.PenStyle.SolidLine, "B": Qt.PenStyle.DashLine}
-CURVE_ROLES = {"train": "accent", "validation": "warning"}
-
-
-class OverlaidCurves(QWidget):
-    """Loss and accuracy of two runs on the same axes."""
-
-    def __init__(self, runs: dict[str, RunRecord], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.plots: dict[str, pg.PlotWidget] = {}
-        for metric, title, axis in (
-            ("loss", "Loss (lower is better)", "cross-entropy"),
-            ("accuracy", "Accuracy", "share correct"),
-        ):
-            plot = pg.PlotWidget()
-            plot.setBackground(None)
-            item = plot.getPlotItem()
-            item.setTitle(title)
-            item.setLabel("bottom", "epoch")
-            item.setLabel("left", axis)
-            item.showGrid(x=True, y=True, alpha=0.2)
-            item.getAxis("left").enableAutoSIPrefix(False)  # no "(x0.001)" on the axis
-            item.addLegend(offset=(-10, -10) if metric == "accuracy" else (-10, 10))
-            for letter, record in runs.items():
-                self._draw(item, letter, record, metric)
-            self.plots[metric] = plot
-            layout.addWidget(plot)
-
-    @staticmethod
-    def _draw(item, letter: str, record: RunRecord, metric: str) -> None:
-        history = record.run.history
-        epochs = [e.epoch for e in history]
-        series = {
-            "train": [getattr(e, metric) for e in history],
-            "validation": [getattr(e, f"val_{metric}") for e in history],
-        }
-        for name, values in series.items():
-            points = [(x, y) for x, y in zip(epochs, values, strict=True) if y is not None]
-            if not points:
-                continue
-            pen = pg.mkPen(style.colour(CURVE_ROLES[name]), width=2, style=RUN_STYLES[letter])
-            xs, ys = zip(*points, strict=True)
-            item.plot(list(xs), list(ys), pen=pen, name=f"{letter} {name}")
-
-
 class CompareDialog(QDialog):
     """Two runs side by side: B measured against A."""
 
@@ -147,7 +97,9 @@ class CompareDialog(QDialog):
             f"<b>A</b> (solid lines): {run_title(a)}<br><b>B</b> (dashed lines): {run_title(b)}"
         )
         header.setWordWrap(True)
-        self.curves = OverlaidCurves({"A": a, "B": b})
+        self.curves = TrainingCurves()  # A as the Train area draws a run, B dashed over it
+        self.curves.add_epochs(list(a.run.history))
+        self.curves.overlay_epochs(list(b.run.history))
         self.differences = compare(a, b)
         self.table = QTableWidget(len(self.differences), 4)
         self.table.setHorizontalHeaderLabels(["", "A", "B", "B compared with A"])

@@ -23,6 +23,7 @@ from classifier.backbones import DEFAULT_BACKBONE, KERAS_APPS, listed_backbones
 from classifier.errors import SortscopeError
 from classifier.train import validate_config
 from classifier.types import OPTIMIZERS, TrainConfig
+from ui import style
 from ui.train_advanced import AdvancedOptions
 from ui.widgets import hint, int_spin, percent_spin
 
@@ -98,7 +99,7 @@ class TrainForm(QWidget):
         self.patience = int_spin(1, 100, d.patience)
         self.seed = int_spin(0, 2_147_483_647, d.seed)
         self.error = QLabel()
-        self.error.setStyleSheet("color: #d64545; font-weight: bold;")
+        style.set_role(self.error, "error")
         self.error.setWordWrap(True)
 
         form = QFormLayout(self)

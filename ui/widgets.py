@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from classifier.progress import Progress
 from classifier.textprogress import progress_line
+from ui import style
 from ui.thumbnails import ThumbnailLoader
 
 
@@ -79,7 +80,7 @@ class ThumbnailStrip(QListWidget):
         self.setGridSize(QSize(size + 40, size + 44))
         self._items: dict[Path, QListWidgetItem] = {}
         placeholder = QPixmap(size, size)
-        placeholder.fill(QColor(128, 128, 128, 60))
+        placeholder.fill(style.qcolor("neutral", 60))
         self._placeholder = placeholder
         loader.loaded.connect(self._on_loaded)
 
@@ -109,7 +110,7 @@ def hint(text: str) -> QLabel:
     """A short grey explanation under a form field."""
     label = QLabel(text)
     label.setWordWrap(True)
-    label.setStyleSheet("color: #7f7f7f; font-size: 11px;")  # readable on light and dark
+    style.set_role(label, "hint")  # grey and small: resources/style.qss
     return label
 
 
