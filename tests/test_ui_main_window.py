@@ -160,7 +160,12 @@ def test_help_shows_how_it_works_and_the_readme_sections(qtbot, window, monkeypa
     assert "sortscope classify FOLDER" in pages["Command line"]
     help_menu = window.menuBar().actions()[3].menu()
     titles = [a.text() for a in help_menu.actions() if a.text()]
-    assert titles == [*pages, "&About Sortscope"]
+    assert titles == [
+        *pages,
+        "&Getting started",
+        "Add Sortscope to the &applications menu",
+        "&About Sortscope",
+    ]
     help_menu.actions()[2].trigger()
     dialog = window.findChild(help_dialog.HelpDialog)
     assert dialog is not None and dialog.isVisible()

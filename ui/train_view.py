@@ -373,8 +373,9 @@ class TrainView(QWidget):
 
     @property
     def unsaved_run(self) -> int | None:
-        """The newest run if it was never saved: quitting now would lose its model."""
-        if self.runs and self.runs[-1].saved is None:
+        """The newest run of this session if it was never saved: quitting now would lose its
+        model (earlier sessions' runs have no model left to lose)."""
+        if self.runs and self.runs[-1].outcome is not None and self.runs[-1].saved is None:
             return len(self.runs) - 1
         return None
 
