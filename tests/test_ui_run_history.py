@@ -48,6 +48,7 @@ def test_earlier_runs_are_listed_newest_first_with_their_model(qtbot, earlier_ru
     _wait_for_history(qtbot, view, 2)
     assert [r.record.id for r in view.runs] == [older.id, newer.id]  # oldest first
     assert all(r.outcome is None for r in view.runs)  # no model in memory: earlier session
+    assert view.unsaved_run is None  # quitting asks nothing: no model of theirs is in memory
     table = view.runs_table
     saved = COLUMNS.index("Saved as")
     assert table.item(0, saved).text() == "not saved (the model was not kept)"  # newest on top
