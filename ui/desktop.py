@@ -18,7 +18,7 @@ def install_guide(window: QMainWindow, areas: QWidget) -> GettingStarted:
     guide.open_requested.connect(window.choose_dataset)
     central = QWidget()
     layout = QVBoxLayout(central)
-    layout.setContentsMargins(6, 6, 6, 0)
+    layout.setContentsMargins(0, 4, 0, 0)  # the areas keep the window's full width
     layout.addWidget(guide)
     layout.addWidget(areas, 1)
     window.setCentralWidget(central)

@@ -68,16 +68,19 @@ class RunHistoryPanel(QWidget):
         self.delete_button.clicked.connect(self.delete_selected)
         self.notes = hint("")
         self.notes.setVisible(False)
-        buttons = QHBoxLayout()
+        # Two rows, so the page stays narrow enough for the Train area's splitter.
+        first, second = QHBoxLayout(), QHBoxLayout()
         for button in (self.open_button, self.compare_button, self.options_button):
-            buttons.addWidget(button)
-        buttons.addWidget(self.model_button)
-        buttons.addStretch()
-        buttons.addWidget(self.delete_button)
+            first.addWidget(button)
+        first.addStretch()
+        second.addWidget(self.model_button)
+        second.addStretch()
+        second.addWidget(self.delete_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table, 1)
-        layout.addLayout(buttons)
+        layout.addLayout(first)
+        layout.addLayout(second)
         layout.addWidget(
             hint(
                 "Every finished run is kept in the run history, also after Sortscope closes. "
