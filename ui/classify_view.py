@@ -162,8 +162,9 @@ class ClassifyView(QWidget):
         buttons = (self.export_button, self.sort_button, self.undo_button, self.summary_button)
         for button in buttons:
             button.setEnabled(False)
-        actions = QHBoxLayout()  # the summary has the full width above: it never squeezes
-        actions.addWidget(self.review)
+        # The summary and the review controls have full-width rows of their own: beside the
+        # buttons they squeezed, and together the row was wider than the default window.
+        actions = QHBoxLayout()
         actions.addStretch()
         actions.addWidget(self.undo_button)
         actions.addWidget(self.sort_button)
@@ -175,6 +176,7 @@ class ClassifyView(QWidget):
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.addWidget(self.results_table, 1)
         middle_layout.addWidget(self.summary)
+        middle_layout.addWidget(self.review)
         middle_layout.addLayout(actions)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(middle)
