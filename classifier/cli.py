@@ -312,7 +312,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     has_novelty = novelty is not None and model.novelty is not None
     run = cli_batch.resumable_run(args, model, files, has_novelty)
     with run.running() if run else contextlib.nullcontext():
-        result = classify_files(
+        result = cli_batch.engine(args, classify_files)(
             run.todo if run else files,
             args.folder,
             model,
@@ -374,6 +374,8 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     if args.verbose:
         engine = f"{stats.engine} inference engine" if stats.engine else "no inference needed"
         print(f"time: {stats.breakdown()} ({engine})", file=sys.stderr)
+    if args.watch:
+        return cli_batch.keep_watching(args, model, result)
     return EXIT_OK
 
 
