@@ -116,7 +116,7 @@ def resumable_run(
     elif run.store.discarded:
         print(
             "note: the unfinished results of an earlier run with other settings or another "
-            "model were set aside; this run starts afresh.",
+            "model were discarded; this run starts afresh.",
             file=sys.stderr,
         )
     return run

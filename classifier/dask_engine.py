@@ -50,7 +50,7 @@ def _model(sha256: str, data: bytes):
         path.write_bytes(data)
         try:
             _models.clear()  # one run's model at a time: a long-lived worker does not fill up
-            _models[sha256] = load_model(path)
+            _models[sha256] = load_model(path, lazy=True)  # no TensorFlow for the head
         finally:
             path.unlink(missing_ok=True)
     return _models[sha256]
@@ -138,6 +138,13 @@ class DaskEngine:
                 folder, [], ExtractionStats(), tuple(options.get("fits_keys", ()))
             )
         clock = StageClock(Stage.EXTRACTING_FEATURES, len(files), progress)
+        if not self.scheduler:
+            # Convert the backbone once here (into this machine's cache), before the workers
+            # start: each would otherwise convert it at the same time on the same cores.
+            from classifier.engine import load_engine
+
+            clock.report(0, f"Loading {model.backbone.title}…")
+            load_engine(model.backbone)
         clock.report(0, "Starting the Dask cluster…" if not self.scheduler else "")
         client, cluster = self._client()
         futures = []

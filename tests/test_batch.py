@@ -86,7 +86,7 @@ def test_a_run_with_other_settings_does_not_reuse_the_parts(tiny_model, tmp_path
     (parts / "manifest.json").write_text(json.dumps({"format": "sortscope-classify-run"}))
     (parts / "part-1.jsonl").write_text("{}\n")
     ran = sortscope("classify", night, "--model", tiny_model, "--csv", out, "--quiet")
-    assert "set aside" in ran.stderr
+    assert "were discarded" in ran.stderr
     assert len(out.read_text().splitlines()) == 14
     assert not parts.exists()
 
