@@ -375,7 +375,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         engine = f"{stats.engine} inference engine" if stats.engine else "no inference needed"
         print(f"time: {stats.breakdown()} ({engine})", file=sys.stderr)
     if args.watch:
-        return cli_batch.keep_watching(args, model, result)
+        return cli_batch.keep_watching(args, model, result, novelty)
     return EXIT_OK
 
 

@@ -144,7 +144,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     return 0
 
 
-def keep_watching(args: argparse.Namespace, model, result) -> int:
+def keep_watching(args: argparse.Namespace, model, result, novelty=None) -> int:
     """`classify --watch`: after the first run, new images until Ctrl+C or --idle-exit."""
     from classifier.export import write_csv
     from classifier.predict import classify_files
@@ -160,10 +160,18 @@ def keep_watching(args: argparse.Namespace, model, result) -> int:
             cache_dir=args.cache_dir,
             fits_keys=args.fits_keys,
             max_pixels=args.max_pixels,
+            novelty=novelty,
         ).rows
 
     def write(rows) -> None:
-        write_csv(rows, model.class_names, args.csv, result.extra_columns, protected=[args.model])
+        write_csv(
+            rows,
+            model.class_names,
+            args.csv,
+            result.extra_columns,
+            protected=[args.model],
+            novelty=novelty is not None and model.novelty is not None,
+        )
 
     def report(rows) -> None:
         if not args.quiet:
