@@ -8,13 +8,15 @@ closed early (`sortscope info M | head`: a normal end, without a message).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import os
 import sys
 import traceback
 from pathlib import Path
 
-from classifier import __version__, paths
+from classifier import __version__, cli_batch, paths
 from classifier.errors import Cancelled, SortscopeError
 from classifier.filenames import escape
 from classifier.fits_reader import parse_keys
@@ -286,7 +288,7 @@ def _evaluation_json(evaluation) -> dict:
 def _cmd_classify(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from classifier.export import check_destination, write_csv, write_csv_to
+    from classifier.export import OutputError, check_destination, write_csv, write_csv_to
     from classifier.folder_survey import require_image_files
     from classifier.predict import NoveltyOptions, classify_files
 
@@ -306,20 +308,26 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         )
     novelty = NoveltyOptions(args.novelty_threshold) if wants_novelty else None
     progress = TextProgress(quiet=args.quiet)
-    result = classify_files(
-        files,
-        args.folder,
-        model,
-        threshold=args.threshold,
-        batch_size=args.batch_size,
-        progress=progress,
-        cache_dir=args.cache_dir,
-        fits_keys=args.fits_keys,
-        max_pixels=args.max_pixels,
-        novelty=novelty,
-    )
-    progress.close()
+    # Rows go to part files beside --csv as they come, so a killed run is continued, not redone.
     has_novelty = novelty is not None and model.novelty is not None
+    run = cli_batch.resumable_run(args, model, files, has_novelty)
+    with run.running() if run else contextlib.nullcontext():
+        result = cli_batch.engine(args, classify_files)(
+            run.todo if run else files,
+            args.folder,
+            model,
+            threshold=args.threshold,
+            batch_size=args.batch_size,
+            progress=progress,
+            on_rows=run.add if run else None,
+            cache_dir=args.cache_dir,
+            fits_keys=args.fits_keys,
+            max_pixels=args.max_pixels,
+            novelty=novelty,
+        )
+    progress.close()
+    if run:
+        result = dataclasses.replace(result, rows=run.all_rows(result.rows))
     if str(args.csv) == STDOUT:
         write_csv_to(
             sys.stdout,
@@ -331,14 +339,18 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         where = "standard output"
     else:
-        write_csv(
-            result.rows,
-            model.class_names,
-            args.csv,
-            result.extra_columns,
-            protected=[args.model],
-            novelty=has_novelty,
-        )
+        try:
+            write_csv(
+                result.rows,
+                model.class_names,
+                args.csv,
+                result.extra_columns,
+                protected=[args.model],
+                novelty=has_novelty,
+            )
+        except OutputError as exc:
+            raise run.kept_failure(exc) from exc
+        run.finished()
         where = escape(str(args.csv))
     if args.report:
         from classifier.cli_export import classify_report
@@ -362,6 +374,8 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     if args.verbose:
         engine = f"{stats.engine} inference engine" if stats.engine else "no inference needed"
         print(f"time: {stats.breakdown()} ({engine})", file=sys.stderr)
+    if args.watch:
+        return cli_batch.keep_watching(args, model, result, novelty)
     return EXIT_OK
 
 
@@ -609,9 +623,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="X",
         help="label images with novelty above X 'unfamiliar' (implies --novelty; e.g. 0.99)",
     )
+    cli_batch.add_classify_options(classify)
     _add_max_pixels(classify)
     _add_common(classify)
     classify.set_defaults(run=_cmd_classify)
+    cli_batch.add_merge_command(sub, _command)
 
     add = _command(
         sub, "add", "add the images a results CSV names a class for to DATA_DIR/<class>/"

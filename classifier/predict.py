@@ -150,12 +150,14 @@ def classify_files(
     fits_keys: Sequence[str] = (),
     max_pixels: int = images.DEFAULT_MAX_PIXELS,
     novelty: NoveltyOptions | None = None,
+    workers: int | None = None,
 ) -> ClassifyResult:
     """Classify `files` (all under `folder`); `on_rows` receives each chunk as it is ready.
 
     `fits_keys` names FITS header keywords whose values each row carries in `extra`; images
     above `max_pixels` become error rows. With `novelty`, rows carry a novelty score when the
-    model has a description of its training features (`model.novelty`).
+    model has a description of its training features (`model.novelty`). `workers`: threads
+    (default one per core).
     """
     if not 0.0 <= threshold <= 1.0:
         raise SortscopeError(
@@ -182,6 +184,7 @@ def classify_files(
         max_pixels=max_pixels,
         stats=stats,
         prep=prep,
+        workers=workers,
     )
     for chunk in chunks:
         predictions = _to_predictions(chunk, files, folder, model, threshold, fits_keys, novelty)
