@@ -18,6 +18,7 @@ COMMANDS = [
     "export",
     "report",
     "backbones",
+    "merge",
     "install-launcher",
 ]
 
