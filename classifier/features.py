@@ -6,7 +6,7 @@ interpreter of its own), so all cores stay busy and no thread waits on another. 
 thread only stores results and reports. Only cache misses are decoded at all: a file whose
 content digest is cached costs one read and one hash. New features are written to the cache
 every few hundred rows and when a run ends, is cancelled or fails, so a killed run loses at
-most a few seconds of work.
+most a few seconds of work. What one worker does with its chunk is in `feature_worker`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +26,8 @@ from classifier import images, paths
 from classifier.augment import Variants
 from classifier.backbones import Backbone
 from classifier.engine import load_engine
-from classifier.errors import ImageError
 from classifier.feature_cache import FeatureCache
+from classifier.feature_worker import Chunk, Output, run_chunk
 from classifier.preprocessing import Preprocessing
 from classifier.progress import CancelToken, ProgressCallback, Stage, StageClock
 from classifier.types import ExtractionStats, FeatureSet, Problem
@@ -50,32 +50,7 @@ class FeatureRow:
     copy: int = 0  # which augmented copy, when extracting Variants
 
 
-@dataclass
-class _Output:
-    copy: int
-    key: str  # the feature cache key: the digest, or a variant's key
-    features: np.ndarray | None = None  # from the cache, or computed
-    pixels: np.ndarray | None = None  # to run through the backbone
-    computed: bool = False  # features are new: the cache does not hold them yet
-
-
-@dataclass
-class _Prepared:
-    digest: str | None = None
-    outputs: list[_Output] = field(default_factory=list)
-    problem: Problem | None = None
-    read_seconds: float = 0.0  # reading and hashing the file
-    decode_seconds: float = 0.0
-
-
-@dataclass
-class _Chunk:
-    index: int  # the first file's index
-    prepared: list[_Prepared]
-    inference_seconds: float = 0.0
-
-
-class _EngineSlot:
+class EngineSlot:
     """The backbone's engine, loaded by the first worker that has something to run (a warm
     cache never loads it, so never imports TensorFlow); the others wait for it."""
 
@@ -128,108 +103,6 @@ def cache_failure(cache: FeatureCache, exc: OSError) -> str:
     )
 
 
-def _keys(digest: str, variants: Variants | None) -> list[tuple[int, str]]:
-    if variants is None:
-        return [(0, digest)]
-    return [(copy, variants.key(digest, copy)) for copy in range(variants.copies)]
-
-
-def _cached_outputs(digest: str, variants, cache: FeatureCache) -> list[_Output] | None:
-    """Every output from the cache, or None if any is missing."""
-    outputs = []
-    for copy, key in _keys(digest, variants):
-        cached = cache.get(key)
-        if cached is None:
-            return None
-        outputs.append(_Output(copy, key, features=cached))
-    return outputs
-
-
-def _prepare(
-    path: Path,
-    digest: str | None,
-    size: int,
-    cache: FeatureCache,
-    max_pixels: int,
-    prep: Preprocessing,
-    variants: Variants | None,
-):
-    start = time.perf_counter()
-    prepared = _Prepared(digest=digest)
-    try:
-        if digest is not None and (outputs := _cached_outputs(digest, variants, cache)):
-            prepared.outputs = outputs
-            return prepared
-        with images.reading(path, max_pixels) as data:
-            prepared.digest = images.content_digest(data)
-            read = time.perf_counter()
-            prepared.read_seconds = read - start
-            prepared.outputs = _decode_outputs(
-                data, prepared.digest, size, cache, max_pixels, prep, variants
-            )
-        prepared.decode_seconds = time.perf_counter() - read
-    except (ImageError, MemoryError) as exc:
-        prepared.outputs = []  # a file that failed half-way has no rows
-        prepared.problem = Problem.of_file(exc, Path(path))
-    return prepared
-
-
-def _infer(engine, outputs: list[_Output]) -> float:
-    """Run decoded outputs through the backbone in place; the seconds it took."""
-    if not outputs:
-        return 0.0
-    start = time.perf_counter()
-    batch = np.stack([o.pixels for o in outputs]).astype(np.float32)
-    # Round as the cache stores them, so a first run and a cached rerun see equal features.
-    features = engine.predict(batch).astype(np.float16).astype(np.float32)
-    for output, row in zip(outputs, features, strict=True):
-        output.features, output.pixels, output.computed = row, None, True
-    return time.perf_counter() - start
-
-
-def _waiting(prepared: list[_Prepared]) -> list[_Output]:
-    return [o for p in prepared for o in p.outputs if o.pixels is not None]
-
-
-def _run_chunk(
-    index: int,
-    files: Sequence[Path],
-    digests: Sequence[str | None],
-    slot: _EngineSlot,
-    cancel: CancelToken,
-    prepare_args: tuple,
-) -> _Chunk:
-    """Decode a few files, then run the new ones through the engine in this thread (the
-    engine lends each worker an interpreter of its own)."""
-    prepared = []
-    for path, digest in zip(files, digests, strict=True):
-        if cancel.cancelled:
-            break  # the caller sees the cancellation before it reads this chunk
-        prepared.append(_prepare(Path(path), digest, *prepare_args))
-    chunk = _Chunk(index, prepared)
-    waiting = _waiting(prepared)
-    if waiting and not cancel.cancelled:
-        chunk.inference_seconds = _infer(slot.get(), waiting)
-    return chunk
-
-
-def _decode_outputs(data, digest, size, cache, max_pixels, prep, variants) -> list[_Output]:
-    """Cached rows as they are; the others decoded (once per file) and augmented if asked."""
-    outputs = [_Output(copy, key, features=cache.get(key)) for copy, key in _keys(digest, variants)]
-    missing = [o for o in outputs if o.features is None]
-    if not missing:
-        return outputs
-    if variants is None:
-        missing[0].pixels = images.decode_for_model(data, size, max_pixels, prep)
-        return outputs
-    # Augment at twice the input size, so crops and rotations keep detail.
-    image = images.decode_rgb(data, (2 * size, 2 * size), max_pixels, prep)
-    for output in missing:
-        variant = variants.augmentation.apply(image, variants.rng(digest, output.copy))
-        output.pixels = images.to_model_input(variant, size)
-    return outputs
-
-
 class _Stats:
     def __init__(self, total: int, workers: int) -> None:
         self.total = total
@@ -241,7 +114,7 @@ class _Stats:
         self.cache_warning = ""
         self.start = time.perf_counter()
 
-    def add(self, chunk: _Chunk) -> None:
+    def add(self, chunk: Chunk) -> None:
         self.read += sum(p.read_seconds for p in chunk.prepared)
         self.decode += sum(p.decode_seconds for p in chunk.prepared)
         self.inference += chunk.inference_seconds
@@ -295,10 +168,10 @@ def iter_features(
     stage = Stage.AUGMENTING_IMAGES if variants is not None else Stage.EXTRACTING_FEATURES
     clock = StageClock(stage, counters.total, progress)
     window = 2 * workers  # chunks in flight: bounded read-ahead, flat memory for any folder
-    slot = _EngineSlot(backbone, lambda message: clock.report(done, message))
+    slot = EngineSlot(backbone, lambda message: clock.report(done, message))
     prepare_args = (backbone.input_size, cache, max_pixels, prep, variants)
     ready: list[FeatureRow] = []
-    unsaved: list[_Output] = []
+    unsaved: list[Output] = []
     saved_at = time.perf_counter()
     done = 0
     clock.report(0)
@@ -314,7 +187,7 @@ def iter_features(
         unsaved.clear()
         saved_at = time.perf_counter()
 
-    def collect(chunk: _Chunk) -> None:
+    def collect(chunk: Chunk) -> None:
         """Store a finished chunk's new features and queue its rows (calling thread only)."""
         nonlocal done
         counters.add(chunk)
@@ -348,7 +221,7 @@ def iter_features(
                     )
                     in_flight.append(
                         pool.submit(
-                            _run_chunk,
+                            run_chunk,
                             next_index,
                             files[next_index:end],
                             digests[next_index:end],

@@ -134,7 +134,7 @@ def test_one_image_classes_are_explained_in_a_bounded_message(tmp_path):
 
 
 def test_unreadable_classes_are_told_apart_from_held_out_ones():
-    from classifier.train import _no_training_images
+    from classifier.training_data import _no_training_images
 
     error = _no_training_images(["a", "b", "c"], read={"a"})
     assert "'a'" in error.what and "were read" in error.what

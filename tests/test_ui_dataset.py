@@ -250,7 +250,7 @@ def test_a_job_is_no_longer_running_in_its_own_last_handler(qtbot, window, monke
 
 
 def test_a_split_change_is_worked_out_off_the_gui_thread(qtbot, window, tmp_path, monkeypatch):
-    import ui.dataset_view
+    import ui.dataset_splits
     from classifier.split import assign_splits, split_counts
     from classifier.types import Split, SplitConfig
 
@@ -263,7 +263,7 @@ def test_a_split_change_is_worked_out_off_the_gui_thread(qtbot, window, tmp_path
         threads.append(threading.current_thread().name)
         return assign_splits(records, config)
 
-    monkeypatch.setattr(ui.dataset_view, "assign_splits", recording)
+    monkeypatch.setattr(ui.dataset_splits, "assign_splits", recording)
     new = SplitConfig(validation_percent=30.0, test_percent=25.0)
     expected = split_counts(scan.images, assign_splits(scan.images, new))
     table = window.dataset_view.class_table

@@ -83,7 +83,7 @@ def test_quitting_with_an_unsaved_model_asks_and_can_save_first(
     # Save…: the save dialog, then the window closes once the file is written.
     path = tmp_path / "kept.sortscope"
     monkeypatch.setattr(
-        "ui.train_view.QFileDialog.getSaveFileName", lambda *a, **k: (str(path), "")
+        "ui.train_saving.QFileDialog.getSaveFileName", lambda *a, **k: (str(path), "")
     )
     given.append(SAVE)
     assert not tiny_window.close()  # not yet: the save runs in the background

@@ -179,7 +179,7 @@ def test_baseline_model_types_train_from_the_form(qtbot, train_window):
 def test_weights_can_be_imported_from_the_train_form(qtbot, train_window, tmp_path, monkeypatch):
     from test_weights import _weights_file
 
-    import ui.train_view
+    import ui.train_weights
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     view = train_window.train_view
@@ -190,7 +190,7 @@ def test_weights_can_be_imported_from_the_train_form(qtbot, train_window, tmp_pa
     assert any(a.startswith("Download Inception v3 weights") for a in actions)
     source = _weights_file(tmp_path / "small.h5")
     monkeypatch.setattr(
-        ui.train_view.QFileDialog, "getOpenFileName", lambda *a, **k: (str(source), "")
+        ui.train_weights.QFileDialog, "getOpenFileName", lambda *a, **k: (str(source), "")
     )
     index = form.backbone.findData("mobilenet_v3_small")
     assert not form.backbone.model().item(index).isEnabled()

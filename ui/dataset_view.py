@@ -1,7 +1,8 @@
 """The Dataset area: open a folder, see classes, counts, splits, thumbnails and problems.
 
 All work happens in the core (scan, split, loader); this view only starts tasks and shows
-their results. `python -m ui.dataset_view [FOLDER]` opens the view alone.
+their results (the class table's split columns: `dataset_splits`).
+`python -m ui.dataset_view [FOLDER]` opens the view alone.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
 
 from classifier.preprocessing import Preprocessing
 from classifier.scan import scan_dataset
-from classifier.split import assign_splits, split_counts, split_key
+from classifier.split import split_key
 from classifier.types import ImageRecord, ProblemKind, ScanResult, Split, SplitConfig
-from ui import style
 from ui.class_chart import ClassChart
+from ui.dataset_splits import SplitColumns, splits_of
 from ui.errors import show_error
 from ui.image_preview import ImagePreview
 from ui.label_issues import LabelIssuesPanel
@@ -51,7 +51,7 @@ EXAMPLE_NOTE = (
 PREVIEW_SIZE = 480
 
 
-class DatasetView(QWidget):
+class DatasetView(SplitColumns, QWidget):
     open_requested = Signal()
     example_requested = Signal()
 
@@ -63,7 +63,7 @@ class DatasetView(QWidget):
         self.loader = ThumbnailLoader(parent=self)
         self.thumbnail_model = ThumbnailModel(self.loader)
         self._splits: dict[tuple[str, str], Split] = {}
-        self._split_cache: tuple = (None, None, None)  # scan, split config, _splits_of(...)
+        self._split_cache: tuple = (None, None, None)  # scan, split config, splits_of(...)
         self._scanned_hdu: str | int | None = None
         self._file_note = ""  # what a problem action did, until the rescan it asked for ends
         self._build()
@@ -239,7 +239,7 @@ class DatasetView(QWidget):
 
         def job(ctx):
             scan = scan_dataset(folder, progress=ctx.progress, cancel=ctx.cancel, hdu=hdu)
-            return scan, split, _splits_of(scan, split)  # hashing stays off the GUI
+            return scan, split, splits_of(scan, split)  # hashing stays off the GUI
 
         self.runner.start(
             "scan",
@@ -329,49 +329,6 @@ class DatasetView(QWidget):
         if self.folder is not None and prep.hdu != self._scanned_hdu:
             self.open_folder(self.folder)  # another extension: the images must be checked again
 
-    def _split_changed(self, _split: SplitConfig) -> None:
-        if self.state.scan is not None:
-            self._show_splits(self.state.scan)
-
-    def _show_splits(self, scan: ScanResult) -> None:
-        """Images per split; after a split change every path is hashed again, off the GUI."""
-        cached_scan, cached_split, splits = self._split_cache
-        split = self.state.split
-        if cached_scan is scan and cached_split == split:
-            self._set_split_cells(scan, splits)
-            return
-        self._set_split_cells(scan, None)
-        self.runner.start(
-            "split",
-            lambda ctx: _splits_of(scan, split),
-            finished=lambda splits: self._splits_arrived(scan, split, splits),
-            failed=lambda info: show_error(self, info),
-        )
-
-    def _splits_arrived(self, scan: ScanResult, split: SplitConfig, splits: tuple) -> None:
-        if scan is self.state.scan and split == self.state.split:  # else the user moved on
-            self._split_cache = (scan, split, splits)
-            self._set_split_cells(scan, splits)
-
-    def _set_split_cells(self, scan: ScanResult, splits: tuple | None) -> None:
-        """The Train/Validation/Test columns; "…" while the split is being worked out."""
-        self._splits, per_class = splits if splits is not None else ({}, {})
-        totals = {s: sum(c[s] for c in per_class.values()) for s in Split}
-        rows = [totals, *(per_class.get(name, {}) for name in scan.classes)]
-        for row, counts in enumerate(rows):
-            for column, s in enumerate(Split, start=2):
-                text = str(counts.get(s, 0)) if splits is not None else "…"
-                self.class_table.setItem(row, column, _number_item(text))
-
-    def _set_class_row(self, row: int, name: str, count: int, note: str) -> None:
-        self.class_table.setItem(row, 0, QTableWidgetItem(name))
-        self.class_table.setItem(row, 1, _number_item(str(count)))
-        item = QTableWidgetItem(note)
-        if note:
-            item.setForeground(style.qcolor("caution"))
-            item.setToolTip(note)
-        self.class_table.setItem(row, 5, item)
-
     def _class_selected(self) -> None:
         scan = self.state.scan
         if scan is None:
@@ -438,18 +395,6 @@ class DatasetView(QWidget):
         self.loader.shutdown()
         self.label_issues.shutdown()
         self.map.shutdown()
-
-
-def _splits_of(scan: ScanResult, split: SplitConfig) -> tuple[dict, dict]:
-    """Each image's split and the images per split of each class (hashes every path)."""
-    splits = assign_splits(scan.images, split)
-    return splits, split_counts(scan.images, splits)
-
-
-def _number_item(text: str) -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
-    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return item
 
 
 def _open_argument(view: DatasetView, _state, args: list[str]) -> None:

@@ -2,20 +2,15 @@
 
 The run is the core's `train()` in a background task, exactly as `sortscope train` runs it; this
 view composes the form (`train_form`), the curves (`curves`), the results (`evaluation_panel`) and
-every run so far, earlier sessions' too (`run_history`), and turns the task's reports into them.
+every run so far, earlier sessions' too (`run_history`), and turns the task's reports into them;
+getting backbone weights is in `train_weights`, saving and exporting runs in `train_saving`.
 `python -m ui.train_view DATASET` opens the view alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
-from datetime import date
-from pathlib import Path
-
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
@@ -29,12 +24,10 @@ from PySide6.QtWidgets import (
 
 from classifier import run_history
 from classifier.model_info import model_title
-from classifier.modelfile import save_model
 from classifier.progress import FitStage, Progress, Stage
 from classifier.scan import problems_before_training
 from classifier.train import train
 from classifier.types import EpochStats, Split, TrainConfig
-from ui import settings as keys
 from ui.curves import TrainingCurves
 from ui.errors import ErrorInfo, show_error
 from ui.evaluation_panel import EvaluationPanel
@@ -46,11 +39,13 @@ from ui.state import AppState
 from ui.tasks import TaskRunner
 from ui.thumbnails import ThumbnailLoader
 from ui.train_form import TrainForm
+from ui.train_saving import RunSaving
+from ui.train_weights import BackboneWeights
 from ui.training_check import confirm_training
 from ui.widgets import TaskProgress
 
 
-class TrainView(QWidget):
+class TrainView(BackboneWeights, RunSaving, QWidget):
     def __init__(
         self,
         state: AppState,
@@ -228,48 +223,6 @@ class TrainView(QWidget):
             self.stage.setText("Computing features of augmented copies (cached for next time)")
         self.progress.update_progress(p)
 
-    # --- backbone weights -------------------------------------------------------------
-
-    def get_weights(self, name: str, action: str) -> None:
-        """Download or import a Keras backbone's weights in the background."""
-        from classifier import weights
-
-        path = ""
-        if action == "import":
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Import weights file", str(Path.home()), "Keras weights (*.h5);;All (*)"
-            )
-            if not path:
-                return
-
-        def job(ctx):
-            if path:
-                return weights.import_weights(name, path)
-            return weights.download_weights(name, ctx.progress, ctx.cancel)
-
-        self.progress.start("Getting weights…")
-        self.stage.setText("Getting backbone weights")
-
-        def done(installed) -> None:
-            self.progress.finish()
-            self.form.refresh_backbones()
-            self.stage.setText("Ready.")
-            self._say(f"Weights installed: {installed}")
-
-        def failed(info: ErrorInfo) -> None:
-            self.progress.finish()
-            self.stage.setText("Ready.")
-            show_error(self, info)
-
-        self.runner.start(
-            "weights",
-            job,
-            progressed=self.progress.update_progress,
-            finished=done,
-            failed=failed,
-            cancelled=lambda: (self.progress.finish(), self.stage.setText("Ready.")),
-        )
-
     def _epochs(self, epochs: list[EpochStats]) -> None:
         self.curves.add_epochs(epochs)
         for e in epochs:
@@ -366,71 +319,6 @@ class TrainView(QWidget):
         splits = run.outcome.splits or {Split.TEST: run.outcome.evaluation}
         self.mistakes.show_run(splits, run.dataset)
 
-    def suggested_name(self) -> str:
-        scan = self.state.scan
-        stem = scan.root.name if scan is not None else "model"
-        return f"{stem}-{date.today().isoformat()}.sortscope"
-
-    @property
-    def unsaved_run(self) -> int | None:
-        """The newest run of this session if it was never saved: quitting now would lose its
-        model (earlier sessions' runs have no model left to lose)."""
-        if self.runs and self.runs[-1].outcome is not None and self.runs[-1].saved is None:
-            return len(self.runs) - 1
-        return None
-
-    def save(self, on_saved: Callable[[Path], None] | None = None) -> None:
-        if self.shown is None:
-            return
-        folder = str(self.settings.value(keys.LAST_MODEL_FOLDER, str(Path.home())))
-        path, _ = QFileDialog.getSaveFileName(
-            self,
-            "Save model",
-            str(Path(folder) / self.suggested_name()),
-            "Sortscope models (*.sortscope);;All files (*)",
-        )
-        if path:
-            self.save_to(Path(path), on_saved)
-
-    def save_to(self, path: Path, on_saved: Callable[[Path], None] | None = None) -> None:
-        """Save the shown run's model off the GUI thread and make it the current model."""
-        index = self.shown
-        if index is None:
-            return
-        run = self.runs[index]
-        outcome = run.outcome
-        save_button = self.results.save_button
-        save_button.setEnabled(False)
-        self.state.status.emit(f"Saving {path.name}…")
-
-        def saved(record):
-            save_button.setEnabled(True)
-            now = self.history.index_of(record.id)  # runs may have been deleted meanwhile
-            if now is not None:
-                self.history.replace(now, Run(record, outcome))
-            self.settings.setValue(keys.LAST_MODEL_FOLDER, str(path.parent))
-            self.settings.setValue(keys.LAST_MODEL, str(path))
-            self.state.set_model(outcome.model, path)
-            self.state.status.emit(f"Model saved to {path}; it is now the model for Classify.")
-            if on_saved is not None:
-                on_saved(path)
-
-        def failed(info: ErrorInfo) -> None:
-            save_button.setEnabled(True)
-            show_error(self, info)
-
-        self.runner.start(
-            "save", lambda ctx: _save_and_link(run, path), finished=saved, failed=failed
-        )
-
-    def _shown_model_action(self, ask) -> None:
-        """Export… or Save report… for the shown run's model, saved or not."""
-        if self.shown is None:
-            return
-        run = self.runs[self.shown]
-        folder = Path(str(self.settings.value(keys.LAST_MODEL_FOLDER, str(Path.home()))))
-        ask(self, self.runner, run.outcome.model, run.saved, folder, self.state.status.emit)
-
     def shutdown(self) -> None:
         self.loader.shutdown()
 
@@ -447,15 +335,6 @@ def _train_and_remember(scan, config: TrainConfig, ctx) -> tuple[Run, str]:
     )
     record, warning = run_history.remember(outcome)
     return Run(record, outcome), warning
-
-
-def _save_and_link(run: Run, path: Path):
-    """The save task: the model file, then the run's history record linked to it."""
-    save_model(run.outcome.model, path)
-    try:
-        return run_history.mark_saved(run.record, path)
-    except OSError:  # the model is saved; only the history could not say so
-        return replace(run.record, saved=path.absolute())
 
 
 def _scan_argument(_view, state: AppState, args: list[str]) -> None:
