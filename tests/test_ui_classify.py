@@ -11,7 +11,7 @@ from classifier.scan import scan_dataset
 from classifier.sorting import SortMode, plan_sort
 from classifier.train import train
 from classifier.types import TrainConfig
-from ui.classify_view import SortDialog
+from ui.sort_dialog import SortDialog
 
 
 @pytest.fixture(scope="module")
