@@ -14,13 +14,12 @@ from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QKeyEvent, QPixmap
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QPushButton,
     QSizePolicy,
@@ -29,12 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from classifier.errors import SortscopeError
 from classifier.review import predicted_class
 from classifier.types import Prediction
 from classifier.uncertainty import probability_matrix, review_order
-from ui.errors import ErrorInfo, show_error
 from ui.prediction_bars import PredictionBars
+from ui.review_keys import ReviewKeys
 from ui.review_session import NONE_TEXT, ReviewSession
 from ui.tasks import TaskRunner
 from ui.thumbnails import ThumbnailLoader
@@ -54,7 +52,7 @@ KEY_HELP = (
 )
 
 
-class ReviewView(QWidget):
+class ReviewView(ReviewKeys, QWidget):
     leave_requested = Signal()
 
     def __init__(
@@ -236,83 +234,6 @@ class ReviewView(QWidget):
             self._show_current()
         self.setFocus()
 
-    # --- decisions ------------------------------------------------------------------------
-
-    def event(self, event: QEvent) -> bool:
-        # The review's keys win over menu shortcuts (Ctrl+Z, plain letters) while it has focus.
-        if event.type() == QEvent.Type.ShortcutOverride and _is_review_key(event):
-            event.accept()
-            return True
-        return super().event(event)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        key, mods = event.key(), event.modifiers()
-        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
-        if Qt.Key.Key_1 <= key <= Qt.Key.Key_9 and not ctrl:
-            index = key - Qt.Key.Key_1
-            if index < len(self.session.class_names):
-                self.decide(self.session.class_names[index])
-        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) or (key == Qt.Key.Key_A and not ctrl):
-            self.accept_prediction()
-        elif key == Qt.Key.Key_X and not ctrl:
-            self.decide(None)
-        elif key == Qt.Key.Key_Space:
-            self.advance()
-        elif key == Qt.Key.Key_Backspace or (key == Qt.Key.Key_Z and ctrl):
-            self.undo()
-        elif key == Qt.Key.Key_Escape:
-            self.leave_requested.emit()
-        else:
-            super().keyPressEvent(event)
-
-    def accept_prediction(self) -> None:
-        row = self.current()
-        if row is not None:
-            self.decide(predicted_class(row, self.session.class_names))
-
-    def decide(self, label: str | None) -> None:
-        row = self.current()
-        if row is None:
-            return
-        try:
-            self.session.decide(row, label)
-        except SortscopeError as error:  # the disk is full: say so, keep the image shown
-            show_error(self, ErrorInfo(error.what, error.todo))
-            return
-        self.advance()
-
-    def advance(self) -> None:
-        if self.revisit is not None:
-            self.revisit = None  # back to where the queue was
-        elif self.position < len(self.queue):
-            self.position += 1
-        self._show_current()
-
-    def undo(self) -> None:
-        undone = self.session.undo()
-        if undone is None:
-            return
-        rows = self.session.rows_of(undone.digest)
-        if not rows:
-            self._show_current()
-            return
-        previous = self.queue[self.position - 1] if 0 < self.position <= len(self.queue) else None
-        if self.revisit is None and previous is not None and previous.digest == undone.digest:
-            self.position -= 1
-        else:
-            self.revisit = rows[0]
-        self._show_current()
-
-    def _picked(self, index: int) -> None:
-        name = self.picker.itemData(index)
-        self.picker.setCurrentIndex(0)
-        if index == self.picker.count() - 1:  # "New class…": a kind the model does not know
-            name, ok = QInputDialog.getText(self, "New class", "Name of the new class:")
-            name = name.strip() if ok else ""
-        if name:
-            self.decide(name)
-        self.setFocus()
-
     # --- showing --------------------------------------------------------------------------
 
     def _decisions_changed(self) -> None:
@@ -428,23 +349,3 @@ class ReviewView(QWidget):
     def shutdown(self) -> None:
         self.loader.shutdown()
         self.strip_loader.shutdown()
-
-
-REVIEW_KEYS = {
-    *(getattr(Qt.Key, f"Key_{i}") for i in range(1, 10)),
-    Qt.Key.Key_Return,
-    Qt.Key.Key_Enter,
-    Qt.Key.Key_A,
-    Qt.Key.Key_X,
-    Qt.Key.Key_Space,
-    Qt.Key.Key_Backspace,
-    Qt.Key.Key_Z,
-    Qt.Key.Key_Escape,
-}
-
-
-def _is_review_key(event: QKeyEvent) -> bool:
-    ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
-    if event.key() == Qt.Key.Key_Z:
-        return ctrl
-    return event.key() in REVIEW_KEYS and not ctrl
