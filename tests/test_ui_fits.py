@@ -90,7 +90,9 @@ def test_fits_header_columns_in_the_table_and_csv(qtbot, tiny_window, tmp_path):
     results = view.results
     n = results.columnCount()
     columns = [results.headerData(c, Qt.Orientation.Horizontal) for c in range(n)]
-    assert columns[-3:] == ["Error", "OBJECT", "EXPTIME"]
+    # FITS header columns come last, after Error and the Novelty of a model that describes
+    # its training images (the CSV has no novelty column until a threshold is set).
+    assert columns[-4:] == ["Error", "Novelty", "OBJECT", "EXPTIME"]
     proxy = view.results_table.proxy
     shown = {
         proxy.index(r, 1).data(): (proxy.index(r, n - 2).data(), proxy.index(r, n - 1).data())
