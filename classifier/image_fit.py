@@ -27,16 +27,10 @@ class FitResult:
 
 def fine_tune_backbone(data, feature_model, head, config, progress, log: RunLog, max_pixels: int):
     """Train the backbone's last blocks and the head together, from images."""
-    from classifier.tf_runtime import keras
-
-    k = keras()
     network = end_to_end.clone_network(feature_model)
     trainable = end_to_end.unfreeze_last_blocks(network, config.fine_tune_blocks)
-    size = network.input_shape[1]
-    inputs = k.Input((size, size, 3), name="image")
-    model = k.Model(inputs, head(network(inputs)), name="fine_tuning")
     fit = fit_from_images(
-        model,
+        image_model(network, head, "fine_tuning"),
         data,
         config,
         progress,
@@ -49,6 +43,15 @@ def fine_tune_backbone(data, feature_model, head, config, progress, log: RunLog,
     network.trainable = False
     details = FineTuneInfo(config.fine_tune_blocks, trainable, fit.best_epoch, fit.stopped_early)
     return network, fit, details
+
+
+def image_model(network, head, name: str):
+    """The network and its head as one Keras model from pixels to probabilities."""
+    from classifier.tf_runtime import keras
+
+    size = network.input_shape[1]
+    inputs = keras().Input((size, size, 3), name="image")
+    return keras().Model(inputs, head(network(inputs)), name=name)
 
 
 def fit_from_images(

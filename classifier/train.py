@@ -21,7 +21,12 @@ from classifier import end_to_end, modelfile
 from classifier.backbones import SMALL_CNN, Availability, Backbone, load_feature_model
 from classifier.errors import DatasetError, SortscopeError
 from classifier.evaluate import SplitScores, evaluate_splits
-from classifier.image_fit import fine_tune_backbone, fit_from_images, trained_backbone
+from classifier.image_fit import (
+    fine_tune_backbone,
+    fit_from_images,
+    image_model,
+    trained_backbone,
+)
 from classifier.keras_loop import EpochCallback, RunLog, build_head, class_weight, optimizer
 from classifier.novelty import fit_novelty
 from classifier.progress import CancelToken, FitStage, ProgressCallback, ignore_progress
@@ -218,9 +223,6 @@ def _predict_features(head, x: np.ndarray, n_classes: int) -> np.ndarray:
 
 def _train_small_cnn(scan, config, progress, log: RunLog) -> TrainOutcome:
     """A small CNN from scratch: the baseline that shows what pretrained features buy."""
-    from classifier.tf_runtime import keras
-
-    k = keras()
     index = {name: i for i, name in enumerate(scan.classes)}
     splits = assign_splits(scan.images, config.split)
     data = {}
@@ -231,11 +233,8 @@ def _train_small_cnn(scan, config, progress, log: RunLog) -> TrainOutcome:
     n_classes = len(scan.classes)
     network = end_to_end.build_small_cnn(config.seed)
     head = build_head(network.output_shape[-1], n_classes, config)
-    size = end_to_end.SMALL_CNN_SIZE
-    inputs = k.Input((size, size, 3), name="image")
-    model = k.Model(inputs, head(network(inputs)), name="small_cnn_training")
     fit = fit_from_images(
-        model,
+        image_model(network, head, "small_cnn_training"),
         data,
         config,
         progress,
@@ -256,7 +255,7 @@ def _train_small_cnn(scan, config, progress, log: RunLog) -> TrainOutcome:
     backbone = Backbone(
         SMALL_CNN,
         "Small CNN (trained from scratch)",
-        size,
+        end_to_end.SMALL_CNN_SIZE,
         network.output_shape[-1],
         f"1+w{end_to_end.weights_digest(network)}",
         "Convolutional network trained by Sortscope on this dataset only.",
