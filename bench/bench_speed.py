@@ -10,7 +10,9 @@
 3. `sortscope classify` end to end on fresh 1024x768 JPEGs, the whole process included
    (the converted engine is kept, as on any machine after the first run; features are not);
 4. the same command again with a warm feature cache;
-5. 24-megapixel JPEGs through the same extraction (engine already loaded): ms/image/core.
+5. 24-megapixel JPEGs through the same extraction (engine already loaded): ms/image/core;
+6. Speed: fast: the same model trained with --int8 (int8 engine, cheaper JPEG draft), its
+   pure inference rate, `sortscope classify` cold and warm on the same files, and 24 MP JPEGs.
 """
 
 from __future__ import annotations
@@ -55,6 +57,25 @@ def classify(folder: Path, model: Path, csv: Path, env: dict) -> float:
     return time.perf_counter() - start
 
 
+def train_model(data: Path, model: Path, env: dict, *extra: str) -> None:
+    command = [sys.executable, str(ROOT / "main.py"), "train", str(data), "--model", str(model)]
+    subprocess.run(
+        [*command, "--epochs", "5", "--quiet", *extra],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+
+
+def large_ms_per_core(large: Path, backbone, count: int, cores: int) -> float:
+    """24 MP JPEGs through extraction (engine loaded): ms per image per core."""
+    from classifier.features import extract_features, open_cache
+
+    start = time.perf_counter()
+    extract_features(sorted(large.glob("*.jpg")), backbone, cache=open_cache(backbone))
+    return 1000 * (time.perf_counter() - start) * cores / count
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=1500)
@@ -67,23 +88,9 @@ def main() -> None:
     cores = os.cpu_count()
 
     make_dataset(work / "train", per_class=20)
-    model = work / "m.sortscope"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "main.py"),
-            "train",
-            str(work / "train"),
-            "--model",
-            str(model),
-            "--epochs",
-            "5",
-            "--quiet",
-        ],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
+    model, int8_model = work / "m.sortscope", work / "m-int8.sortscope"
+    train_model(work / "train", model, env)
+    train_model(work / "train", int8_model, env, "--int8")  # converts the int8 copy once
     folder = work / "night"
     make_jpegs(folder, args.images, (1024, 768), 7)
     large = work / "large"
@@ -91,7 +98,7 @@ def main() -> None:
 
     from PIL import Image
 
-    from classifier.backbones import get_backbone
+    from classifier.backbones import fast, get_backbone
     from classifier.engine import TFLiteEngine, _converted_path, load_engine
     from classifier.images import to_model_input
 
@@ -118,13 +125,16 @@ def main() -> None:
     shutil.rmtree(cache / "features", ignore_errors=True)
     cold = args.images / classify(folder, model, work / "cold.csv", env)
     warm = args.images / classify(folder, model, work / "warm.csv", env)
+    fast_backbone = fast(backbone)
+    int8_engine = load_engine(fast_backbone)
+    int8_pure = pure_inference([int8_engine] * cores, 1)
+    shutil.rmtree(cache / "features", ignore_errors=True)
+    int8_cold = args.images / classify(folder, int8_model, work / "int8-cold.csv", env)
+    int8_warm = args.images / classify(folder, int8_model, work / "int8-warm.csv", env)
     # 24 MP: in this process, engine warm, so start-up does not hide the per-image cost.
-    from classifier.features import extract_features, open_cache
-
-    start = time.perf_counter()
-    extract_features(sorted(large.glob("*.jpg")), backbone, cache=open_cache(backbone))
-    large_seconds = time.perf_counter() - start
-    per_core_ms = 1000 * large_seconds * cores / args.large
+    per_core_ms = large_ms_per_core(large, backbone, args.large, cores)
+    large_seconds = per_core_ms * args.large / cores / 1000
+    int8_per_core_ms = large_ms_per_core(large, fast_backbone, args.large, cores)
 
     print(f"machine: {cores} cores; engine {engine.name}; {args.images} fresh 1024x768 JPEGs")
     print(f"pure inference (best engine layout):      {pure:7.1f} img/s")
@@ -142,6 +152,17 @@ def main() -> None:
         f"24 MP JPEGs end to end: {args.large / large_seconds:.1f} img/s = {per_core_ms:.0f} ms "
         "per image per core (target ~70)"
     )
+    print(f"Speed: fast (int8 engine {int8_engine.name}, JPEG draft 'draft75'):")
+    print(f"pure inference, one interpreter per core:  {int8_pure:7.1f} img/s")
+    print(
+        f"sortscope classify, cold, whole process:  {int8_cold:7.1f} img/s  "
+        f"= {int8_cold / cold:.2f}x the float32 model (target 1.7)"
+    )
+    print(
+        f"sortscope classify, warm, whole process:  {int8_warm:7.1f} img/s  "
+        f"= {int8_warm / int8_cold:.1f}x cold (target 10)"
+    )
+    print(f"24 MP JPEGs end to end: {int8_per_core_ms:.0f} ms per image per core (target 70)")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,7 @@ def configurations(args) -> list[tuple[str, dict]]:
     }  # fmt: skip
     runs = [
         ("Lite0, head only", {}),
+        ("Lite0, head only, fast (int8)", {"int8": True}),
         ("Lite0, head + augmentation (3 copies)", augment),
         (
             "Lite0, head + fine-tuning (last 2 blocks, 5 epochs)",
@@ -75,8 +76,9 @@ def configurations(args) -> list[tuple[str, dict]]:
     for name in ("efficientnet_lite1", "efficientnet_lite2"):
         backbone = get_backbone(name)
         if backbone.availability().available:
-            runs.append((f"{backbone.title.replace('EfficientNet-', '')}, head only",
-                         {"backbone": name}))  # fmt: skip
+            short = backbone.title.replace("EfficientNet-", "")
+            runs.append((f"{short}, head only", {"backbone": name}))
+            runs.append((f"{short}, head only, fast (int8)", {"backbone": name, "int8": True}))
     return [(title, {**base, **options}) for title, options in runs]
 
 
@@ -97,12 +99,16 @@ def main() -> None:
 
         os.environ["SORTSCOPE_CACHE_DIR"] = str(work / "cache")
         scan = scan_dataset(work / "stamps")
-        from classifier.backbones import get_backbone
+        from classifier.backbones import fast, get_backbone
         from classifier.engine import load_engine
 
         for name in ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"):
             if get_backbone(name).availability().available:
-                load_engine(get_backbone(name))  # convert once, outside the timings
+                for backbone in (get_backbone(name), fast(get_backbone(name))):
+                    start = time.perf_counter()  # convert once, outside the timings
+                    load_engine(backbone)
+                    seconds = time.perf_counter() - start
+                    print(f"{backbone.engine_key}: converted in {seconds:.0f} s", flush=True)
         print("\n| configuration | test accuracy | balanced accuracy | training time (cold) |")
         print("|---|---|---|---|")
         for title, options in configurations(args):

@@ -65,6 +65,8 @@ def engine_text() -> str:
         for backbone, name, reason in in_use:
             if name == "tflite":
                 parts.append(f"{backbone}: TFLite/XNNPACK ({interpreter})")
+            elif name == "tflite-int8":
+                parts.append(f"{backbone}: TFLite/XNNPACK int8, Speed: fast ({interpreter})")
             elif reason:
                 parts.append(
                     f"{backbone}: Keras, because the fast engine could not be used: {reason}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,8 @@ import numpy as np
 from classifier import paths
 from classifier.atomic import atomic_write
 from classifier.errors import BackboneUnavailable
+from classifier.int8_engine import CALIBRATION_VERSION, FP32, INT8
+from classifier.preprocessing import DEFAULT_DECODE, FAST_DECODE
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,32 @@ class Backbone:
     builder: Callable[[], object]
     availability: Callable[[], Availability]
     listed: bool = True  # False for the tiny network the test-suite uses
+    # How the network runs and is fed (part of the feature cache key): "fp32", or "int8" for the
+    # full-integer copy (classifier/int8_engine.py); and the JPEG draft rule (images.DECODES).
+    engine: str = FP32
+    decode: str = DEFAULT_DECODE
+
+    @property
+    def network_key(self) -> str:
+        """The float network's own key: the same for both engines."""
+        return f"{self.name}-v{self.version}-{self.input_size}px"
+
+    @property
+    def engine_key(self) -> str:
+        """The key of the converted network this backbone runs on."""
+        int8 = f"-int8c{CALIBRATION_VERSION}" if self.engine == INT8 else ""
+        return self.network_key + int8
 
     @property
     def cache_key(self) -> str:
-        return f"{self.name}-v{self.version}-{self.input_size}px"
+        """Keys feature caches: features of other engines or other pixels never mix."""
+        decode = "" if self.decode == DEFAULT_DECODE else f"-{self.decode}"
+        return self.engine_key + decode
+
+
+def fast(backbone: Backbone) -> Backbone:
+    """The "fast (int8)" variant of a backbone: the int8 engine fed by the cheaper JPEG draft."""
+    return replace(backbone, engine=INT8, decode=FAST_DECODE)
 
 
 # --- EfficientNet-Lite0: the default, shipped by a pip package -----------------------------
@@ -358,8 +382,9 @@ _models_lock = threading.Lock()
 def load_feature_model(backbone: Backbone):
     """Build (once per process) the Keras model computing this backbone's features."""
     with _models_lock:
-        # Keyed like the feature cache: a fine-tuned copy never stands in for the original.
-        key = backbone.cache_key
+        # Keyed by the network: a fine-tuned copy never stands in for the original; both
+        # engines share one float network.
+        key = backbone.network_key
         if key not in _models:
             status = backbone.availability()
             if not status.available:

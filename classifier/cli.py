@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="pretrained network (see 'backbones')",
     )
     train.add_argument(
+        "--int8",
+        action="store_true",
+        help="Speed: fast. Classify ~2x faster with the backbone's int8 copy and a cheaper "
+        "JPEG decode (recorded in the model; transfer learning without fine-tuning)",
+    )
+    train.add_argument(
         "--epochs",
         type=int,
         default=d.epochs,

@@ -200,6 +200,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         fine_tune_learning_rate=args.fine_tune_learning_rate,
         lr_schedule=args.lr_schedule,
         tensorboard_dir=str(args.tensorboard or ""),
+        int8=args.int8,
     )
     validate_config(config)
     progress = TextProgress(quiet=args.quiet)

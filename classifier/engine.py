@@ -5,6 +5,11 @@ the XNNPACK delegate, is 1.5-2x faster on a CPU; it is converted once per backbo
 TensorFlow version), checked against Keras, and kept in the cache. Anything that goes wrong
 on the way falls back to Keras with the reason kept, so results never depend on it.
 Set SORTSCOPE_ENGINE=keras (or tflite) to force one.
+
+A backbone whose `engine` is "int8" (a model trained with Speed: fast) runs on its full-integer
+copy (classifier/int8_engine.py), converted and checked the same way. Its features differ a
+little from the float network's, so it never falls back to Keras and SORTSCOPE_ENGINE does not
+apply to it: a failure is reported instead.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ import numpy as np
 
 from classifier import leftovers, paths
 from classifier.atomic import atomic_write
-from classifier.backbones import BACKBONES, Backbone, get_backbone, load_feature_model
+from classifier.backbones import BACKBONES, Backbone, fast, get_backbone, load_feature_model
+from classifier.errors import SortscopeError
+from classifier.int8_engine import INT8, MIN_AGREEMENT, agreement, int8_copy
 from classifier.tf_runtime import keras, muted_stderr, tensorflow
 
 ENGINE_VERSION = 1
@@ -35,7 +42,7 @@ MAX_DIFFERENCE = 1e-3  # largest feature difference from Keras a converted copy 
 MAX_INTERPRETERS = 8  # each holds its own copy of the packed weights
 # Seconds the one-time conversion takes (fresh cache, 2 cores, weights conversion included:
 # 14.4 s measured for EfficientNet-Lite0), said in the progress line while it runs.
-CONVERSION_SECONDS = {"efficientnet_lite0": 15}
+CONVERSION_SECONDS = {"efficientnet_lite0": 15, "efficientnet_lite0-int8": 30}
 STATUS_INTERVAL = 2.0  # seconds between "so far" reports while the child converts
 CHILD_TIMEOUT = 1800.0
 
@@ -94,12 +101,12 @@ class TFLiteEngine:
     for batches of 32).
     """
 
-    name = "tflite"
     fallback_reason = ""
 
-    def __init__(self, path: Path, instances: int | None = None) -> None:
+    def __init__(self, path: Path, instances: int | None = None, name: str = "tflite") -> None:
         if not Path(path).is_file():
             raise FileNotFoundError(path)
+        self.name = name  # "tflite-int8" for the full-integer copy
         cores = os.cpu_count() or 2
         self.instances = instances or min(cores, MAX_INTERPRETERS)
         self._threads = max(1, cores // self.instances)
@@ -142,7 +149,7 @@ def _tensorflow_version() -> str:
 
 
 def _converted_path(backbone: Backbone) -> Path:
-    name = f"{backbone.cache_key}-tf{_tensorflow_version()}-e{ENGINE_VERSION}.tflite"
+    name = f"{backbone.engine_key}-tf{_tensorflow_version()}-e{ENGINE_VERSION}.tflite"
     return paths.cache_dir() / "engines" / name
 
 
@@ -161,9 +168,11 @@ def convert(model) -> bytes:
 def conversion_message(backbone: Backbone, elapsed: float | None = None) -> str:
     """What the one-time conversion is and how long it takes, for progress lines: the first
     training or classification otherwise looks frozen for its ~15 s."""
-    expected = CONVERSION_SECONDS.get(backbone.name)
+    int8 = backbone.engine == INT8
+    expected = CONVERSION_SECONDS.get(backbone.name + ("-int8" if int8 else ""))
     how_long = f"about {expected} s" if expected else "up to a minute"
-    text = f"Converting {backbone.title} for fast inference (one time, {how_long})"
+    what = "an int8 copy of " if int8 else ""
+    text = f"Converting {what}{backbone.title} for fast inference (one time, {how_long})"
     return text + (f": {elapsed:.0f} s so far…" if elapsed else "…")
 
 
@@ -182,15 +191,22 @@ def _convert_in_child(backbone: Backbone, model_source, on_status=None) -> bool:
     env = {**os.environ, _CHILD_FLAG: "1"}
     target = str(_converted_path(backbone))
     with leftovers.temporary_folder("convert") as tmp:
-        if BACKBONES.get(backbone.name) == backbone:
+        known = BACKBONES.get(backbone.name)
+        if known is not None and _as_run(known, backbone) == backbone:
             source = ["--backbone", backbone.name]
         else:
             keras_file = Path(tmp) / "backbone.keras"
             model_source().save(keras_file)
             source = ["--keras-file", str(keras_file)]
         command = [sys.executable, "-m", "classifier.engine", *source, "--out", target]
+        command += ["--engine", backbone.engine]
         returncode = _wait_reporting(command, env, backbone, on_status)
     return returncode == 0 and Path(target).is_file()
+
+
+def _as_run(known: Backbone, backbone: Backbone) -> Backbone:
+    """The registry's backbone with `backbone`'s engine and decoding."""
+    return fast(known) if backbone.engine == INT8 else known
 
 
 def _wait_reporting(command: list[str], env: dict, backbone: Backbone, on_status) -> int | None:
@@ -210,35 +226,50 @@ def _wait_reporting(command: list[str], env: dict, backbone: Backbone, on_status
 
 
 def _checked_tflite(
-    title: str, model_source, on_status, path: Path, backbone: Backbone | None = None
+    title: str,
+    model_source,
+    on_status,
+    path: Path,
+    backbone: Backbone | None = None,
+    int8: bool = False,
 ) -> TFLiteEngine:
     """The converted copy at `path`, made (in a child process when `backbone` is given) and
-    checked against Keras if it does not exist yet."""
+    checked against Keras if it does not exist yet: a float copy must give the same features,
+    an int8 copy features agreeing at MIN_AGREEMENT."""
+    int8 = int8 or (backbone is not None and backbone.engine == INT8)
+    name = "tflite-int8" if int8 else "tflite"
     if not path.is_file():
         if backbone is not None:
             on_status(conversion_message(backbone))
             if _convert_in_child(backbone, model_source, on_status):
-                return TFLiteEngine(path)
+                return TFLiteEngine(path, name=name)
         else:
             on_status(f"Converting {title} for fast inference (one time)…")
         model = model_source()
-        content = convert(model)
+        if int8:
+            content, sample = int8_copy(model)
+        else:
+            content = convert(model)
+            sample = np.random.default_rng(0).uniform(0, 255, (2, *model.input_shape[1:]))
         tmp_engine_path = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.check")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp_engine_path.write_bytes(content)
         try:
-            sample = np.random.default_rng(0).uniform(0, 255, (2, *model.input_shape[1:]))
             sample = sample.astype(np.float32)
-            difference = np.abs(
-                TFLiteEngine(tmp_engine_path).predict(sample) - KerasEngine(model).predict(sample)
-            ).max()
+            got = TFLiteEngine(tmp_engine_path).predict(sample)
+            want = KerasEngine(model).predict(sample)
         finally:
             tmp_engine_path.unlink(missing_ok=True)
-        if not difference <= MAX_DIFFERENCE:
-            raise ValueError(f"converted copy differs from Keras by {difference:.2g}")
+        if int8 and not agreement(got, want) >= MIN_AGREEMENT:
+            raise ValueError(
+                f"the int8 copy's features agree with float32 at {agreement(got, want):.3f}, "
+                f"below {MIN_AGREEMENT}"
+            )
+        if not int8 and not np.abs(got - want).max() <= MAX_DIFFERENCE:
+            raise ValueError(f"converted copy differs from Keras by {np.abs(got - want).max():.2g}")
         with atomic_write(path, durable=False) as f:
             f.write(content)
-    return TFLiteEngine(path)
+    return TFLiteEngine(path, name=name)
 
 
 _engines: dict[str, object] = {}
@@ -248,15 +279,17 @@ _engines_lock = threading.Lock()
 def load_engine(backbone: Backbone, on_status=None):
     """The fastest working engine for `backbone`, made once per process."""
     on_status = on_status or (lambda _message: None)
-    choice = os.environ.get("SORTSCOPE_ENGINE", "auto").lower()
-    key = f"{backbone.cache_key}:{choice}"
+    int8 = backbone.engine == INT8
+    choice = INT8 if int8 else os.environ.get("SORTSCOPE_ENGINE", "auto").lower()
+    key = f"{backbone.engine_key}:{choice}"
     with _engines_lock:
         if key in _engines:
             return _engines[key]
         if choice != "keras":
             # A copy converted and checked before needs no Keras network at all: faster start.
             with contextlib.suppress(Exception):
-                _engines[key] = TFLiteEngine(_converted_path(backbone))
+                name = "tflite-int8" if int8 else "tflite"
+                _engines[key] = TFLiteEngine(_converted_path(backbone), name=name)
                 return _engines[key]
 
         def model_source():
@@ -270,11 +303,23 @@ def load_engine(backbone: Backbone, on_status=None):
                 path = _converted_path(backbone)
                 engine = _checked_tflite(backbone.title, model_source, on_status, path, backbone)
             except Exception as exc:  # any failure: Keras gives the same features, slower
+                if int8:  # but not those of the int8 copy the model was trained on
+                    raise _no_int8(backbone, exc) from exc
                 if choice == "tflite":
                     raise
                 engine = KerasEngine(model_source(), f"{type(exc).__name__}: {exc}")
         _engines[key] = engine
         return engine
+
+
+def _no_int8(backbone: Backbone, exc: Exception) -> SortscopeError:
+    if isinstance(exc, SortscopeError):
+        return exc
+    return SortscopeError(
+        f"The int8 copy of {backbone.title} that this model runs on could not be made "
+        f"({type(exc).__name__}: {exc}).",
+        "Train the model again with Speed: standard (without --int8); please report this.",
+    )
 
 
 def engines_in_use() -> list[tuple[str, str, str]]:
@@ -288,7 +333,8 @@ def engines_in_use() -> list[tuple[str, str, str]]:
 
 
 def _child_main(argv: list[str]) -> None:
-    """The child process of _convert_in_child: --backbone NAME | --keras-file F, --out PATH."""
+    """The child process of _convert_in_child: --backbone NAME | --keras-file F, --out PATH,
+    --engine fp32|int8."""
     options = dict(zip(argv[::2], argv[1::2], strict=True))
     k = keras()
     if "--backbone" in options:
@@ -296,7 +342,8 @@ def _child_main(argv: list[str]) -> None:
         network = load_feature_model(backbone)
     else:
         network = k.saving.load_model(options["--keras-file"], compile=False, safe_mode=True)
-    _checked_tflite(network.name, lambda: network, print, Path(options["--out"]))
+    int8 = options.get("--engine") == INT8
+    _checked_tflite(network.name, lambda: network, print, Path(options["--out"]), int8=int8)
 
 
 if __name__ == "__main__":

@@ -13,13 +13,14 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import shutil
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from classifier import __version__
 from classifier.atomic import atomic_write
 from classifier.errors import SortscopeError
 from classifier.model_info import ModelInfo
+from classifier.preprocessing import DECODES
 
 FORMATS = ("keras", "tflite", "saved_model", "onnx")
 CALIBRATION_IMAGES = 100  # training images an int8 model is calibrated on
@@ -143,6 +145,7 @@ def onnx_available() -> bool:
 def describe(info: ModelInfo, out: Path, fmt: str, int8: bool, source: Path) -> dict:
     """sortscope.json beside an export: how to feed it exactly the pixels Sortscope would."""
     size = info.input.size
+    draft = math.ceil(size * DECODES[info.input.decode])  # the model's JPEG draft rule
     return {
         "format": "sortscope-export",
         "version": 1,
@@ -159,7 +162,7 @@ def describe(info: ModelInfo, out: Path, fmt: str, int8: bool, source: Path) -> 
             "resize": "bilinear",
             "resize_rule": (
                 "decode upright (EXIF orientation applied), transparent pixels on white, "
-                f"JPEGs with Pillow's draft('RGB', ({size}, {size})), then resize the whole "
+                f"JPEGs with Pillow's draft('RGB', ({draft}, {draft})), then resize the whole "
                 f"image (no crop) to {size}x{size} with Pillow's BILINEAR filter and "
                 "reducing_gap=3.0"
             ),
@@ -170,7 +173,7 @@ def describe(info: ModelInfo, out: Path, fmt: str, int8: bool, source: Path) -> 
             "they are",
         },
         "output": "class probabilities (softmax), in the order of labels.txt",
-        "backbone": asdict(info.backbone),
+        "backbone": info.backbone.to_json(),
         "source_model": str(source),
         "source_created": info.run.created,
         "exported": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -8,7 +8,6 @@ engine's own (classifier/engine.convert), so backbones and exports convert the s
 from __future__ import annotations
 
 import contextlib
-import io
 import tempfile
 from pathlib import Path
 
@@ -19,9 +18,9 @@ from classifier.engine import convert as convert_float
 from classifier.errors import SortscopeError
 from classifier.exports import ExportError, _check_close, sample_pixels
 from classifier.images import load_for_model
+from classifier.int8_engine import convert_int8
 from classifier.model_dataset import DatasetGone, recorded_split, spread
 from classifier.modelfile import SortscopeModel
-from classifier.tf_runtime import muted_stderr
 from classifier.types import ImageRecord, Split
 
 
@@ -47,18 +46,17 @@ def _run(content: bytes, pixels: np.ndarray) -> np.ndarray:
 def _pixels(model: SortscopeModel, records: list[ImageRecord]) -> tuple[np.ndarray, list[int]]:
     """Model inputs of the readable records and their class indices."""
     size, prep = model.model.input_shape[1], model.preprocessing
+    decode = model.info.input.decode
     index = {c: i for i, c in enumerate(model.class_names)}
     images, labels = [], []
     for record in records:
         with contextlib.suppress(SortscopeError):  # the scan read it; it may be gone since
-            images.append(load_for_model(record.path, size, prep=prep)[0])
+            images.append(load_for_model(record.path, size, prep=prep, decode=decode)[0])
             labels.append(index[record.class_name])
     return np.asarray(images, np.float32).reshape(-1, size, size, 3), labels
 
 
 def _int8(model: SortscopeModel, float_content: bytes, count: int) -> tuple[bytes, list[str]]:
-    import tensorflow as tf
-
     try:
         train_records = recorded_split(model, Split.TRAIN)
     except DatasetGone as exc:
@@ -72,13 +70,7 @@ def _int8(model: SortscopeModel, float_content: bytes, count: int) -> tuple[byte
             "None of the training images could be read to calibrate the int8 model.",
             "Check the dataset folder, or export the float model (without --int8).",
         )
-    converter = tf.lite.TFLiteConverter.from_keras_model(model.model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([image[None]] for image in calibration)
-    # Integer kernels throughout; the float32 input and output stay, so the same code runs it.
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    with muted_stderr(), contextlib.redirect_stdout(io.StringIO()):
-        content = converter.convert()
+    content = convert_int8(model.model, calibration)
     notes = [f"int8 calibrated on {len(calibration)} training images (of {len(train_records)})"]
     test, labels = _pixels(model, recorded_split(model, Split.TEST))
     if not len(test):

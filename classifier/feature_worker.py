@@ -74,6 +74,7 @@ def _prepare(
     max_pixels: int,
     prep: Preprocessing,
     variants: Variants | None,
+    decode: str,
 ):
     start = time.perf_counter()
     prepared = Prepared(digest=digest)
@@ -86,7 +87,7 @@ def _prepare(
             read = time.perf_counter()
             prepared.read_seconds = read - start
             prepared.outputs = _decode_outputs(
-                data, prepared.digest, size, cache, max_pixels, prep, variants
+                data, prepared.digest, size, cache, max_pixels, prep, variants, decode
             )
         prepared.decode_seconds = time.perf_counter() - read
     except (ImageError, MemoryError) as exc:
@@ -134,14 +135,18 @@ def run_chunk(
     return chunk
 
 
-def _decode_outputs(data, digest, size, cache, max_pixels, prep, variants) -> list[Output]:
-    """Cached rows as they are; the others decoded (once per file) and augmented if asked."""
+def _decode_outputs(
+    data, digest, size, cache, max_pixels, prep, variants, decode: str
+) -> list[Output]:
+    """Cached rows as they are; the others decoded (once per file, with the backbone's JPEG
+    draft rule `decode`) and augmented if asked (from twice the input size: the rule does not
+    apply to augmented copies)."""
     outputs = [Output(copy, key, features=cache.get(key)) for copy, key in _keys(digest, variants)]
     missing = [o for o in outputs if o.features is None]
     if not missing:
         return outputs
     if variants is None:
-        missing[0].pixels = images.decode_for_model(data, size, max_pixels, prep)
+        missing[0].pixels = images.decode_for_model(data, size, max_pixels, prep, decode)
         return outputs
     # Augment at twice the input size, so crops and rotations keep detail.
     image = images.decode_rgb(data, (2 * size, 2 * size), max_pixels, prep)

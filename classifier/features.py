@@ -169,7 +169,7 @@ def iter_features(
     clock = StageClock(stage, counters.total, progress)
     window = 2 * workers  # chunks in flight: bounded read-ahead, flat memory for any folder
     slot = EngineSlot(backbone, lambda message: clock.report(done, message))
-    prepare_args = (backbone.input_size, cache, max_pixels, prep, variants)
+    prepare_args = (backbone.input_size, cache, max_pixels, prep, variants, backbone.decode)
     ready: list[FeatureRow] = []
     unsaved: list[Output] = []
     saved_at = time.perf_counter()

@@ -20,6 +20,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from classifier import fits_reader, memory
 from classifier.errors import ImageError, ImageErrorKind, too_large
 from classifier.preprocessing import (
+    DECODES,
+    DEFAULT_DECODE,
     HIGH_RANGE_MODES,
     Preprocessing,
     fill_invalid,
@@ -246,12 +248,14 @@ def decode_rgb(
     size_hint: tuple[int, int] | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     prep: Preprocessing = DEFAULT_PREPROCESSING,
+    decode: str = DEFAULT_DECODE,
 ) -> Image.Image:
     """Decode to an upright 8-bit RGB image; FITS and high-range data through `prep`'s stretch.
 
     `size_hint` lets JPEGs decode at a reduced DCT scale (Pillow's draft), and high-range data
     be averaged down before stretching, when the caller only needs a small image: a
-    24-megapixel photo is never fully decoded to make 224x224.
+    24-megapixel photo is never fully decoded to make 224x224. `decode` (a model's rule,
+    preprocessing.DECODES) lets the JPEG draft keep less than the hint.
     """
     try:
         if fits_reader.is_fits(data):
@@ -259,11 +263,12 @@ def decode_rgb(
             return _gray_to_rgb(stretch_to_8bit(frame.data, prep, True, size_hint))
         image = open_image(data, max_pixels)
         if size_hint is not None and image.format in ("JPEG", "MPO"):
-            image.draft("RGB", size_hint)
+            fraction = DECODES[decode]
+            image.draft("RGB", tuple(max(1, int(np.ceil(n * fraction))) for n in size_hint))
         # A small file may still inflate to a large image: such decodes share the budget.
         with memory.reserve(_decode_bytes(image)):
             image.load()
-            image = ImageOps.exif_transpose(image)
+            ImageOps.exif_transpose(image, in_place=True)  # no copy of an upright image
             if image.mode in HIGH_RANGE_MODES:
                 return _gray_to_rgb(stretch_to_8bit(np.asarray(image), prep, False, size_hint))
             return _to_rgb(image)
@@ -315,10 +320,11 @@ def load_for_model(
     size: int,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     prep: Preprocessing = DEFAULT_PREPROCESSING,
+    decode: str = DEFAULT_DECODE,
 ) -> tuple[np.ndarray, str]:
     """Read, hash and decode one file for a backbone of input `size`: (pixels, digest)."""
     with reading(path, max_pixels) as data:
-        return decode_for_model(data, size, max_pixels, prep), content_digest(data)
+        return decode_for_model(data, size, max_pixels, prep, decode), content_digest(data)
 
 
 def decode_for_model(
@@ -326,8 +332,9 @@ def decode_for_model(
     size: int,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     prep: Preprocessing = DEFAULT_PREPROCESSING,
+    decode: str = DEFAULT_DECODE,
 ) -> np.ndarray:
-    return to_model_input(decode_rgb(data, (size, size), max_pixels, prep), size)
+    return to_model_input(decode_rgb(data, (size, size), max_pixels, prep, decode), size)
 
 
 def load_thumbnail(

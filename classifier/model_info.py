@@ -15,9 +15,10 @@ from types import MappingProxyType
 from classifier import __version__
 from classifier.backbones import BACKBONES
 from classifier.checked_json import Invalid
+from classifier.int8_engine import FP32, INT8
 from classifier.names import class_name_problem, is_reserved
 from classifier.novelty import NoveltyInfo
-from classifier.preprocessing import Preprocessing
+from classifier.preprocessing import DEFAULT_DECODE, Preprocessing
 from classifier.types import (
     EpochStats,
     Evaluation,
@@ -38,6 +39,15 @@ class BackboneInfo:
     input_size: int
     feature_dim: int
     layer: str  # the nested model's name inside model.keras
+    # "fp32", or "int8": classify with the full-integer copy (classifier/int8_engine.py).
+    # Written only when not fp32, so files from before it existed read and write unchanged.
+    engine: str = FP32
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        if self.engine == FP32:
+            del data["engine"]
+        return data
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class InputInfo:
     preprocessing: Preprocessing
     pixels: str = "RGB 0..255"
     resize: str = "bilinear"
+    decode: str = DEFAULT_DECODE  # the JPEG draft rule (preprocessing.DECODES)
 
 
 @dataclass(frozen=True)
@@ -129,7 +140,7 @@ class ModelInfo:
             "schema_version": self.schema_version,
             "app_version": self.app_version,
             "class_names": list(self.class_names),
-            "backbone": asdict(self.backbone),
+            "backbone": self.backbone.to_json(),
             "input": {
                 "size": self.input.size,
                 "pixels": self.input.pixels,
@@ -137,6 +148,8 @@ class ModelInfo:
                 "preprocessing": self.input.preprocessing.to_json(),
             },
         }
+        if self.input.decode != DEFAULT_DECODE:  # older files have none: "draft"
+            data["input"]["decode"] = self.input.decode
         if self.head_activations is not None:
             data["head"] = {"activations": list(self.head_activations)}
         data |= self.run.to_json()
@@ -183,8 +196,10 @@ def model_title(source: TrainConfig | ModelInfo) -> str:
             source.backbone.name,
             source.run.fine_tuned_blocks,
         )
+        int8 = source.backbone.engine == INT8
     else:
         kind, backbone, blocks = source.model_type, source.backbone, source.fine_tune_blocks
+        int8 = source.int8 and kind == "transfer"
     if kind == "mlp":
         return "MLP on 32x32 pixels"
     if kind == "small_cnn":
@@ -193,7 +208,7 @@ def model_title(source: TrainConfig | ModelInfo) -> str:
     title = known.title if known else backbone
     if blocks:
         title += f" + last {blocks} block(s) fine-tuned"
-    return title
+    return title + (", fast (int8)" if int8 else "")
 
 
 def _check_consistency(info: ModelInfo) -> None:

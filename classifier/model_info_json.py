@@ -12,6 +12,7 @@ from dataclasses import fields
 from classifier.backbones import BACKBONES, TRAINED_HERE
 from classifier.checked_json import Invalid, Node, shown
 from classifier.errors import SortscopeError
+from classifier.int8_engine import ENGINES, FP32
 from classifier.model_info import (
     MAX_CLASSES,
     SCHEMA_VERSION,
@@ -28,6 +29,8 @@ from classifier.names import class_name_problem, is_reserved
 from classifier.novelty import MAX_COMPONENTS, NoveltyInfo
 from classifier.novelty import METHOD as NOVELTY_METHOD
 from classifier.preprocessing import (
+    DECODES,
+    DEFAULT_DECODE,
     DEFAULT_HIGH_PERCENT,
     DEFAULT_LOW_PERCENT,
     STRETCHES,
@@ -122,6 +125,7 @@ def _backbone(node: Node) -> BackboneInfo:
         input_size=node.get("input_size").integer(1, MAX_INPUT_SIZE),
         feature_dim=node.get("feature_dim").integer(1, MAX_FEATURES),
         layer=node.get("layer").text(128, _LAYER_NAME),
+        engine=node.get("engine", FP32).choice(ENGINES),
     )
 
 
@@ -137,6 +141,7 @@ def _input(node: Node, version: int) -> InputInfo:
         preprocessing=prep,
         pixels=node.get("pixels", "RGB 0..255").text(64),
         resize=node.get("resize", "bilinear").text(64),
+        decode=node.get("decode", DEFAULT_DECODE).choice(tuple(DECODES)),
     )
 
 

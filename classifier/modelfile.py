@@ -139,6 +139,8 @@ class SortscopeModel:
             builder=lambda: self.feature_model,
             availability=lambda: Availability(True),
             listed=False,
+            engine=info.engine,
+            decode=self.info.input.decode,
         )
 
 
@@ -176,8 +178,13 @@ def compose(
             input_size=backbone.input_size,
             feature_dim=backbone.feature_dim,
             layer=feature_model.name,
+            engine=backbone.engine,
         ),
-        input=InputInfo(size=backbone.input_size, preprocessing=prep or Preprocessing()),
+        input=InputInfo(
+            size=backbone.input_size,
+            preprocessing=prep or Preprocessing(),
+            decode=backbone.decode,
+        ),
         head_activations=tuple(a for _, _, a in dense_layers(head)),
         run=run,
         novelty=novelty.info if novelty is not None else None,

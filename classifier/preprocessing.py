@@ -31,6 +31,12 @@ SAMPLE_PIXELS = 1_000_000  # statistics use an even grid of at most this many pi
 # Pillow modes holding more than 8 bits per pixel; FITS data always counts as high-range.
 _UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f/\\:*?"<>|]')
 HIGH_RANGE_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
+# How JPEGs are decoded for a model (its `input.decode`): Pillow's draft picks the strongest DCT
+# reduction (1/2, 1/4, 1/8) that keeps at least this fraction of the input size on each side,
+# then the whole image is resized. A model records its rule; files without one used "draft".
+DECODES = {"draft": 1.0, "draft75": 0.75}
+DEFAULT_DECODE = "draft"
+FAST_DECODE = "draft75"  # 1024x768 decodes at 1/4 scale (256x192), not 1/2 (512x384)
 
 
 def is_high_range(mode: str, fmt: str) -> bool:

@@ -94,6 +94,11 @@ def validate_config(config: TrainConfig) -> None:
                 f"schedules: {', '.join(LR_SCHEDULES)}.",
             )
     config.preprocessing  # noqa: B018 - raises a SortscopeError for an unknown stretch
+    if config.int8 and (config.model_type != "transfer" or config.fine_tunes):
+        raise SortscopeError(
+            "Speed: fast (int8) applies to transfer learning without fine-tuning only.",
+            "Choose Speed: standard (leave out --int8), or train the head only.",
+        )
     if config.augment_copies and not config.augmentation.enabled:
         raise SortscopeError(
             "Augmented copies are asked for, but no change to make them is chosen.",

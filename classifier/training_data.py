@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.backbones import Backbone, get_backbone
+from classifier.backbones import Backbone, fast, get_backbone
 from classifier.errors import DatasetError
 from classifier.features import extract_features, open_cache
 from classifier.keras_loop import oversample_indices
@@ -31,8 +31,9 @@ class SplitData:
 
 
 def feature_backbone(config: TrainConfig) -> Backbone:
-    """The network whose cached features the head learns from."""
-    return get_backbone("pixels_32" if config.model_type == "mlp" else config.backbone)
+    """The network whose cached features the head learns from (its int8 copy when asked)."""
+    backbone = get_backbone("pixels_32" if config.model_type == "mlp" else config.backbone)
+    return fast(backbone) if config.int8 else backbone
 
 
 def _names(names: list[str], at_most: int = 5) -> str:

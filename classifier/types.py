@@ -157,7 +157,7 @@ class ExtractionStats:
     seconds: float = 0.0
     decode_seconds: float = 0.0  # summed over worker threads, like read and inference
     inference_seconds: float = 0.0
-    engine: str = ""  # "tflite" or "keras"; empty when nothing had to be computed
+    engine: str = ""  # "tflite", "tflite-int8" or "keras"; empty when nothing was computed
     read_seconds: float = 0.0  # reading and hashing files (I/O)
     startup_seconds: float = 0.0  # loading the engine (and converting it, the first time)
     workers: int = 1
@@ -249,6 +249,9 @@ class TrainConfig:
     fine_tune_learning_rate: float = 0.0001
     lr_schedule: str = "constant"  # one of LR_SCHEDULES
     tensorboard_dir: str = ""  # log each run's curves here for TensorBoard ("" : off)
+    # Speed: fast. The backbone runs as its int8 copy fed by a cheaper JPEG draft (backbones.fast;
+    # about twice the images per second, transfer learning without fine-tuning only).
+    int8: bool = False
 
     @property
     def augmentation(self) -> Augmentation:
