@@ -8,7 +8,7 @@ features, int8 features calibrated on the generated set (classifier/int8_engine.
 features calibrated on up to 100 of the dataset's training images. Agreement is the mean (and
 lowest) cosine similarity to float32 features on the test images; accuracy is a logistic
 regression fitted on the training split's features of each engine, scored on the test split.
-Also the single-threaded speed of each engine at one image per invoke.
+Also the speed of each engine: one interpreter on all cores, one image per invoke.
 """
 
 from __future__ import annotations
@@ -78,7 +78,10 @@ def main() -> None:
             speed[name] = 1000 * (time.perf_counter() - start) / 64
         test_y = by_split[Split.TEST][1]
         print(f"{args.backbone}: {len(train_y)} training, {len(test_y)} test images")
-        print("| engine | ms/image, 1 thread | cosine to fp32 (mean / lowest) | test accuracy |")
+        print(
+            "| engine | ms/image, one interpreter on all cores "
+            "| cosine to fp32 (mean / lowest) | test accuracy |"
+        )
         print("|---|---|---|---|")
         reference = features["float32"][Split.TEST]
         for name, rows in features.items():

@@ -101,7 +101,7 @@ class RunSummary:
         """The run's keys of sortscope.json (the run history stores the same)."""
         return {
             "model_type": self.model_type,
-            "training": asdict(self.config),
+            "training": _training_json(self.config),
             "dataset": asdict(self.dataset) if self.dataset else {},
             "history": [asdict(h) for h in self.history],
             "best_epoch": self.best_epoch,
@@ -111,6 +111,14 @@ class RunSummary:
             "created": self.created,
             "fine_tune": asdict(self.fine_tune) if self.fine_tune else {},
         }
+
+
+def _training_json(config: TrainConfig) -> dict:
+    """The options as stored; `int8` only when set, so float runs' records stay as they were."""
+    data = asdict(config)
+    if not config.int8:
+        del data["int8"]
+    return data
 
 
 @dataclass(frozen=True)

@@ -108,8 +108,10 @@ def test_a_model_trained_int8_records_it_reloads_and_classifies_with_the_int8_en
     assert meta["backbone"]["engine"] == "int8" and meta["input"]["decode"] == "draft75"
     assert meta["training"]["int8"] is True
     loaded = modelfile.load_model(path, lazy=True)
-    assert model_title(loaded.info) == model_title(loaded.info.run.config) == (
-        "Tiny test network, fast (int8)"
+    assert (
+        model_title(loaded.info)
+        == model_title(loaded.info.run.config)
+        == ("Tiny test network, fast (int8)")
     )
     assert loaded.backbone.cache_key == backbones.fast(TINY).cache_key
     folder = scan.root / "Red"
@@ -121,14 +123,18 @@ def test_a_model_trained_int8_records_it_reloads_and_classifies_with_the_int8_en
 def test_float_models_keep_their_files_and_behaviour(scan, tmp_path):
     model = train(scan, FAST).model
     meta = model.info.to_json()
+    # Written as before the option existed: no engine, decode or int8 keys at all.
     assert "engine" not in meta["backbone"] and "decode" not in meta["input"]
+    assert "int8" not in meta["training"]
     assert model.backbone.cache_key == TINY.cache_key
     assert (model.backbone.engine, model.backbone.decode) == ("fp32", "draft")
-    # A file written before the option existed reads as float32 with the old draft.
-    del meta["training"]["int8"]
     info = ModelInfo.from_json(meta)
-    assert (info.backbone.engine, info.input.decode) == ("fp32", "draft")
-    assert info.to_json() == meta | {"training": meta["training"] | {"int8": False}}
+    assert (info.backbone.engine, info.input.decode, info.run.config.int8) == (
+        "fp32",
+        "draft",
+        False,
+    )
+    assert info.to_json() == meta
 
 
 @pytest.mark.parametrize(
