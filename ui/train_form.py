@@ -34,9 +34,8 @@ FIELD_HELP = {
     "itself stays as it is unless you fine-tune it (Advanced options).",
     "speed": "Speed: fast (int8) runs the backbone as an 8-bit integer copy of itself, fed by "
     "a cheaper JPEG decode: classifying and feature extraction take about half the time. Its "
-    "features differ a little from the standard network's; on our benchmark the accuracy "
-    "stayed within one test image. Recorded in the model, so it classifies the same way "
-    "later. Not with fine-tuning.",
+    "features differ a little from the standard network's, which can cost some accuracy. "
+    "Recorded in the model, so it classifies the same way later. Not with fine-tuning.",
     "epochs": "Epochs: how many times training goes through all the training images. More "
     "epochs learn more, up to a point; early stopping ends sooner when validation stops "
     "improving.",
@@ -59,8 +58,8 @@ FIELD_HELP = {
 # What Speed: fast buys and costs, measured (bench/README.md, "Speed: fast (int8)").
 SPEED_HINT = (
     "Fast (int8): classifying new images takes about half the time (EfficientNet-Lite0, 2 "
-    "cores: 1.8x the images per second); accuracy on our benchmark stayed within one test "
-    "image of Standard. Not with fine-tuning."
+    "cores: 2.0x the images per second). It can cost a little accuracy: on our benchmark "
+    "0 to 4 of 82 test images (Lite0 up to 5 points, Lite2 none). Not with fine-tuning."
 )
 
 
