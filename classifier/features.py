@@ -39,6 +39,7 @@ TASK_FILES = 8  # files one worker decodes and runs through the backbone in one 
 # per chunk.
 SAVE_EVERY_ROWS = 256
 SAVE_EVERY_SECONDS = 3.0
+WARM_CHUNKS = 2  # chunks in a row found whole in the cache before reading ahead stops
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ def iter_features(
     unsaved: list[Output] = []
     saved_at = time.perf_counter()
     done = 0
+    warm_chunks = 0  # finished chunks in a row that needed no new features
     clock.report(0)
 
     def save() -> None:
@@ -189,9 +191,10 @@ def iter_features(
 
     def collect(chunk: Chunk) -> None:
         """Store a finished chunk's new features and queue its rows (calling thread only)."""
-        nonlocal done
+        nonlocal done, warm_chunks
         counters.add(chunk)
         computed = [o for p in chunk.prepared for o in p.outputs if o.computed]
+        warm_chunks = 0 if computed else warm_chunks + 1
         counters.computed += len(computed)
         unsaved.extend(computed)
         if len(unsaved) >= SAVE_EVERY_ROWS or time.perf_counter() - saved_at > SAVE_EVERY_SECONDS:
@@ -214,10 +217,14 @@ def iter_features(
                 cancel.check()
                 while next_index < len(files) and len(in_flight) < window:
                     end = min(next_index + TASK_FILES, len(files))
+                    # Files of unknown digest are read ahead unless the cache has held every
+                    # file lately: then it only costs this thread an open per file (a warm
+                    # 1,500-image run: ~0.1 s).
+                    unknown_ahead = warm_chunks < WARM_CHUNKS
                     images.read_ahead(
                         files[i]
                         for i in range(next_index, end)
-                        if digests[i] is None or digests[i] not in cache
+                        if (unknown_ahead if digests[i] is None else digests[i] not in cache)
                     )
                     in_flight.append(
                         pool.submit(

@@ -182,6 +182,17 @@ def test_files_still_to_compute_are_read_ahead_cached_ones_are_not(dataset, monk
     real([files[0], files[0].parent / "gone.png"])  # a vanished file is not an error here
 
 
+def test_a_warm_run_of_unknown_digests_stops_reading_ahead(dataset, monkeypatch):
+    files, _ = _files(dataset)
+    features.extract_features(files, TINY, workers=1)
+    asked = []
+    monkeypatch.setattr(features.images, "read_ahead", lambda paths: asked.extend(paths))
+    again = features.extract_features(files, TINY, workers=1)
+    assert again.stats.from_cache == len(files) == 60
+    # The first chunks (before two came back whole from the cache), not every file.
+    assert asked == files[: 3 * features.TASK_FILES]
+
+
 def test_an_engine_that_cannot_load_fails_the_run_once_not_per_worker(dataset, monkeypatch):
     files, digests = _files(dataset)
     attempts = []
