@@ -57,9 +57,9 @@ FIELD_HELP = {
 
 # What Speed: fast buys and costs, measured (bench/README.md, "Speed: fast (int8)").
 SPEED_HINT = (
-    "Fast (int8): classifying new images takes about half the time (EfficientNet-Lite0, 2 "
-    "cores: 2.0x the images per second). It can cost a little accuracy: on our benchmark "
-    "0 to 4 of 82 test images (Lite0 up to 5 points, Lite2 none). Not with fine-tuning."
+    "Fast (int8): classifying new images takes about half the time (2.0x the images per "
+    "second here); it may cost a little accuracy (our benchmark: 0 to 4 of 82 test images). "
+    "Not with fine-tuning."
 )
 
 
