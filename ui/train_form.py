@@ -57,7 +57,7 @@ FIELD_HELP = {
 
 # What Speed: fast buys and costs, measured (bench/README.md, "Speed: fast (int8)").
 SPEED_HINT = (
-    "Fast (int8): classifying new images takes about half the time (2.0x the images per "
+    "Fast (int8): classifying new images takes about half the time (1.9-2.05x the images per "
     "second here); it may cost a little accuracy (our benchmark: 0 to 4 of 82 test images). "
     "Not with fine-tuning."
 )
