@@ -26,8 +26,7 @@ from classifier.model_info import (
     RunSummary,
 )
 from classifier.names import class_name_problem, is_reserved
-from classifier.novelty import MAX_COMPONENTS, NoveltyInfo
-from classifier.novelty import METHOD as NOVELTY_METHOD
+from classifier.novelty import KNOWN_METHODS, MAX_COMPONENTS, NoveltyInfo
 from classifier.preprocessing import (
     DECODES,
     DEFAULT_DECODE,
@@ -292,10 +291,11 @@ def _novelty(node: Node | None) -> NoveltyInfo | None:
     """Optional: files saved before novelty existed have no such key, or an empty one."""
     if node is None or not node.object():
         return None
-    if node.get("method").text(64) != NOVELTY_METHOD:
+    method = node.get("method").text(64)
+    if method not in KNOWN_METHODS:
         return None  # a newer Sortscope's description: classify without novelty
     return NoveltyInfo(
-        method=NOVELTY_METHOD,
+        method=method,
         components=node.get("components").integer(1, MAX_COMPONENTS),
         training_images=node.get("training_images").integer(0),
     )

@@ -4,7 +4,9 @@ PCA to 50 dimensions, then t-SNE (openTSNE, FFT-accelerated) of at most `LANDMAR
 the other points are placed at the mean position of their nearest landmarks in the PCA space.
 Measured on 2 busy cores: t-SNE of all 20,000 points took 235 s (110 s of CPU), far over the
 30 s a map may take; landmarks keep the clusters (2-D neighbours share their class as often)
-at a fraction of that. UMAP needs numba, a heavy install. Very small sets get the PCA plane
+at a fraction of that. On 2 quiet cores 20,000 points of real features take 4.2 s, and a
+point's nearest 2-D neighbour has its class 91 % of the time (the PCA plane alone: 55 %;
+bench_quality.py). UMAP needs numba, a heavy install. Very small sets get the PCA plane
 alone. Beyond `MAX_POINTS` a seeded random sample is mapped and the map says so.
 """
 

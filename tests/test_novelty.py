@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 from datasets import CLASS_COLOURS, make_dataset, noisy_image, read_csv
 
+from classifier.backbones import get_backbone
 from classifier.cli import main
+from classifier.features import extract_features
 from classifier.modelfile import load_model, read_info, save_model
-from classifier.novelty import fit_novelty
+from classifier.novelty import LEGACY_METHOD, MAX_REFERENCES, METHOD, fit_novelty
+from classifier.novelty_legacy import fit_mahalanobis
 from classifier.predict import NoveltyOptions, classify_folder
 from classifier.scan import scan_dataset
 from classifier.train import train
@@ -113,3 +116,44 @@ def test_fit_handles_tiny_and_degenerate_sets():
     assert fit_novelty(np.zeros((3, 4)), np.array([0, 1, 0]), 2) is None
     same = fit_novelty(np.ones((10, 4)), np.array([0, 1] * 5), 2)
     assert np.isfinite(same.score(np.ones((3, 4)))).all()
+
+
+def test_model_with_the_first_description_still_loads_and_scores(model_file, night, tmp_path):
+    """Models saved on 2026-12-01 describe their features with a tied Gaussian: still read."""
+    rng = np.random.default_rng(5)
+    files, labels = [], []
+    for i in range(12):
+        for label, name in enumerate(KNOWN):
+            files.append(tmp_path / f"{name}_{i}.png")
+            noisy_image(rng, KNOWN[name]).save(files[-1])
+            labels.append(label)
+    features = extract_features(files, get_backbone("tiny_test"), cache=None).features
+    model = load_model(model_file)
+    model.novelty = fit_mahalanobis(features, np.array(labels), 2)
+    model.info = dataclasses.replace(model.info, novelty=model.novelty.info)
+    old = save_model(model, tmp_path / "first.sortscope")
+    loaded = load_model(old, lazy=True)
+    assert loaded.info.novelty.method == LEGACY_METHOD
+    scores = {
+        r.file: r.novelty for r in classify_folder(night, loaded, novelty=NoveltyOptions()).rows
+    }
+    known = [v for f, v in scores.items() if f.startswith("known")]
+    new = [v for f, v in scores.items() if f.startswith("new")]
+    assert all(0.0 <= v <= 1.0 for v in known + new) and min(new) > np.median(known)
+
+
+def test_description_is_bounded_and_calibrated_out_of_sample():
+    rng = np.random.default_rng(3)
+    centres = rng.normal(0, 3, (4, 16))
+    labels = rng.integers(0, 4, MAX_REFERENCES + 500)
+    train = centres[labels] + rng.normal(0, 1, (len(labels), 16))
+    description = fit_novelty(train, labels, 4)
+    assert description.info.method == METHOD and description.info.training_images == len(train)
+    assert description.references.shape == (MAX_REFERENCES, 16)
+    assert description.references.dtype == np.float16
+    assert len(description.to_npz()) < MAX_REFERENCES * 16 * 2 + 20_000
+    # New images like the training ones spread over 0..1 (scored against themselves, training
+    # images would look more typical than any new image, which would all score near 1).
+    fresh = centres[rng.integers(0, 4, 400)] + rng.normal(0, 1, (400, 16))
+    assert 0.3 < np.median(description.score(fresh)) < 0.7
+    assert np.median(description.score(rng.normal(0, 3, (50, 16)) + 20)) == 1.0

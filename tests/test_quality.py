@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from datasets import make_dataset
 
+from classifier import quality
 from classifier.backbones import get_backbone
 from classifier.cli import main
 from classifier.errors import Cancelled
@@ -92,6 +93,19 @@ def test_out_of_fold_rows_come_from_models_without_them():
     y[0] = 1
     p = out_of_fold_probabilities(x, y, 2)
     assert p[0, 0] > 0.7 and np.allclose(p.sum(axis=1), 1)
+
+
+def test_many_images_are_checked_on_fewer_dimensions(monkeypatch):
+    monkeypatch.setattr(quality, "REDUCE_ABOVE", 30)
+    monkeypatch.setattr(quality, "REDUCED_DIMENSIONS", 3)
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.normal(0, 0.1, (20, 8)), rng.normal(5, 0.1, (20, 8))])
+    assert quality.reduce_dimensions(x).shape == (40, 3)
+    assert quality.reduce_dimensions(x[:30]).shape == (30, 8)
+    y = np.array([0] * 20 + [1] * 20)
+    y[0] = 1
+    p = out_of_fold_probabilities(x, y, 2)
+    assert p[0, 0] > 0.5 and (p[1:20, 0] > 0.5).all() and (p[20:, 1] > 0.5).all()
 
 
 def test_too_few_images_say_so(tmp_path, shared_cache_dir):
