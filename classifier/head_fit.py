@@ -159,13 +159,13 @@ def fit_head(
         start = time.perf_counter()
         if options.lr_schedule == "cosine":
             rate = options.learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / options.epochs))
-        order = rng.permutation(len(y))
-        xs, ys = x[order], y[order]
+        order = rng.permutation(len(y))  # rows gathered per batch: no copy of all of `x`
         loss_sum = right_sum = weight_sum = 0.0
-        for first in range(0, len(ys), options.batch_size):
+        for first in range(0, len(y), options.batch_size):
             if first == 0 and on_batch is not None:
                 on_batch(epoch + 1)
-            xb, yb = xs[first : first + options.batch_size], ys[first : first + options.batch_size]
+            rows = order[first : first + options.batch_size]
+            xb, yb = x[rows], y[rows]
             wb = weights[yb]
             loss, right = net.train_step(xb, yb, wb, rng)
             step.apply(net.params, net.grads, rate)
@@ -182,7 +182,7 @@ def fit_head(
             val_loss, val_accuracy = _cross_entropy(p, val_y), _accuracy(p, val_y)
         report = EpochReport(
             epoch=epoch + 1,
-            loss=loss_sum / len(ys),
+            loss=loss_sum / len(y),
             accuracy=right_sum / weight_sum if weight_sum else 0.0,
             val_loss=val_loss,
             val_accuracy=val_accuracy,
