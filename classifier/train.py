@@ -1,8 +1,9 @@
 """Training runs, from a scanned dataset to an evaluated model ready for `modelfile.save_model`.
 
 - transfer (the default), retrain.py done right: cached backbone features (plus cached
-  augmented copies when asked), a small Keras head, then optionally the backbone's last blocks
-  fine-tuned end to end from images;
+  augmented copies when asked), a small head fitted on them in NumPy (`head_fit`; its weights
+  then live in the Keras head the model file stores), then optionally the backbone's last
+  blocks fine-tuned end to end from images (with Keras);
 - mlp: the same head machinery on raw 32x32 pixels (the "pixels_32" backbone);
 - small_cnn: a small convolutional network trained from scratch on 64x64 images.
 Each evaluates on the held-out test split and composes one inference model: pixels in,
