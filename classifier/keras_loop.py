@@ -1,7 +1,8 @@
 """Keras fitting shared by every training stage: optimizer, schedule, callbacks, logging.
 
-(The head on cached features is fitted in NumPy by `classifier.head_fit`; `fitted_head` puts its
-weights into the Keras head, and `RunLog.stage_reports` logs its epochs like a Keras stage's.)
+(The head on cached features is fitted in NumPy by `classifier.head_fit`, from the Keras head's
+seeded initial weights; `set_head_weights` puts the result back into the Keras head, and
+`RunLog.stage_reports` logs its epochs like a Keras stage's.)
 
 A `RunLog` follows one training run across its stages (head, fine-tuning, or end to end),
 numbering epochs continuously so the curves of a run are one line, checking cancellation every
@@ -50,15 +51,21 @@ def build_head(feature_dim: int, n_classes: int, config: TrainConfig):
     return k.Sequential(layers, name="head")
 
 
-def fitted_head(layers: Layers, config: TrainConfig):
-    """The Keras head (`build_head`) holding weights fitted elsewhere (`classifier.head_fit`):
+def head_weights(head) -> Layers:
+    """(kernel, bias, activation) of each Dense layer of a Keras head, in order."""
+    dense = [layer for layer in head.layers if type(layer).__name__ == "Dense"]
+    return [
+        (*(np.asarray(w, dtype=np.float32) for w in layer.get_weights()), layer.activation.__name__)
+        for layer in dense
+    ]
+
+
+def set_head_weights(head, layers: Layers) -> None:
+    """Put weights fitted elsewhere (`classifier.head_fit`) into a Keras head (`build_head`):
     the model file stores it, and fine-tuning trains on from it."""
-    feature_dim, n_classes = layers[0][0].shape[0], layers[-1][0].shape[1]
-    head = build_head(feature_dim, n_classes, config)
     dense = [layer for layer in head.layers if type(layer).__name__ == "Dense"]
     for layer, (kernel, bias, _) in zip(dense, layers, strict=True):
         layer.set_weights([kernel, bias])
-    return head
 
 
 def oversample_indices(y: np.ndarray, n_classes: int, seed: int) -> np.ndarray:

@@ -29,7 +29,13 @@ from classifier.image_fit import (
     image_model,
     trained_backbone,
 )
-from classifier.keras_loop import EpochCallback, RunLog, build_head, fitted_head
+from classifier.keras_loop import (
+    EpochCallback,
+    RunLog,
+    build_head,
+    head_weights,
+    set_head_weights,
+)
 from classifier.novelty import fit_novelty
 from classifier.progress import CancelToken, FitStage, ProgressCallback, ignore_progress
 from classifier.run_summary import build_run_summary
@@ -122,7 +128,10 @@ def train_head(
     from classifier.tf_runtime import keras
 
     log = log or RunLog(config)
+    keras().utils.set_random_seed(config.seed)  # same data + same seed = same model
     config = head_config(config)
+    # Keras' seeded Glorot initialisation, as when Keras fitted the head: the same start.
+    head = build_head(train.x.shape[1], n_classes, config)
     has_val = len(validation.y) > 0
     x, y = training_arrays(train, n_classes, config)
     log.training_rows = len(y)
@@ -136,10 +145,11 @@ def train_head(
         on_epoch=on_epoch,
         on_batch=on_batch,
         cancel=log.cancel,
+        initial=head_weights(head),
     )
     log.cancel.check()
-    keras().utils.set_random_seed(config.seed)  # fine-tuning after it: same seed, same model
-    return fitted_head(fit.layers, config), fit
+    set_head_weights(head, fit.layers)
+    return head, fit
 
 
 def train(

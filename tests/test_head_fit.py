@@ -77,7 +77,7 @@ def test_gradient_matches_finite_differences(hidden):
     [("adam", 0, True), ("adam", 6, False), ("sgd", 0, True), ("rmsprop", 6, True)],
 )
 def test_updates_match_keras_from_the_same_weights(optimizer, hidden, balanced):
-    from classifier.keras_loop import balanced_class_weights, build_head, fitted_head
+    from classifier.keras_loop import balanced_class_weights, build_head, set_head_weights
     from classifier.keras_loop import optimizer as keras_optimizer
     from classifier.types import TrainConfig
 
@@ -87,7 +87,8 @@ def test_updates_match_keras_from_the_same_weights(optimizer, hidden, balanced):
                          learning_rate=0.05, class_weights=balanced)  # fmt: skip
     dense = [layer for layer in build_head(6, 3, config).layers if layer.get_weights()]
     start = [(k, b + 0.1, "") for k, b in (layer.get_weights() for layer in dense)]
-    model = fitted_head(start, config)
+    model = build_head(6, 3, config)
+    set_head_weights(model, start)
     model.compile(optimizer=keras_optimizer(config, 0.05), loss="sparse_categorical_crossentropy")
     weights = balanced_class_weights(y, 3) if balanced else None
     model.fit(x, y, batch_size=40, epochs=4, shuffle=False, verbose=0, class_weight=weights)
