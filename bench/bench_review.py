@@ -1,13 +1,14 @@
 """The labelling loop's speed: journal writes, adding reviewed images, retraining, re-scoring.
 
-.venv/bin/python bench/bench_review.py [--images 5000] [--added 100] [--rows 100000]
+.venv/bin/python bench/bench_review.py [--images 5000] [--added 100] [--rows 100000] [--keras]
 
 - review journal: cost per decision over 1,000 decisions (append + fsync, as the journal does)
   against an atomic rewrite of the whole file per decision;
 - adding 100 reviewed images to a dataset of 5,000 (plan with duplicate check + copy);
 - retraining with corrections after that, every feature cached (EfficientNet-Lite0's 1,280
   dimensions; synthetic vectors stand in for real ones, the images are tiny PNGs): from the
-  call to the new score, scan included. Target: under 10 s on 2 cores;
+  call to the new score, scan included. Target: under 10 s on 2 cores; with --keras, once more
+  with the Keras model.fit head fit Sortscope used before (bench_head_fit.keras_train_head);
 - re-scoring 100,000 rows from the feature cache with the new head. Target: under 5 s.
 """
 
@@ -74,11 +75,38 @@ def cache_features(cache, paths: list[Path], classes: list[int], centres, rng, s
     return digests
 
 
+def time_retrain(old, corrections, data: Path, name: str):
+    """Retrain with corrections from the call to the new score, scan included; prints where
+    the time went."""
+    from classifier.retrain import retrain_with_corrections
+    from classifier.scan import scan_dataset
+
+    start = time.perf_counter()
+    scan = scan_dataset(data)
+    scanned = time.perf_counter() - start
+    result = retrain_with_corrections(old, corrections, scan=scan)
+    total = time.perf_counter() - start
+    stats = result.outcome.extraction
+    history = result.outcome.history
+    fitted = sum(h.seconds for h in history)
+    print(
+        f"retrain with corrections, {name} ({len(scan.images)} images, {stats.from_cache} from "
+        f"the cache, {stats.computed} computed, {len(history)} epochs): scan {scanned:.1f} s, "
+        f"head fit {fitted:.1f} s, total {total:.1f} s (target < 10 s); "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+    print(f"  {result.text()}")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=5000)
     parser.add_argument("--added", type=int, default=100)
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument(
+        "--keras", action="store_true", help="also retrain with the former Keras head fit"
+    )
     args = parser.parse_args()
     work = work_folder("sortscope-bench-review-")
     os.environ["SORTSCOPE_CACHE_DIR"] = str(work / "cache")
@@ -87,7 +115,6 @@ def main() -> None:
     from classifier.dataset_add import AddItem, execute_add, plan_add
     from classifier.features import open_cache
     from classifier.rescore import relabel, rescore
-    from classifier.retrain import retrain_with_corrections
     from classifier.scan import scan_dataset
     from classifier.train import train
     from classifier.types import Prediction, TrainConfig
@@ -136,18 +163,18 @@ def main() -> None:
           f"with copying {added:.2f} s")  # fmt: skip
 
     corrections = {d: CLASSES[c] for d, c in zip(night_digests, night_labels, strict=True)}
-    start = time.perf_counter()
-    scan = scan_dataset(data)
-    scanned = time.perf_counter() - start
-    result = retrain_with_corrections(old, corrections, scan=scan)
-    total = time.perf_counter() - start
-    stats = result.outcome.extraction
-    print(
-        f"retrain with corrections ({len(scan.images)} images, {stats.from_cache} from the "
-        f"cache, {stats.computed} computed, {len(result.outcome.history)} epochs): "
-        f"scan {scanned:.1f} s, total {total:.1f} s (target < 10 s)"
-    )
-    print(f"  {result.text()}")
+    result = time_retrain(old, corrections, data, "NumPy head fit (Sortscope's)")
+    if args.keras:  # the same retrain with the Keras model.fit head that Sortscope used before
+        from bench_head_fit import keras_train_head
+
+        import classifier.train
+
+        numpy_train_head = classifier.train.train_head
+        classifier.train.train_head = keras_train_head
+        try:
+            time_retrain(old, corrections, data, "Keras head fit (before 2026-12)")
+        finally:
+            classifier.train.train_head = numpy_train_head
 
     rows_cache = work / "rows-cache"
     big = open_cache(backbone, rows_cache, config.preprocessing)

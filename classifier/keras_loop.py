@@ -1,5 +1,9 @@
 """Keras fitting shared by every training stage: optimizer, schedule, callbacks, logging.
 
+(The head on cached features is fitted in NumPy by `classifier.head_fit`, from the Keras head's
+seeded initial weights; `set_head_weights` puts the result back into the Keras head, and
+`RunLog.stage_reports` logs its epochs like a Keras stage's.)
+
 A `RunLog` follows one training run across its stages (head, fine-tuning, or end to end),
 numbering epochs continuously so the curves of a run are one line, checking cancellation every
 batch, and writing TensorBoard scalars when asked. Keras is imported inside functions only.
@@ -15,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier.head_fit import Layers, balanced_class_weights
 from classifier.progress import CancelToken, FitStage, Progress, ProgressCallback, Stage
 from classifier.types import EpochStats, TrainConfig
 
@@ -46,9 +51,21 @@ def build_head(feature_dim: int, n_classes: int, config: TrainConfig):
     return k.Sequential(layers, name="head")
 
 
-def balanced_class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
-    counts = np.bincount(y, minlength=n_classes)
-    return {i: float(len(y) / (n_classes * c)) if c else 0.0 for i, c in enumerate(counts)}
+def head_weights(head) -> Layers:
+    """(kernel, bias, activation) of each Dense layer of a Keras head, in order."""
+    dense = [layer for layer in head.layers if type(layer).__name__ == "Dense"]
+    return [
+        (*(np.asarray(w, dtype=np.float32) for w in layer.get_weights()), layer.activation.__name__)
+        for layer in dense
+    ]
+
+
+def set_head_weights(head, layers: Layers) -> None:
+    """Put weights fitted elsewhere (`classifier.head_fit`) into a Keras head (`build_head`):
+    the model file stores it, and fine-tuning trains on from it."""
+    dense = [layer for layer in head.layers if type(layer).__name__ == "Dense"]
+    for layer, (kernel, bias, _) in zip(dense, layers, strict=True):
+        layer.set_weights([kernel, bias])
 
 
 def oversample_indices(y: np.ndarray, n_classes: int, seed: int) -> np.ndarray:
@@ -145,13 +162,46 @@ class RunLog:
         total = self.run_epochs(stage, epochs)
         return Progress(Stage.TRAINING, len(self.history), total, message=message)
 
+    def stage_reports(self, stage: FitStage, epochs: int):
+        """(on_batch(epoch), on_epoch(EpochReport)) for a head fit on cached features
+        (`classifier.head_fit`): the same numbering, bar and log as a Keras stage."""
+        offset = len(self.history)
+        total = self.run_epochs(stage, epochs)
+
+        def on_batch(epoch: int) -> None:
+            self._batch_report(stage, offset + epoch, total)
+
+        def on_epoch(report) -> None:
+            self.add(
+                EpochStats(
+                    epoch=offset + report.epoch,
+                    epochs=total,
+                    loss=report.loss,
+                    accuracy=report.accuracy,
+                    val_loss=report.val_loss,
+                    val_accuracy=report.val_accuracy,
+                    seconds=report.seconds,
+                    stage=stage,
+                    learning_rate=report.learning_rate,
+                )
+            )
+
+        return on_batch, on_epoch
+
+    def _batch_report(self, stage: FitStage, epoch: int, total: int) -> None:
+        if self.on_batch is not None:
+            # The bar counts the run's epochs (not the steps of one epoch), and the message
+            # changes once an epoch, so reports stay few (throttled in the GUI).
+            named = "" if stage == FitStage.HEAD else f" ({stage})"
+            message = f"epoch {epoch}/{total}{named}"
+            self.on_batch(Progress(Stage.TRAINING, epoch - 1, total, 0.0, message))
+
     def _reporter(self, stage: FitStage, epochs: int):
         from classifier.tf_runtime import keras
 
         log = self
         offset = len(self.history)
         total = self.run_epochs(stage, epochs)
-        named = "" if stage == FitStage.HEAD else f" ({stage})"
 
         class Reporter(keras().callbacks.Callback):
             def on_epoch_begin(self, epoch, logs=None):
@@ -161,12 +211,7 @@ class RunLog:
             def on_train_batch_end(self, batch, logs=None):
                 if log.cancel.cancelled:
                     self.model.stop_training = True
-                if log.on_batch is not None:
-                    # The bar counts the run's epochs (not the steps of one epoch), and the
-                    # message changes once an epoch, so reports stay few (throttled in the GUI).
-                    message = f"epoch {offset + self._epoch}/{total}{named}"
-                    done = offset + self._epoch - 1
-                    log.on_batch(Progress(Stage.TRAINING, done, total, 0.0, message))
+                log._batch_report(stage, offset + self._epoch, total)
 
             def on_epoch_end(self, epoch, logs=None):
                 logs = logs or {}

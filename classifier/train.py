@@ -1,8 +1,9 @@
 """Training runs, from a scanned dataset to an evaluated model ready for `modelfile.save_model`.
 
 - transfer (the default), retrain.py done right: cached backbone features (plus cached
-  augmented copies when asked), a small Keras head, then optionally the backbone's last blocks
-  fine-tuned end to end from images;
+  augmented copies when asked), a small head fitted on them in NumPy (`head_fit`; its weights
+  then live in the Keras head the model file stores), then optionally the backbone's last
+  blocks fine-tuned end to end from images (with Keras);
 - mlp: the same head machinery on raw 32x32 pixels (the "pixels_32" backbone);
 - small_cnn: a small convolutional network trained from scratch on 64x64 images.
 Each evaluates on the held-out test split and composes one inference model: pixels in,
@@ -21,13 +22,20 @@ from classifier import end_to_end, modelfile
 from classifier.backbones import SMALL_CNN, Availability, Backbone, load_feature_model
 from classifier.errors import DatasetError, SortscopeError
 from classifier.evaluate import SplitScores, evaluate_splits
+from classifier.head_fit import HeadFit, HeadOptions, fit_head
 from classifier.image_fit import (
     fine_tune_backbone,
     fit_from_images,
     image_model,
     trained_backbone,
 )
-from classifier.keras_loop import EpochCallback, RunLog, build_head, class_weight, optimizer
+from classifier.keras_loop import (
+    EpochCallback,
+    RunLog,
+    build_head,
+    head_weights,
+    set_head_weights,
+)
 from classifier.novelty import fit_novelty
 from classifier.progress import CancelToken, FitStage, ProgressCallback, ignore_progress
 from classifier.run_summary import build_run_summary
@@ -119,38 +127,34 @@ def train_head(
     n_classes: int,
     config: TrainConfig,
     log: RunLog | None = None,
-):
-    """Fit a head on features; returns (head, best_epoch, stopped_early)."""
+) -> tuple[object, HeadFit]:
+    """Fit a head on features (in NumPy, `classifier.head_fit`); returns the Keras head holding
+    the fitted weights, and the fit (its NumPy layers, best epoch, early stop)."""
     from classifier.tf_runtime import keras
 
-    k = keras()
     log = log or RunLog(config)
-    k.utils.set_random_seed(config.seed)  # same data + same seed = same model
+    keras().utils.set_random_seed(config.seed)  # same data + same seed = same model
     config = head_config(config)
+    # Keras' seeded Glorot initialisation, as when Keras fitted the head: the same start.
     head = build_head(train.x.shape[1], n_classes, config)
-    head.compile(
-        optimizer=optimizer(config, config.learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
     has_val = len(validation.y) > 0
     x, y = training_arrays(train, n_classes, config)
     log.training_rows = len(y)
-    callbacks = log.callbacks(FitStage.HEAD, config.epochs, config.learning_rate, has_val)
-    fitted = head.fit(
+    on_batch, on_epoch = log.stage_reports(FitStage.HEAD, config.epochs)
+    fit = fit_head(
         x,
         y,
-        validation_data=(validation.x, validation.y) if has_val else None,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        class_weight=class_weight(y, n_classes, config),
-        shuffle=True,
-        verbose=0,
-        callbacks=callbacks,
+        n_classes,
+        HeadOptions.from_config(config),
+        validation=(validation.x, validation.y) if has_val else None,
+        on_epoch=on_epoch,
+        on_batch=on_batch,
+        cancel=log.cancel,
+        initial=head_weights(head),
     )
     log.cancel.check()
-    best, stopped = RunLog.outcome(callbacks, len(fitted.epoch))
-    return head, best, stopped
+    set_head_weights(head, fit.layers)
+    return head, fit
 
 
 def train(
@@ -186,9 +190,8 @@ def _train_on_features(scan, config, progress, log: RunLog, cache_dir) -> TrainO
     data, problems, extraction = gather_splits(scan, config, progress, log.cancel, cache_dir)
     n_classes = len(scan.classes)
     progress(log.stage_progress(FitStage.HEAD, config.epochs, "Fitting the classifier head"))
-    head, best_epoch, stopped_early = train_head(
-        data[Split.TRAIN], data[Split.VALIDATION], n_classes, config, log
-    )
+    head, fit = train_head(data[Split.TRAIN], data[Split.VALIDATION], n_classes, config, log)
+    best_epoch, stopped_early = fit.best_epoch, fit.stopped_early
     feature_model = load_feature_model(backbone)
     fine_tune = None
     if config.fine_tunes:
@@ -199,10 +202,7 @@ def _train_on_features(scan, config, progress, log: RunLog, cache_dir) -> TrainO
         problems += fit.problems
         scored = fit.scored
     else:  # from the cached features: no image goes through the network again
-        scored = {
-            s: SplitScores(_predict_features(head, data[s].x, n_classes), data[s].y, data[s].paths)
-            for s in Split
-        }
+        scored = {s: SplitScores(fit.predict(data[s].x), data[s].y, data[s].paths) for s in Split}
     baseline = int(np.bincount(data[Split.TRAIN].y, minlength=n_classes).argmax())
     splits = evaluate_splits(scored, scan.classes, baseline)
     evaluation = splits[Split.TEST]
@@ -220,10 +220,6 @@ def _train_on_features(scan, config, progress, log: RunLog, cache_dir) -> TrainO
     return TrainOutcome(
         model, evaluation, log.history, best_epoch, stopped_early, problems, extraction, splits
     )
-
-
-def _predict_features(head, x: np.ndarray, n_classes: int) -> np.ndarray:
-    return np.asarray(head.predict_on_batch(x)) if len(x) else np.zeros((0, n_classes))
 
 
 def _train_small_cnn(scan, config, progress, log: RunLog) -> TrainOutcome:

@@ -1,5 +1,7 @@
 """The review mode: decisions by key, the journal across restarts, the Reviewed column."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from datasets import CLASS_COLOURS, CSV_HEADER, make_dataset, noisy_image, read_csv
@@ -173,6 +175,39 @@ def test_decisions_survive_a_restart(qtbot, window, model_file, night, settings)
         assert again.runner.shutdown(timeout=10)
 
 
+def test_a_cancelled_run_can_be_reviewed_with_its_earlier_decisions(
+    qtbot, window, model_file, night, monkeypatch
+):
+    """Cancelling a long run to look at what is done: those rows are reviewed like a finished
+    run's, and decisions made for them before come back."""
+    import ui.classify_view
+    from classifier.errors import Cancelled
+
+    view = classify(qtbot, window, model_file, night)
+    review = enter_review(qtbot, view)
+    first = review.current()
+    press(qtbot, review, Qt.Key.Key_1)
+    view.leave_review()
+    real = ui.classify_view.classify_files
+    called = []
+
+    def cancelled_halfway(files, folder, model, **options):
+        reviewed = [f for f in files if f.name == Path(first.file).name]
+        others = [f for f in files if f not in reviewed]
+        real(reviewed + others[:3], folder, model, **options)  # these rows reach the table
+        called.append(True)
+        raise Cancelled()
+
+    monkeypatch.setattr(ui.classify_view, "classify_files", cancelled_halfway)
+    view.start()
+    session = view.review.session
+    qtbot.waitUntil(lambda: bool(called) and session.active, timeout=30000)
+    assert len(session.rows) == 4  # the part classified before the cancel
+    again = next(r for r in session.rows if r.file == first.file)
+    assert session.decision(again).label == session.class_names[0]
+    assert view.review.review_button.isEnabled() and session.counts.reviewed == 1
+
+
 def test_export_and_sort_use_the_reviewed_labels(qtbot, window, model_file, night, tmp_path):
     view = classify(qtbot, window, model_file, night)
     out = tmp_path / "plain.csv"
@@ -327,6 +362,11 @@ def test_retrain_with_corrections_improves_the_score_and_rescores_the_batch(
     new = result.outcome.model
     qtbot.waitUntil(lambda: window.state.model is new, timeout=20000)
     assert window.state.model_path is None  # a new run, not saved over anything
+    runs = window.train_view.runs  # and kept as one: in the Train area and the run history
+    assert runs[-1].outcome is result.outcome and runs[-1].saved is None
+    from classifier import run_history
+
+    assert runs[-1].record.id in {r.id for r in run_history.load().runs}
     assert session.model is new and session.journal.model == model_key(new)
     assert session.counts.reviewed == 30  # the decisions carried over
     rescored = [r for r in session.rows if "purple" in r.file and session.decision(r) is None]
@@ -343,6 +383,10 @@ def test_retrain_with_corrections_improves_the_score_and_rescores_the_batch(
     dialog.choose_save_path()
     qtbot.waitUntil(lambda: window.state.model_path == target, timeout=20000)
     assert target.is_file() and old_file.read_bytes() == old_bytes
+    qtbot.waitUntil(lambda: window.train_view.runs[-1].saved == target, timeout=5000)
+    assert window.train_view.runs[-1].outcome is result.outcome  # updated, not added twice
+    saved_record = next(r for r in run_history.load().runs if r.id == runs[-1].record.id)
+    assert saved_record.saved == target
 
     # Or back to the old model, the same way: re-scored, decisions carried back.
     qtbot.mouseClick(dialog.keep_old, Qt.MouseButton.LeftButton)

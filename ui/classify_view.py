@@ -308,6 +308,8 @@ class ClassifyView(ClassifyOutput, QWidget):
 
     def _cancelled(self) -> None:
         self.progress.finish()
+        if self.results.rows:  # the images classified before the cancel can be reviewed
+            self.review.batch_finished(self.folder, self.classified_with, self.results.rows)
         self._update_buttons()
         self._show_summary(" · cancelled: run again to finish; done images come from the cache")
         self.summary.setToolTip("")

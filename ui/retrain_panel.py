@@ -1,10 +1,11 @@
 """Retrain with corrections: the head fitted again in a task, both scores side by side.
 
 `classifier.retrain.retrain_with_corrections` does the work off the GUI thread (progress and
-Cancel here). The new model is a new run: it is never written over a model file; "Save new
-model…" saves it under a new name. When it is done the Classify area switches to it (the batch
-re-scored from cached features, the review queue reordered, the decisions carried over), and
-"Keep the old model" switches back the same way.
+Cancel here). The new model is a new run: it joins the run history and the Train area's runs
+(`AppState.run_recorded`), and it is never written over a model file; "Save new model…" saves
+it under a new name and links the run to that file. When it is done the Classify area switches
+to it (the batch re-scored from cached features, the review queue reordered, the decisions
+carried over), and "Keep the old model" switches back the same way.
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from classifier.modelfile import SortscopeModel, save_model
+from classifier import run_history
+from classifier.modelfile import SortscopeModel
 from classifier.retrain import RetrainResult, retrain_with_corrections
 from ui import settings as keys
 from ui.errors import ErrorInfo, show_error
+from ui.runs_table import Run
 from ui.state import AppState
 from ui.tasks import TaskRunner
+from ui.train_saving import save_and_link
 from ui.widgets import TaskProgress
 
 ApplyModel = Callable[[SortscopeModel, Path | None], None]
@@ -59,6 +63,7 @@ class RetrainDialog(QDialog):
         self.runner, self.state, self.settings = runner, state, settings
         self.apply_model = apply_model
         self.outcome: RetrainResult | None = None
+        self.run: Run | None = None  # the new run, as the run history keeps it
         self.saved: Path | None = None
         self.text = QLabel(
             f"Training again on <b>{html.escape(str(dataset or 'the model’s dataset'))}</b> "
@@ -96,18 +101,16 @@ class RetrainDialog(QDialog):
         self.scores.setText("")
         self.runner.start(
             "retrain",
-            lambda ctx: retrain_with_corrections(
-                old, corrections, dataset=dataset, progress=ctx.progress, cancel=ctx.cancel
-            ),
+            lambda ctx: _retrain_and_remember(old, corrections, dataset, ctx),
             progressed=self.progress.update_progress,
-            finished=self._finished,
+            finished=lambda done: self._finished(*done),
             failed=self._failed,
             cancelled=self._cancelled,
         )
 
-    def _finished(self, result: RetrainResult) -> None:
+    def _finished(self, result: RetrainResult, run: Run, history_warning: str) -> None:
         self.progress.finish()
-        self.outcome = result
+        self.outcome, self.run = result, run
         old, new = result.old_score, result.new_score
         lines = [
             f"<b>Test accuracy: {old.accuracy:.1%} before → {new.accuracy:.1%} after</b>, "
@@ -121,11 +124,15 @@ class RetrainDialog(QDialog):
             )
         lines.append(
             "The new model is now the model for Classify: the batch was re-scored from the "
-            "feature cache and the review queue reordered. It is not saved yet."
+            "feature cache and the review queue reordered. It is not saved yet; it is listed "
+            "with your runs in the Train area."
         )
+        if history_warning:
+            lines.append(html.escape(history_warning))
         self.scores.setText("<br>".join(lines))
         self.save_button.setEnabled(True)
         self.keep_old.setEnabled(True)
+        self.state.run_recorded.emit(run)
         self.apply_model(result.outcome.model, None)
 
     def _failed(self, info: ErrorInfo) -> None:
@@ -163,7 +170,7 @@ class RetrainDialog(QDialog):
             self.save_to(Path(path))
 
     def save_to(self, path: Path) -> None:
-        if self.outcome is None:
+        if self.outcome is None or self.run is None:
             return
         if self.old_path is not None and path.resolve() == self.old_path.resolve():
             show_error(
@@ -174,11 +181,14 @@ class RetrainDialog(QDialog):
                 ),
             )
             return
-        model = self.outcome.outcome.model
+        run = self.run
+        model = run.outcome.model
         self.save_button.setEnabled(False)
 
-        def saved(_) -> None:
+        def saved(record) -> None:
             self.saved = path
+            self.run = Run(record, run.outcome)
+            self.state.run_recorded.emit(self.run)  # the Train area's row says where it is
             self.settings.setValue(keys.LAST_MODEL_FOLDER, str(path.parent))
             self.state.set_model(model, path)  # the same model, now with its file
             self.state.status.emit(f"New model saved to {path}; it is the model for Classify.")
@@ -188,9 +198,18 @@ class RetrainDialog(QDialog):
             show_error(self, info)
 
         self.runner.start(
-            "save", lambda ctx: save_model(model, path), finished=saved, failed=failed
+            "save", lambda ctx: save_and_link(run, path), finished=saved, failed=failed
         )
 
     def closeEvent(self, event) -> None:
         self.runner.cancel("retrain")
         super().closeEvent(event)
+
+
+def _retrain_and_remember(old, corrections, dataset, ctx) -> tuple[RetrainResult, Run, str]:
+    """The retrain task: retrain, then keep the new run in the history (off the GUI thread)."""
+    result = retrain_with_corrections(
+        old, corrections, dataset=dataset, progress=ctx.progress, cancel=ctx.cancel
+    )
+    record, warning = run_history.remember(result.outcome)
+    return result, Run(record, result.outcome), warning

@@ -25,6 +25,9 @@ class AppState(QObject):
     results_changed = Signal(object)  # ClassifyResult | None
     preprocessing_changed = Signal(object)  # Preprocessing: the stretch training will use
     status = Signal(str)  # a short message for the status bar
+    # ui.runs_table.Run: a run made (or its model saved) outside the Train area, such as a
+    # retrain with corrections; the Train area adds it to its runs, or updates it by id.
+    run_recorded = Signal(object)
 
     def __init__(self) -> None:
         super().__init__()

@@ -75,7 +75,7 @@ class RunSaving:
             show_error(self, info)
 
         self.runner.start(
-            "save", lambda ctx: _save_and_link(run, path), finished=saved, failed=failed
+            "save", lambda ctx: save_and_link(run, path), finished=saved, failed=failed
         )
 
     def _shown_model_action(self, ask) -> None:
@@ -87,7 +87,7 @@ class RunSaving:
         ask(self, self.runner, run.outcome.model, run.saved, folder, self.state.status.emit)
 
 
-def _save_and_link(run: Run, path: Path):
+def save_and_link(run: Run, path: Path):
     """The save task: the model file, then the run's history record linked to it."""
     save_model(run.outcome.model, path)
     try:

@@ -113,6 +113,7 @@ class TrainView(BackboneWeights, RunSaving, QWidget):
         self.history.options_chosen.connect(self.use_options)
         self.history.model_chosen.connect(self.state.model_requested.emit)
         self.history.reindexed.connect(self._reindexed)
+        self.state.run_recorded.connect(self.run_recorded)
         self.runs_table = self.history.table
 
         running = QWidget()
@@ -280,6 +281,15 @@ class TrainView(BackboneWeights, RunSaving, QWidget):
     def runs(self) -> list[Run]:
         """Every run shown, oldest first: earlier sessions' (from the history), then this one's."""
         return self.history.runs
+
+    def run_recorded(self, run: Run) -> None:
+        """A run made elsewhere (Retrain with corrections) joins the runs; a run already
+        there (its model saved since) is updated."""
+        index = self.history.index_of(run.record.id)
+        if index is None:
+            self.history.add(run)
+        else:
+            self.history.replace(index, run)
 
     def use_options(self, config: TrainConfig) -> None:
         """Fill the form with a run's options (Runs ▸ Use these options)."""
