@@ -166,6 +166,7 @@ class ResultsTable(QWidget):
             or self.errors_only.isChecked()
             or bool(self.search.text())
             or self.hide_reviewed.isChecked()
+            or self.proxy.only_files is not None
         )
 
     def shown_count(self) -> int:
