@@ -261,6 +261,7 @@ def test_novelty_order_is_disabled_with_a_reason_for_rows_without_scores(qtbot):
 
 def test_batch_table_novelty_column_threshold_and_unfamiliar_filter(qtbot):
     from ui.results_table import ResultsTable
+    from ui.run_summary import counts_text
     from ui.thumbnails import ThumbnailLoader
 
     loader = ThumbnailLoader()
@@ -282,4 +283,5 @@ def test_batch_table_novelty_column_threshold_and_unfamiliar_filter(qtbot):
     assert model.labels == ["a", "unfamiliar"]
     table.novelty_box.only.setChecked(True)
     assert table.proxy.rowCount() == 1
+    assert "unfamiliar: <b>1</b>" in counts_text(model, table.shown_count())
     loader.shutdown()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QStackedWidget
+from PySide6.QtWidgets import QSplitter, QStackedWidget
 
 from classifier.quality import LabelCheck, LabelIssue
 from classifier.types import ScanResult
@@ -44,6 +44,7 @@ class DatasetQuality:
         self.map.view.image_clicked.connect(self._map_clicked)
         self.map.view.selection_changed.connect(self.show_area)
         view.lower.addTab(self.map, "Map")
+        view.lower.currentChanged.connect(self._tab_changed)
         self._root: Path | None = None
         view.state.scan_changed.connect(self._scan_changed)
 
@@ -53,6 +54,15 @@ class DatasetQuality:
         if root != self._root:  # another dataset: its suspects and map are not these
             self._root, self.checked = root, None
             self.map.clear()
+
+    def _tab_changed(self, index: int) -> None:
+        """A map needs room: opening its tab gives the lower pane at least half the height."""
+        splitter = self.view.lower.parentWidget()
+        if self.view.lower.widget(index) is not self.map or not isinstance(splitter, QSplitter):
+            return
+        upper, lower = splitter.sizes()
+        if lower < upper:
+            splitter.setSizes([(upper + lower) * 2 // 5, (upper + lower) * 3 // 5])
 
     def _checked(self, scan: ScanResult, check: LabelCheck) -> None:
         self.checked = (scan, check)

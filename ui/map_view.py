@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from classifier.backbones import Backbone
+from classifier.names import UNCERTAIN, UNFAMILIAR
 from classifier.preprocessing import Preprocessing
 from classifier.projection import ImageMap, map_files
 from ui.errors import show_error
@@ -42,6 +43,11 @@ BY_NOVELTY = "Colour by novelty"
 NOVELTY_LEGEND = ("novelty 0: like the training images", "0.5", "1: unlike any of them")
 POINT_SIZE = 7
 HOVER_SIZE = 112
+PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#bcbd22", "#17becf",
+)  # fmt: skip
+SPECIAL = {UNCERTAIN: "#a0a0a0", UNFAMILIAR: "#303030"}
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,7 @@ class MapView(QWidget):
         self.scatter.sigClicked.connect(self._clicked)
         self.scatter.sigHovered.connect(self._hovered)
         self.plot.addItem(self.scatter)
-        self.legend = self.plot.addLegend(offset=(10, 10))
+        self.legend = self.plot.addLegend(offset=(10, 10), labelTextColor=(40, 40, 40))
         self.colour = QComboBox()
         self.colour.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.colour.currentTextChanged.connect(lambda _t: self._draw())
@@ -132,7 +138,7 @@ class MapView(QWidget):
         self.roi: pg.RectROI | None = None
         self.note = QLabel("")
         self.area_note = QLabel("")
-        bar = QHBoxLayout()
+        self.bar = bar = QHBoxLayout()  # a host adds its own controls at the end
         bar.addWidget(self.colour)
         bar.addWidget(self.area)
         bar.addWidget(self.area_note)
@@ -180,8 +186,17 @@ class MapView(QWidget):
             ends = cmap.map(np.array([0.0, 0.5, 1.0]), mode="qcolor")
             legend = dict(zip(NOVELTY_LEGEND, ends, strict=True))
             return [pg.mkBrush(c) for c in colours], legend
-        names = sorted(set(self.image_map.labels))
-        palette = {name: pg.intColor(i, max(len(names), 1)) for i, name in enumerate(names)}
+        names = sorted(set(self.image_map.labels) - set(SPECIAL))
+        # A qualitative palette while it lasts (matplotlib's tab10), then evenly spaced hues;
+        # "uncertain" and "unfamiliar" are greys, so they never look like a class.
+        many = len(names) > len(PALETTE)
+        palette = {
+            name: pg.intColor(i, len(names)) if many else QColor(PALETTE[i])
+            for i, name in enumerate(names)
+        }
+        palette |= {
+            name: QColor(SPECIAL[name]) for name in SPECIAL if name in self.image_map.labels
+        }
         brushes = {name: pg.mkBrush(colour) for name, colour in palette.items()}
         return [brushes[label] for label in self.image_map.labels], palette
 
@@ -240,11 +255,13 @@ class MapView(QWidget):
             self.area_note.setText("")
             self.selection_changed.emit(None)
             return
-        # The middle of the points at first (a third of their extent each way).
+        # At first a quarter of the view each way, around the point nearest the points' median.
         xy = self.image_map.projection.xy
-        (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
-        w, h = max((x1 - x0) / 3, 1e-6), max((y1 - y0) / 3, 1e-6)
-        self.roi = pg.RectROI(QPointF(x0 + w, y0 + h), (w, h), pen=pg.mkPen("r", width=2))
+        centre = xy[np.argmin(((xy - np.median(xy, axis=0)) ** 2).sum(axis=1))]
+        (x0, x1), (y0, y1) = self.plot.viewRange()
+        w, h = (x1 - x0) / 4, (y1 - y0) / 4
+        corner = QPointF(centre[0] - w / 2, centre[1] - h / 2)
+        self.roi = pg.RectROI(corner, (w, h), pen=pg.mkPen("r", width=2))
         self.roi.sigRegionChangeFinished.connect(self._area_changed)
         self.plot.addItem(self.roi)
         self._area_changed()
@@ -292,13 +309,12 @@ class MapPanel(QWidget):
         self.hint = QLabel(
             "Similar images lie close together. Draw the map to see every image as a point."
         )
-        bar = QHBoxLayout()
+        bar = self.view.bar  # one row: the map's controls, then drawing it
         bar.addWidget(self.hint, 1)
         bar.addWidget(self.progress, 1)
         bar.addWidget(self.button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(bar)
         layout.addWidget(self.view, 1)
 
     def draw(self) -> None:

@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from classifier.backbones import DEFAULT_BACKBONE, get_backbone
@@ -28,7 +28,7 @@ from ui.widgets import TaskProgress, ThumbnailStrip
 
 TASK = "check-labels"
 TYPICAL = 4  # typical images shown per class
-TYPICAL_SIZE = 64
+TYPICAL_SIZE = 60
 SUSPECT_SIZE = 240
 
 
@@ -154,8 +154,11 @@ class SuspectCompare(QWidget):
         self.loaders = [ThumbnailLoader(TYPICAL_SIZE, threads=1, parent=self) for _ in range(2)]
         self.captions = [QLabel(), QLabel()]
         self.strips = [ThumbnailStrip(loader) for loader in self.loaders]
-        for strip in self.strips:
-            strip.setFixedHeight(TYPICAL_SIZE + 52)
+        for strip in self.strips:  # one row each; a thumbnail's tooltip names its file
+            strip.setFlow(ThumbnailStrip.Flow.LeftToRight)
+            strip.setWrapping(False)
+            strip.setGridSize(QSize(TYPICAL_SIZE + 10, TYPICAL_SIZE + 10))
+            strip.setFixedHeight(TYPICAL_SIZE + 34)
         self.move_button = QPushButton("Move to …")
         self.move_button.clicked.connect(self.move_requested)
         self.keep_button = QPushButton("Keep as is")
@@ -192,7 +195,7 @@ class SuspectCompare(QWidget):
             caption.setText(
                 f"Typical <b>{escape(name)}</b> ({role})" if paths else f"No other {name} images"
             )
-            strip.show_items([(p, p.name, str(p)) for p in paths])
+            strip.show_items([(p, "", str(p)) for p in paths])
 
     def typical_shown(self) -> list[list[Path]]:
         """The typical images on show, per strip (for tests and screenshots)."""
