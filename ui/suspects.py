@@ -158,7 +158,7 @@ class SuspectCompare(QWidget):
             strip.setFlow(ThumbnailStrip.Flow.LeftToRight)
             strip.setWrapping(False)
             strip.setGridSize(QSize(TYPICAL_SIZE + 10, TYPICAL_SIZE + 10))
-            strip.setFixedHeight(TYPICAL_SIZE + 34)
+            strip.setFixedHeight(TYPICAL_SIZE + 24)
         self.move_button = QPushButton("Move to …")
         self.move_button.clicked.connect(self.move_requested)
         self.keep_button = QPushButton("Keep as is")
