@@ -17,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -35,6 +34,7 @@ from classifier.names import UNCERTAIN, UNFAMILIAR
 from classifier.preprocessing import Preprocessing
 from classifier.projection import ImageMap, map_files
 from ui.errors import show_error
+from ui.map_hover import HOVER_SIZE, HoverCard
 from ui.tasks import TaskRunner
 from ui.thumbnails import ThumbnailLoader
 from ui.widgets import TaskProgress
@@ -42,7 +42,6 @@ from ui.widgets import TaskProgress
 BY_NOVELTY = "Colour by novelty"
 NOVELTY_LEGEND = ("novelty 0: like the training images", "0.5", "1: unlike any of them")
 POINT_SIZE = 7
-HOVER_SIZE = 112
 PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#bcbd22", "#17becf",
@@ -62,45 +61,6 @@ class MapSource:
     novelty: Sequence[float] | None = None
     digests: Sequence[str | None] | None = None
     colour_by: str = "Colour by class"  # the label colouring's name ("… predicted label")
-
-
-class HoverCard(QFrame):
-    """A small floating card: the hovered image's thumbnail above its name and label."""
-
-    def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
-        super().__init__(parent, Qt.WindowType.ToolTip)
-        self.loader = loader
-        self.path: Path | None = None
-        self.setFrameShape(QFrame.Shape.Box)
-        self.image = QLabel()
-        self.image.setFixedSize(HOVER_SIZE, HOVER_SIZE)
-        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.text = QLabel()
-        self.text.setMaximumWidth(240)
-        self.text.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.image, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(self.text)
-        loader.loaded.connect(self._loaded)
-
-    def show_for(self, path: Path, text: str, at: QPoint) -> None:
-        self.path = path
-        self.text.setText(text)
-        known, pixmap = self.loader.cached(path)
-        if known and pixmap is not None:
-            self.image.setPixmap(pixmap)
-        else:
-            self.image.setText("…")
-        if not known:
-            self.loader.request(path)
-        self.adjustSize()
-        self.move(at + QPoint(16, 16))
-        self.show()
-
-    def _loaded(self, path: Path, pixmap) -> None:
-        if path == self.path and pixmap is not None:
-            self.image.setPixmap(pixmap)
 
 
 class MapView(QWidget):
