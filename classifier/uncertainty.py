@@ -1,4 +1,5 @@
-"""How unsure the model is of each result, and the review order: least certain first.
+"""How unsure the model is of each result, and the review order: least certain first (or the
+most unfamiliar first, for a model that scores novelty).
 
 Works on a results array, (rows, classes) probabilities, with NaN rows for files that failed:
 
@@ -6,7 +7,9 @@ Works on a results array, (rows, classes) probabilities, with NaN rows for files
     order = review_order(p, by="margin", skip=reviewed_mask)  # row indices, least certain first
 
 - margin: the best probability minus the second best (0: a coin toss between two classes);
-- entropy: -sum(p log p) in nats (highest when the probability is spread over every class).
+- entropy: -sum(p log p) in nats (highest when the probability is spread over every class);
+- novelty: the rows' novelty scores (classifier/novelty.py), highest first; rows without a score
+  are left out.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 
 from classifier.types import Prediction
 
-ORDERS = ("margin", "entropy")
+ORDERS = ("margin", "entropy", "novelty")
 
 
 def probability_matrix(rows: Sequence[Prediction], n_classes: int) -> np.ndarray:
@@ -48,12 +51,28 @@ def entropies(probabilities: np.ndarray) -> np.ndarray:
     return out
 
 
+def novelty_scores(rows: Sequence[Prediction]) -> np.ndarray:
+    """The rows' novelty scores as one float32 array; NaN where a row has none."""
+    values = [r.novelty if r.novelty is not None and not r.error else np.nan for r in rows]
+    return np.asarray(values, dtype=np.float32).reshape(len(rows))
+
+
 def review_order(
-    probabilities: np.ndarray, by: str = "margin", skip: np.ndarray | None = None
+    probabilities: np.ndarray,
+    by: str = "margin",
+    skip: np.ndarray | None = None,
+    novelty: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Row indices to review, least certain first; rows without probabilities and rows in
-    `skip` (a boolean mask, e.g. those already reviewed) are left out. Ties keep row order."""
-    if by == "margin":
+    """Row indices to review, least certain first (by="novelty": most unfamiliar first, from
+    `novelty`, one score per row); rows without probabilities (or without a novelty score) and
+    rows in `skip` (a boolean mask, e.g. those already reviewed) are left out. Ties keep row
+    order."""
+    if by == "novelty":
+        if novelty is None:
+            raise ValueError("the novelty order needs the rows' novelty scores")
+        failed = np.isnan(np.asarray(probabilities, dtype=np.float32)).any(axis=1)
+        key = np.where(failed, np.nan, -np.asarray(novelty, dtype=np.float32))  # high: first
+    elif by == "margin":
         key = margins(probabilities)  # small margin: unsure
     elif by == "entropy":
         key = -entropies(probabilities)  # high entropy: unsure

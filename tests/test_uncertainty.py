@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from classifier.types import Prediction
-from classifier.uncertainty import entropies, margins, probability_matrix, review_order
+from classifier.uncertainty import (
+    entropies,
+    margins,
+    novelty_scores,
+    probability_matrix,
+    review_order,
+)
 
 P = np.array(
     [
@@ -52,3 +58,21 @@ def test_error_rows_and_reviewed_rows_are_left_out():
 def test_a_single_class_and_an_empty_batch():
     assert margins(np.array([[1.0], [0.4]])).tolist() == pytest.approx([1.0, 0.4])
     assert review_order(np.zeros((0, 3), np.float32)).tolist() == []
+
+
+def test_most_unfamiliar_first_leaves_out_rows_without_a_score():
+    rows = [
+        Prediction("a", "x", 0.9, (0.9, 0.1), novelty=0.2),
+        Prediction("bad", "", None, None, error="corrupt", novelty=0.99),
+        Prediction("c", "y", 0.55, (0.45, 0.55), novelty=0.97),
+        Prediction("d", "x", 0.7, (0.7, 0.3)),  # not scored
+        Prediction("e", "y", 0.8, (0.2, 0.8), novelty=0.6),
+    ]
+    p = probability_matrix(rows, 2)
+    scores = novelty_scores(rows)
+    assert np.isnan(scores[1]) and np.isnan(scores[3])
+    assert review_order(p, "novelty", novelty=scores).tolist() == [2, 4, 0]
+    skip = np.array([0, 0, 1, 0, 0], bool)
+    assert review_order(p, "novelty", skip=skip, novelty=scores).tolist() == [4, 0]
+    with pytest.raises(ValueError):
+        review_order(p, "novelty")  # the scores are needed

@@ -39,6 +39,7 @@ from classifier.progress import Progress
 from classifier.sorting import SortReport
 from classifier.types import DEFAULT_THRESHOLD
 from ui import settings as keys
+from ui.classify_map import ResultsMap
 from ui.classify_output import ClassifyOutput
 from ui.errors import ErrorInfo, show_error
 from ui.image_preview import ImagePreview
@@ -171,7 +172,8 @@ class ClassifyView(ClassifyOutput, QWidget):
         middle = QWidget()
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
-        middle_layout.addWidget(self.results_table, 1)
+        self.results_map = ResultsMap(self)  # tabs: the table, and its Map
+        middle_layout.addWidget(self.results_map, 1)
         middle_layout.addWidget(self.summary)
         middle_layout.addWidget(self.review)
         middle_layout.addLayout(actions)
@@ -256,6 +258,7 @@ class ClassifyView(ClassifyOutput, QWidget):
         self.summary.setToolTip("")
         has_novelty = model.novelty is not None
         self.results_table.reset(model.class_names, tuple(header_keys), has_novelty)
+        self.results_map.clear()
         self.classified_with = model
         self.leave_review()
         self.review.batch_started()
@@ -400,6 +403,7 @@ class ClassifyView(ClassifyOutput, QWidget):
     def shutdown(self) -> None:
         self.table_loader.shutdown()
         self.review.shutdown()
+        self.results_map.shutdown()
 
 
 def _model_and_folder_arguments(view: ClassifyView, state: AppState, args: list[str]) -> None:

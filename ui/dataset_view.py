@@ -30,11 +30,10 @@ from classifier.scan import scan_dataset
 from classifier.split import split_key
 from classifier.types import ImageRecord, ProblemKind, ScanResult, Split, SplitConfig
 from ui.class_chart import ClassChart
+from ui.dataset_quality import DatasetQuality
 from ui.dataset_splits import SplitColumns, splits_of
 from ui.errors import show_error
 from ui.image_preview import ImagePreview
-from ui.label_issues import LabelIssuesPanel
-from ui.map_view import MapPanel, dataset_source
 from ui.problems_panel import ProblemsPanel
 from ui.state import AppState
 from ui.stretch_controls import StretchControls
@@ -191,21 +190,17 @@ class DatasetView(SplitColumns, QWidget):
         self.problems.problem_clicked.connect(self._problem_clicked)
         self.problems.files_changed.connect(self._files_changed)
 
+        side = QStackedWidget()  # the preview, or a suspected label error (DatasetQuality)
+        side.addWidget(self.preview)
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(left)
         top.addWidget(self.grid)
-        top.addWidget(self.preview)
+        top.addWidget(side)
         top.setSizes([380, 520, 300])
         top.setStretchFactor(1, 1)
-        self.label_issues = LabelIssuesPanel(self.state, self.runner)
-        self.label_issues.image_selected.connect(self._show_path)
-        self.label_issues.dataset_changed.connect(self._files_changed)
-        self.map = MapPanel(self.runner, dataset_source(self.state))
-        self.map.view.image_clicked.connect(self._show_path)
         self.lower = QTabWidget()
         self.lower.addTab(self.problems, "Problems")
-        self.lower.addTab(self.label_issues, "Check labels")
-        self.lower.addTab(self.map, "Map")
+        self.quality = DatasetQuality(self, side)  # check labels, suspects, the Map tab
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(self.lower)
@@ -393,8 +388,7 @@ class DatasetView(SplitColumns, QWidget):
 
     def shutdown(self) -> None:
         self.loader.shutdown()
-        self.label_issues.shutdown()
-        self.map.shutdown()
+        self.quality.shutdown()
 
 
 def _open_argument(view: DatasetView, _state, args: list[str]) -> None:

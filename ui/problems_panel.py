@@ -2,6 +2,10 @@
 can be done about a problem file right there: open its folder, move it to another class (with
 undo, through the core's "Move to class…"), or delete it (to the system trash).
 
+Suspected label errors ("Check labels", ui/suspects.py) are rows here too, after the scan's
+problems: the file, the class the network suggests and how sure; "Move to <suggested>" (with
+undo) or "Keep as is" (remembered by content, so the next check does not flag it again).
+
 File work runs off the GUI thread; afterwards `files_changed` asks for the dataset to be
 scanned again.
 """
@@ -27,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from classifier.dataset_add import plan_move_to_class
+from classifier.quality import KeptLabels, LabelIssue
 from classifier.sorting import UndoReport, execute_sort, undo_sort
 from classifier.types import Problem, Severity
 from ui.errors import ErrorInfo, show_error
@@ -35,13 +40,16 @@ from ui.tasks import TaskRunner
 
 FILE_WIDTH = 260  # px
 ICONS = {Severity.ERROR: "⛔", Severity.WARNING: "⚠", Severity.INFO: "ℹ"}
+SUSPECT_ICON = ICONS[Severity.WARNING]
 
 
 class ProblemsPanel(QWidget):
     """A title with the count, and one row per problem; clicking a row names its index."""
 
     problem_clicked = Signal(int)  # the row, which is the problem's index in the scan
+    suspect_clicked = Signal(object)  # a LabelIssue (a row after the scan's problems)
     files_changed = Signal(str)  # what was done; the dataset needs scanning again
+    said = Signal(str)  # a word for the status bar (a suspect kept)
 
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -50,6 +58,10 @@ class ProblemsPanel(QWidget):
         self.folder: Path | None = None
         self.classes: tuple[str, ...] = ()
         self.undo_log: Path | None = None  # the last move to another class
+        self.suspects: list[LabelIssue] = []  # rows after the problems, worst first
+        self.suspect_note = ""  # the last check's outcome, for the title
+        self.kept = KeptLabels()  # "Keep as is", by content
+        self._undo_suspect: LabelIssue | None = None  # listed again when its move is undone
         self.title = QLabel("Problems")
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["", "Problem", "File", "What to do"])
@@ -63,7 +75,7 @@ class ProblemsPanel(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.table.cellClicked.connect(lambda row, _column: self.problem_clicked.emit(row))
+        self.table.cellClicked.connect(self._clicked)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
@@ -77,9 +89,13 @@ class ProblemsPanel(QWidget):
         self.delete_button.clicked.connect(self.delete_selected)
         self.undo_button = QPushButton("Undo move")
         self.undo_button.clicked.connect(self.undo_move)
+        self.keep_button = QPushButton("Keep as is")
+        self.keep_button.setToolTip("The folder is right: do not flag this image again.")
+        self.keep_button.clicked.connect(self.keep_selected)
         self.actions = QHBoxLayout()
         self.actions.addWidget(self.title, 1)
-        for button in (self.undo_button, self.open_button, self.move_button, self.delete_button):
+        buttons = (self.undo_button, self.open_button, self.keep_button, self.move_button)
+        for button in (*buttons, self.delete_button):
             self.actions.addWidget(button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -91,22 +107,36 @@ class ProblemsPanel(QWidget):
         self, problems: tuple[Problem, ...], folder: Path | None, classes: tuple[str, ...] = ()
     ) -> None:
         """Files are shown relative to `folder` where they lie inside it; `classes` are the
-        class folders a file can be moved to."""
+        class folders a file can be moved to. The suspects of the same folder stay (those
+        still where they were); another folder's are dropped."""
+        if folder != self.folder:
+            self.suspects, self.suspect_note, self.undo_log = [], "", None
         self.problems, self.folder, self.classes = problems, folder, classes
-        count = len(problems)
-        self.title.setText(
-            f"<b>{count} problem{'s' if count != 1 else ''}</b>" if count else "No problems found"
-        )
-        self.table.setVisible(bool(count))
-        self.table.setRowCount(count)
-        for row, p in enumerate(problems):
-            where = ""
-            if p.path is not None and folder is not None:
-                try:
-                    where = p.path.relative_to(folder).as_posix()
-                except ValueError:
-                    where = str(p.path)
-            cells = [ICONS[p.severity], p.message, where, p.advice]
+        self.suspects = [s for s in self.suspects if s.path.is_file()]
+        self._fill()
+
+    def show_suspects(self, suspects, note: str = "") -> None:
+        """Suspected label errors (LabelIssue, worst first) as rows after the problems;
+        `note` says what the check found (or why it could not check)."""
+        self.suspects, self.suspect_note = list(suspects), note
+        self._fill()
+
+    def _fill(self) -> None:
+        problems, folder = self.problems, self.folder
+        count, suspects = len(problems), len(self.suspects)
+        title = f"<b>{count} problem{'s' if count != 1 else ''}</b>" if count else ""
+        if suspects:
+            s = "s" if suspects != 1 else ""
+            title += f"{' · ' if title else ''}<b>{suspects} suspected label error{s}</b>"
+        title = title or "No problems found"
+        if self.suspect_note:
+            title += f" · {self.suspect_note}"
+        self.title.setText(title)
+        self.table.setVisible(bool(count + suspects))
+        self.table.setRowCount(count + suspects)
+        rows = [_problem_cells(p, folder) for p in problems]
+        rows += [_suspect_cells(s) for s in self.suspects]
+        for row, cells in enumerate(rows):
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
@@ -118,20 +148,51 @@ class ProblemsPanel(QWidget):
 
     # --- acting on a problem's file ---------------------------------------------------------
 
-    def selected_file(self) -> Path | None:
-        """The selected problem's file, if it still exists."""
+    def _clicked(self, row: int, _column: int = 0) -> None:
+        if row < len(self.problems):
+            self.problem_clicked.emit(row)
+        elif row - len(self.problems) < len(self.suspects):
+            self.suspect_clicked.emit(self.suspects[row - len(self.problems)])
+
+    def _selected_row(self) -> int | None:
         rows = self.table.selectionModel().selectedRows()
-        if not rows or rows[0].row() >= len(self.problems):
+        return rows[0].row() if rows else None
+
+    def selected_suspect(self) -> LabelIssue | None:
+        row = self._selected_row()
+        if row is None or not 0 <= row - len(self.problems) < len(self.suspects):
             return None
-        path = self.problems[rows[0].row()].path
+        return self.suspects[row - len(self.problems)]
+
+    def select_suspect(self, issue: LabelIssue) -> None:
+        """Select (and show, as a click would) a suspect's row."""
+        if issue in self.suspects:
+            row = len(self.problems) + self.suspects.index(issue)
+            self.table.selectRow(row)
+            self._clicked(row)
+
+    def selected_file(self) -> Path | None:
+        """The selected problem's (or suspect's) file, if it still exists."""
+        row = self._selected_row()
+        suspect = self.selected_suspect()
+        if suspect is not None:
+            path = suspect.path
+        elif row is None or row >= len(self.problems):
+            return None
+        else:
+            path = self.problems[row].path
         return path if path is not None and path.is_file() else None
 
     def _update_buttons(self) -> None:
         path = self.selected_file()
+        suspect = self.selected_suspect()
         busy = self.runner.is_running("problem-file")
         inside = path is not None and self.folder is not None and self.folder in path.parents
         for button in (self.open_button, self.move_button, self.delete_button):
-            button.setVisible(bool(self.problems))
+            button.setVisible(bool(self.problems or self.suspects))
+        self.keep_button.setVisible(suspect is not None)
+        self.keep_button.setEnabled(suspect is not None and not busy)
+        self.move_button.setText(f"Move to {suspect.suggested}" if suspect else "Move to class…")
         self.open_button.setEnabled(path is not None)
         self.delete_button.setEnabled(inside and not busy)
         self.move_button.setEnabled(inside and len(self.classes) > 1 and not busy)
@@ -142,7 +203,10 @@ class ProblemsPanel(QWidget):
         if self.selected_file() is None:
             return
         menu = QMenu(self)
-        for button in (self.open_button, self.move_button, self.delete_button):
+        buttons = (self.open_button, self.keep_button, self.move_button, self.delete_button)
+        for button in buttons:
+            if button.isHidden():
+                continue
             action = menu.addAction(button.text(), button.click)
             action.setEnabled(button.isEnabled())
         menu.exec(self.table.viewport().mapToGlobal(pos))
@@ -177,24 +241,44 @@ class ProblemsPanel(QWidget):
         self.files_changed.emit(f"Deleted {path.name}.")
 
     def move_selected(self) -> None:
-        path, folder = self.selected_file(), self.folder
+        """A suspect goes to its suggested class; any other file to a class the user picks."""
+        path, folder, suspect = self.selected_file(), self.folder, self.selected_suspect()
         if path is None or folder is None:
             return
-        here = path.relative_to(folder).parts[0]
-        choices = [c for c in self.classes if c != here]
-        name, ok = QInputDialog.getItem(
-            self, "Move to class", f"Move {path.name} into the class:", choices, 0, False
-        )
-        if not ok or not name:
-            return
+        if suspect is not None:
+            name = suspect.suggested
+        else:
+            here = path.relative_to(folder).parts[0]
+            choices = [c for c in self.classes if c != here]
+            name, ok = QInputDialog.getItem(
+                self, "Move to class", f"Move {path.name} into the class:", choices, 0, False
+            )
+            if not ok or not name:
+                return
         self._run(
             lambda ctx: execute_sort(plan_move_to_class([path], folder, name), cancel=ctx.cancel),
-            lambda report: self._moved(report, f"Moved {path.name} into {name}."),
+            lambda report: self._moved(report, f"Moved {path.name} into {name}.", suspect),
         )
 
-    def _moved(self, report, message: str) -> None:
-        self.undo_log = report.log
+    def _moved(self, report, message: str, suspect: LabelIssue | None = None) -> None:
+        self.undo_log, self._undo_suspect = report.log, suspect
+        if suspect in self.suspects:
+            self.suspects.remove(suspect)
         self.files_changed.emit(message)
+
+    def keep_selected(self) -> None:
+        """Keep the suspect where it is, remembered by content: it is not flagged again."""
+        suspect = self.selected_suspect()
+        if suspect is None:
+            return
+        try:
+            self.kept.keep(suspect.digest, suspect.class_name)
+        except OSError as error:
+            show_error(self, ErrorInfo.from_exception(error))
+            return
+        self.suspects.remove(suspect)
+        self._fill()
+        self.said.emit(f"{suspect.path.name} stays in {suspect.class_name}.")
 
     def undo_move(self) -> None:
         log = self.undo_log
@@ -203,6 +287,9 @@ class ProblemsPanel(QWidget):
 
         def undone(report: UndoReport) -> None:
             self.undo_log = None
+            if self._undo_suspect is not None and self._undo_suspect.path.is_file():
+                self.suspects.insert(0, self._undo_suspect)  # back where it was: still suspect
+            self._undo_suspect = None
             self.files_changed.emit(f"Moved {report.undone} file(s) back where they were.")
 
         self._run(lambda ctx: undo_sort(log, cancel=ctx.cancel), undone)
@@ -218,3 +305,22 @@ class ProblemsPanel(QWidget):
 
         self.runner.start("problem-file", job, finished=done, failed=failed)
         self._update_buttons()
+
+
+def _problem_cells(p: Problem, folder: Path | None) -> list[str]:
+    where = ""
+    if p.path is not None and folder is not None:
+        try:
+            where = p.path.relative_to(folder).as_posix()
+        except ValueError:
+            where = str(p.path)
+    return [ICONS[p.severity], p.message, where, p.advice]
+
+
+def _suspect_cells(s: LabelIssue) -> list[str]:
+    return [
+        SUSPECT_ICON,
+        f"Looks like {s.suggested}, not {s.class_name} ({s.suggested_probability:.0%} sure)",
+        s.file,
+        f"Move it to {s.suggested}, or keep it in {s.class_name} if the folder is right.",
+    ]

@@ -267,11 +267,18 @@ class ResultsFilter(QSortFilterProxyModel):
         self.errors_only = False
         self.text = ""
         self.hide_reviewed = False
+        self.only_files: frozenset[str] | None = None  # an area of the map (ui/classify_map)
 
     def set_filters(self, label: str | None, uncertain: bool, errors: bool, text: str) -> None:
         self.beginFilterChange()
         self.label_filter, self.uncertain_only, self.errors_only = label, uncertain, errors
         self.text = text.lower()
+        self.endFilterChange()
+
+    def set_only_files(self, files: frozenset[str] | None) -> None:
+        """Only these rows (by `file`), or every row (None)."""
+        self.beginFilterChange()
+        self.only_files = files
         self.endFilterChange()
 
     def set_hide_reviewed(self, hide: bool) -> None:
@@ -293,9 +300,12 @@ class ResultsFilter(QSortFilterProxyModel):
         if (
             not (self.errors_only or self.uncertain_only or self.text or self.hide_reviewed)
             and self.label_filter is None
+            and self.only_files is None
         ):
             return True
         row = self.results.rows[source_row]
+        if self.only_files is not None and row.file not in self.only_files:
+            return False
         if self.hide_reviewed and self.results.reviewed and self.results.reviewed(row):
             return False
         if self.errors_only and not row.error:

@@ -24,6 +24,7 @@ from ui.novelty_controls import novelty_controls
 from ui.results_model import ROW_ROLE, ResultsFilter, ResultsModel
 from ui.thumbnails import ThumbnailLoader
 
+LONG_LABELS = (UNCERTAIN, UNFAMILIAR)
 ERROR_WIDTH = 220  # px: the start of an error message, enough to recognise it
 FILE_WIDTH = 280  # px at most at first: longer names are cut in the middle (tooltip: all)
 
@@ -127,6 +128,9 @@ class ResultsTable(QWidget):
             self.table.resizeColumnsToContents()
             self.table.setColumnWidth(0, 52)
             self.table.setColumnWidth(1, min(max(self.table.columnWidth(1), 200), FILE_WIDTH))
+            # A label as long as "unfamiliar" (set later, by a threshold) is read whole.
+            words = max(self.table.fontMetrics().horizontalAdvance(w) for w in LONG_LABELS)
+            self.table.setColumnWidth(2, max(self.table.columnWidth(2), words + 20))
             error = self.results.error_column  # an error arriving later needs room to be read
             self.table.setColumnWidth(error, max(self.table.columnWidth(error), ERROR_WIDTH))
         self._shown_changed()  # also when the filters let none of these rows through
@@ -166,6 +170,7 @@ class ResultsTable(QWidget):
             or self.errors_only.isChecked()
             or bool(self.search.text())
             or self.hide_reviewed.isChecked()
+            or self.proxy.only_files is not None
         )
 
     def shown_count(self) -> int:

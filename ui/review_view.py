@@ -30,9 +30,10 @@ from PySide6.QtWidgets import (
 
 from classifier.review import predicted_class
 from classifier.types import Prediction
-from classifier.uncertainty import probability_matrix, review_order
+from classifier.uncertainty import novelty_scores, probability_matrix, review_order
 from ui.prediction_bars import PredictionBars
 from ui.review_keys import ReviewKeys
+from ui.review_order import NOVELTY, NOVELTY_TEXT, update_novelty_order
 from ui.review_session import NONE_TEXT, ReviewSession
 from ui.tasks import TaskRunner
 from ui.thumbnails import ThumbnailLoader
@@ -44,6 +45,7 @@ STRIP_SIZE = 64
 ORDERS = [
     ("margin", "Least certain first (margin)"),
     ("entropy", "Least certain first (entropy)"),
+    (NOVELTY, NOVELTY_TEXT),
     ("table", "As the table shows (its sort and filters)"),
 ]
 KEY_HELP = (
@@ -192,6 +194,7 @@ class ReviewView(ReviewKeys, QWidget):
         for name in names:
             self.picker.addItem(name, name)
         self.picker.addItem("New class…", None)
+        update_novelty_order(self.order, self.session.rows)
         self.rebuild_queue()
 
     def rebuild_queue(self) -> None:
@@ -210,7 +213,8 @@ class ReviewView(ReviewKeys, QWidget):
                     queue = [r for r in queue if journal.decision(r.digest) is None]
                 return queue
             p = probability_matrix(rows, n_classes)
-            return [rows[i] for i in review_order(p, by, skip=skip)]
+            scores = novelty_scores(rows) if by == NOVELTY else None
+            return [rows[i] for i in review_order(p, by, skip=skip, novelty=scores)]
 
         self.queue, self.position, self.revisit = [], 0, None
         self.image_ready = False

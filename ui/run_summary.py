@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 
+from classifier.names import UNFAMILIAR
 from classifier.predict import UNCERTAIN
 from classifier.types import ExtractionStats
 from ui.results_model import ResultsModel
@@ -34,6 +35,8 @@ def counts_text(results: ResultsModel, shown: int | None) -> str:
     head = f"{total:,} images" if shown is None else f"{shown:,} of {total:,} images shown"
     parts = [_part(name, labels.get(name, 0)) for name in results.class_names]
     parts.append(_part(UNCERTAIN, labels.get(UNCERTAIN, 0)))
+    if results.novelty_threshold is not None:
+        parts.append(_part(UNFAMILIAR, labels.get(UNFAMILIAR, 0)))
     if errors:
         parts.append(_part("unreadable", errors))
     return " · ".join([head, *parts])

@@ -104,6 +104,7 @@ class ThumbnailStrip(QListWidget):
         item = self._items.get(path)
         if item is not None and pixmap is not None:
             item.setIcon(pixmap)
+            self.viewport().update()  # a smaller image leaves the placeholder's edge otherwise
 
 
 def hint(text: str) -> QLabel:
