@@ -269,8 +269,8 @@ def _evaluation_json(evaluation) -> dict:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    if str(args.csv) == STDOUT:
-        return _classify(args)
+    if str(args.csv) == STDOUT or (args.csv.exists() and not args.csv.is_file()):
+        return _classify(args)  # standard output, a device: nothing to guard (or refused)
     from classifier import run_lock
 
     # One run per CSV at a time: two would overwrite each other's parts and CSV.

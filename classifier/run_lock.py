@@ -77,18 +77,23 @@ def _describe(holder: dict) -> str:
     return f"{what} (process {holder.get('pid')} on {where}{when})"
 
 
-def acquire(path: Path, doing: str, what: str, wait: float = 0.0) -> None:
+def acquire(path: Path, doing: str, what: str, wait: float = 0.0) -> bool:
     """Create the lock file `path` for a run that is `doing` ("writing OUT.csv"), which the
     holder's `what` names ("sortscope classify"), or raise RunLocked;
     `wait`: seconds to wait for this process's own earlier run to let go (a window's
-    cancelled run still ending)."""
+    cancelled run still ending). False when no lock file can be made there at all (a
+    read-only folder, a device such as /dev/null): the run goes on unguarded and the write
+    itself says what is wrong."""
     record = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "started": time.time(),
         "what": what,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
     deadline = time.monotonic() + wait
     attempts = 0
     while attempts < 3:
@@ -118,9 +123,11 @@ def acquire(path: Path, doing: str, what: str, wait: float = 0.0) -> None:
                 "Wait for it to finish, or stop it. If no such run is going on any more, "
                 f"delete the lock file {escape(str(path))} and start again.",
             ) from None
+        except OSError:
+            return False
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(record, f)
-        return
+        return True
     raise RunLocked(
         f"Could not take the lock {escape(str(path))} for {doing}.",
         "Another run keeps taking it; try again in a moment.",
@@ -138,8 +145,9 @@ def release(path: Path) -> None:
 @contextlib.contextmanager
 def holding(path: Path, doing: str, what: str, wait: float = 0.0) -> Iterator[None]:
     """The lock held around a run; released however the run ends."""
-    acquire(path, doing, what, wait)
+    taken = acquire(path, doing, what, wait)
     try:
         yield
     finally:
-        release(path)
+        if taken:
+            release(path)

@@ -86,6 +86,7 @@ def test_a_killed_window_run_is_offered_and_continued_to_the_same_rows(
     assert result.stats.total == 160 - kept  # only the missing files were classified
     assert result.rows == reference  # exactly the rows of an uninterrupted run
     assert len(view.results.rows) == 160
+    assert f"Continued an interrupted run: {kept} images were already done" in view.summary.text()
     assert not parts.exists() and not parts.with_name(parts.name + ".lock").exists()
 
     # "Start over" forgets the saved rows: every file is classified again.

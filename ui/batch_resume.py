@@ -251,6 +251,16 @@ class ResumeActions:
         else:
             self._classify(prepared)
 
+    def _continued_note(self) -> str:
+        """After the run details: how many rows came from the interrupted run."""
+        prepared = getattr(self, "_prepared", None)
+        if prepared is None or not prepared.kept:
+            return ""
+        return (
+            f"<br><small>Continued an interrupted run: {len(prepared.kept):,} images were "
+            "already done (not read again).</small>"
+        )
+
     def _offer_answered(self, start_over: bool) -> None:
         prepared, self._offered = self._offered, None
         self.resume_offer.setVisible(False)

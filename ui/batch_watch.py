@@ -162,6 +162,7 @@ class WatchActions:
 
     def _watch_ended(self, _result=None) -> None:
         self.progress.finish()
+        self.results_table.sort_as_shown()  # new rows came in at the end
         if self._watch_result is not None:  # the batch is now what the watch saw
             rows = sorted(self._watched.values(), key=lambda r: r.file)
             self.state.set_results(dataclasses.replace(self._watch_result, rows=rows))

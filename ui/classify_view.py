@@ -302,7 +302,7 @@ class ClassifyView(ClassifyOutput, ResumeActions, WatchActions, QWidget):
         self.results_table.sort_as_shown()
         self.state.set_results(result)
         self.review.batch_finished(self.folder, self.classified_with, self.results.rows)
-        self._show_summary(run_details(result.stats))
+        self._show_summary(run_details(result.stats) + self._continued_note())
         self.summary.setToolTip(RUN_DETAILS_HELP)
         self._update_buttons()
         self.state.status.emit(f"Classified {len(result.rows)} images in {self.folder}")
