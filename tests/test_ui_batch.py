@@ -148,3 +148,32 @@ def test_keep_watching_streams_new_images_in_as_rows(qtbot, window, tiny_model, 
     assert not view.progress.isVisibleTo(view)
     assert [r.file for r in window.state.results.rows] == ["f000.png", "f002.png", "later.png"]
     assert not parts.exists()  # the run is over
+
+
+def test_a_folder_another_window_is_classifying_is_refused_in_words(
+    qtbot,
+    window,
+    tiny_model,  # noqa: F811
+    tmp_path,
+):
+    import json
+    import socket
+
+    from ui.error_dialog import ErrorDialog
+
+    folder = night_folder(tmp_path / "night", 3)
+    parts = window_parts(folder, tiny_model)
+    parts.parent.mkdir(parents=True)
+    other = {"pid": os.getppid(), "host": socket.gethostname(), "started": time.time(),
+             "what": "Sortscope's Classify window"}  # fmt: skip
+    parts.with_name(parts.name + ".lock").write_text(json.dumps(other))
+    view = window.classify_view
+    view.model_picker.open_model(tiny_model)
+    qtbot.waitUntil(lambda: window.state.model is not None, timeout=30000)
+    view.folder_edit.setText(str(folder))
+    view.start()
+    qtbot.waitUntil(lambda: window.findChild(ErrorDialog, "sortscope-error") is not None)
+    box = window.findChild(ErrorDialog, "sortscope-error")
+    assert f"Another run is classifying {folder} with k.sortscope" in box.info.what
+    assert f"Classify window (process {os.getppid()} on this computer" in box.info.what
+    assert window.state.results is None and not view.progress.isVisibleTo(view)
