@@ -5,8 +5,11 @@ destination (each written atomically, at least every PART_SECONDS and when the r
 a manifest naming what the rows depend on: the model file's SHA-256, the classes, the CSV
 columns and the options. Running the same command again reads the parts, classifies only the
 files they lack (finished files are not even read again) and writes the CSV an uninterrupted
-run writes, since both are made from the same Predictions by `export.write_csv`. Parts are
-removed once the CSV is written; if that final write fails, they stay and the error says where.
+run writes, since both are made from the same Predictions by `export.write_csv`. Each row
+keeps its file's size and modification time: a file changed (or replaced) between the kill and
+the rerun is classified again. Parts are removed once the CSV is written; if that final write
+fails, they stay and the error says where. The batch view keeps its runs' parts in the data
+folder (ui/batch_resume.py), keyed by folder and model, through the same classes.
 
 `--shard K/N` keeps the files whose path inside the folder hashes to shard K of N (the hash of
 classifier/split.py), for job arrays; each shard's CSV gets a sidecar `OUT.csv.json` with the
@@ -35,7 +38,7 @@ PART_SECONDS = 5.0  # at most this long between part files while rows arrive
 MANIFEST = "manifest.json"
 FORMAT = "sortscope-classify-run"
 SIDECAR_FORMAT = "sortscope-shard"
-VERSION = 1
+VERSION = 2  # 2: rows carry their file's size and modification time
 _BUCKETS = 2**32
 
 
@@ -140,37 +143,56 @@ def sidecar_path(destination: Path) -> Path:
 _RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(Prediction) if f.name != "path")
 
 
-def _record(row: Prediction) -> dict:
+def file_stamp(path: Path) -> list[int] | None:
+    """A file's size and modification time (ns): a row is trusted while they are unchanged."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns]
+
+
+def _record(row: Prediction, stamp: list[int] | None) -> dict:
     # A shallow dict, the same JSON as dataclasses.asdict: its deep copy took 0.1 ms a row,
     # a fifth of a warm 1,500-image `classify`.
-    return {name: getattr(row, name) for name in _RECORD_FIELDS}
+    record = {name: getattr(row, name) for name in _RECORD_FIELDS}
+    record["stamp"] = stamp
+    return record
 
 
-def _prediction(record: dict, folder: Path) -> Prediction:
+def _prediction(record: dict, folder: Path) -> tuple[Prediction, list[int] | None]:
+    stamp = record.pop("stamp", None)
     for name in ("probabilities", "extra"):
         if record.get(name) is not None:
             record[name] = tuple(record[name])
-    return Prediction(**record, path=folder / record["file"])
+    return Prediction(**record, path=folder / record["file"]), stamp
 
 
 class PartStore:
     """Finished rows of one run as part files (JSON lines, one Prediction each; ensure_ascii
     keeps names that are not UTF-8 exact) plus a manifest with the run's spec."""
 
-    def __init__(self, destination: Path, spec: RunSpec, shard: Shard | None = None) -> None:
-        self.folder = parts_folder(destination)
+    def __init__(
+        self,
+        destination: Path,
+        spec: RunSpec,
+        shard: Shard | None = None,
+        folder: Path | None = None,
+    ) -> None:
+        self.folder = Path(folder) if folder is not None else parts_folder(destination)
         self.manifest = {
             "format": FORMAT,
             "version": VERSION,
             **spec.to_json(),
             "shard": str(shard) if shard else None,
         }
-        self.pending: list[Prediction] = []
+        self.pending: list[tuple[Prediction, list[int] | None]] = []
         self.written_at = time.monotonic()
         self.discarded = False  # parts of another run were found and removed
 
     def load(self, image_folder: Path) -> dict[str, Prediction]:
-        """Rows of an interrupted run of the same spec; parts of any other run are removed."""
+        """Rows of an interrupted run of the same spec whose files are unchanged since (same
+        size and modification time); parts of any other run are removed."""
         try:
             manifest = json.loads((self.folder / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -179,18 +201,26 @@ class PartStore:
             self.discarded = self.folder.exists()
             self.remove()
             return {}
-        rows: dict[str, Prediction] = {}
+        found: dict[str, tuple[Prediction, list[int] | None]] = {}
         for part in sorted(self.folder.glob("part-*.jsonl")):
             try:
                 lines = part.read_text(encoding="ascii").splitlines()
-                found = [_prediction(json.loads(line), image_folder) for line in lines]
+                rows = [_prediction(json.loads(line), image_folder) for line in lines]
             except (OSError, ValueError, TypeError):
                 continue  # a damaged part: its files are classified again
-            rows.update((row.file, row) for row in found)
-        return rows
+            found.update((row.file, (row, stamp)) for row, stamp in rows)
+        # A later part wins (a file classified again while watching); a file whose size or
+        # time differs from its row's is classified again, as is one that is gone.
+        return {
+            name: row
+            for name, (row, stamp) in found.items()
+            if stamp is not None and file_stamp(row.path) == stamp
+        }
 
     def add(self, rows: Sequence[Prediction]) -> None:
-        self.pending.extend(rows)
+        # Stamped as the rows arrive, a moment after the files were read: a file rewritten
+        # within that moment keeps its older row (a watch sees the change and reads it again).
+        self.pending.extend((row, file_stamp(row.path) if row.path else None) for row in rows)
         if time.monotonic() - self.written_at >= PART_SECONDS:
             self.flush()
 
@@ -206,8 +236,8 @@ class PartStore:
                 json.dump(self.manifest, f, indent=1)
         name = f"part-{time.time_ns():020d}-{os.getpid()}.jsonl"
         with atomic_write(self.folder / name, "w", encoding="ascii") as f:
-            for row in self.pending:
-                f.write(json.dumps(_record(row)) + "\n")
+            for row, stamp in self.pending:
+                f.write(json.dumps(_record(row, stamp)) + "\n")
         self.pending.clear()
 
     def remove(self) -> None:
@@ -225,13 +255,15 @@ class ResumableRun:
         folder: Path,
         spec: RunSpec,
         shard: Shard | None = None,
+        parts: Path | None = None,
     ) -> None:
+        """`parts`: where the part files go (default: `.NAME.parts` beside `destination`)."""
         self.destination = Path(destination)
         self.folder = Path(folder)
         self.spec = spec
         self.shard = shard
         self.files = in_shard(files, self.folder, shard)
-        self.store = PartStore(self.destination, spec, shard)
+        self.store = PartStore(self.destination, spec, shard, parts)
         wanted = {f.relative_to(self.folder).as_posix() for f in self.files}
         loaded = self.store.load(self.folder)
         # Rows of files that are gone since are dropped: the CSV is the one a fresh run writes.

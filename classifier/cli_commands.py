@@ -270,6 +270,17 @@ def _evaluation_json(evaluation) -> dict:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
+    if str(args.csv) == STDOUT or (args.csv.exists() and not args.csv.is_file()):
+        return _classify(args)  # standard output, a device: nothing to guard (or refused)
+    from classifier import run_lock
+
+    # One run per CSV at a time: two would overwrite each other's parts and CSV.
+    doing = f"writing {escape(str(args.csv))}"
+    with run_lock.holding(run_lock.lock_path(args.csv), doing, "sortscope classify"):
+        return _classify(args)
+
+
+def _classify(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from classifier.export import OutputError, check_destination, write_csv, write_csv_to

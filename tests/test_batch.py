@@ -1,5 +1,6 @@
 """Long runs: a killed classify continues where it stopped; shards merge into one run's CSV."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -187,3 +188,83 @@ def test_a_bad_shard_is_a_usage_error(text, tiny_model, tmp_path):  # noqa: F811
         "classify", tmp_path, "--model", tiny_model, "--csv", "x.csv", "--shard", text, check_rc=2
     )
     assert "K/N" in out.stderr
+
+
+def _fake_rows(files):
+    from classifier.types import Prediction
+
+    return [Prediction(f.name, "a", 1.0, (1.0, 0.0), path=f) for f in files]
+
+
+def test_a_file_changed_since_its_row_was_saved_is_classified_again(tmp_path):
+    from classifier.batch import ResumableRun, RunSpec
+
+    night = tmp_path / "night"
+    night.mkdir()
+    files = [night / f"{name}.png" for name in "abcd"]
+    for f in files:
+        f.write_bytes(b"x")
+    spec = RunSpec("0" * 64, ("a", "b"), ("file",), {"folder": str(night)})
+    out = tmp_path / "out.csv"
+    run = ResumableRun(out, files, night, spec)
+    run.add(_fake_rows(files))
+    run.store.flush()
+    (night / "b.png").write_bytes(b"longer")  # another size
+    info = os.stat(night / "c.png")
+    os.utime(night / "c.png", ns=(info.st_atime_ns, info.st_mtime_ns + 10**9))  # touched
+    (night / "d.png").unlink()  # gone
+    again = ResumableRun(out, files[:3], night, spec)
+    assert sorted(again.kept) == ["a.png"]
+    assert [f.name for f in again.todo] == ["b.png", "c.png"]
+    # A later part wins: a file classified again (while watching) keeps its newer row.
+    again.add([dataclasses.replace(_fake_rows([night / "b.png"])[0], label="b")])
+    again.store.flush()
+    third = ResumableRun(out, files[:3], night, spec)
+    assert third.kept["b.png"].label == "b" and [f.name for f in third.todo] == ["c.png"]
+
+
+def test_the_parts_can_live_elsewhere(tmp_path):
+    from classifier.batch import ResumableRun, RunSpec
+
+    night = tmp_path / "night"
+    night.mkdir()
+    files = [night / "a.png"]
+    files[0].write_bytes(b"x")
+    spec = RunSpec("0" * 64, ("a", "b"), ("file",), {})
+    parts = tmp_path / "data" / "runs" / "key"
+    run = ResumableRun(tmp_path / "nowhere.csv", files, night, spec, parts=parts)
+    run.add(_fake_rows(files))
+    run.store.flush()
+    assert list(parts.glob("part-*.jsonl")) and not parts_folder(tmp_path / "nowhere.csv").exists()
+    assert list(ResumableRun(tmp_path / "x.csv", files, night, spec, parts=parts).kept) == ["a.png"]
+
+
+def test_a_second_run_on_the_same_csv_is_refused_and_a_dead_ones_lock_taken_over(
+    tiny_model,  # noqa: F811
+    tmp_path,
+):
+    import socket
+
+    from classifier.run_lock import RunLocked, holding, lock_path
+
+    night = make_folder(tmp_path / "night", 2)
+    out = tmp_path / "out.csv"
+    lock = lock_path(out)
+    assert lock == tmp_path / ".out.csv.lock"
+    live = {"pid": os.getppid(), "host": socket.gethostname(), "started": time.time(),
+            "what": "sortscope classify"}  # fmt: skip
+    lock.write_text(json.dumps(live))
+    refused = sortscope("classify", night, "--model", tiny_model, "--csv", out, check_rc=1)
+    assert f"Another run is writing {out}: sortscope classify (process {os.getppid()} on this " \
+        "computer" in refused.stderr.replace("\n", " ")  # fmt: skip
+    assert str(lock) in refused.stderr.replace("\n", "") and not out.exists()
+    with pytest.raises(RunLocked, match="computer elsewhere"):  # cannot be checked from here
+        lock.write_text(json.dumps({**live, "host": "elsewhere"}))
+        with holding(lock, f"writing {out}", "a test"):
+            pass
+    # A run that was killed leaves its lock behind: the next run takes it over.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock.write_text(json.dumps({**live, "pid": dead.pid}))
+    sortscope("classify", night, "--model", tiny_model, "--csv", out, "--quiet")
+    assert len(out.read_text().splitlines()) == 4 and not lock.exists()

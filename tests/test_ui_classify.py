@@ -225,11 +225,20 @@ def test_cancel_mid_run_and_resume_reuses_work(qtbot, window, model_file, tmp_pa
     view.progress.cancel_button.click()
     qtbot.waitUntil(lambda: not window.runner.is_running("classify"), timeout=10000)
     assert window.state.results is None
-    assert len(view.results.rows) < 300
+    done = len(view.results.rows)
+    assert done < 300
+    assert "classify again to continue where it stopped" in view.summary.text()
+    # Classifying the folder again offers to continue: only the missing images are computed.
     view.start()
+    qtbot.waitUntil(lambda: view.resume_offer.isVisibleTo(view), timeout=30000)
+    kept = int(view.resume_offer.continue_button.text().split("(")[1].split()[0])
+    assert kept >= 32 and f"({kept} of 300 done)" in view.resume_offer.continue_button.text()
+    view.resume_offer.continue_button.click()
     qtbot.waitUntil(lambda: window.state.results is not None, timeout=60000)
+    assert not view.resume_offer.isVisibleTo(view)
     assert len(view.results.rows) == 300
-    assert window.state.results.stats.from_cache >= 32
+    assert [r.file for r in window.state.results.rows] == [f"f{i:03d}.png" for i in range(300)]
+    assert window.state.results.stats.total == 300 - kept
     shutil.rmtree(folder)
 
 

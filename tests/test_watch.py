@@ -104,3 +104,32 @@ def test_classify_watch_picks_up_a_file_and_exits_when_idle(tiny_model, tmp_path
     assert "Stopped watching; 4 rows" in stderr and "Traceback" not in stderr
     rows = read_csv(out)
     assert [r[0] for r in rows[1:]] == ["broken.png", "img_0000.png", "img_0001.png", "later.png"]
+
+
+def test_a_poll_lists_only_the_folders_that_changed(tmp_path):
+    from classifier.watch import FolderListing
+
+    night = tmp_path / "night"
+    (night / "sub").mkdir(parents=True)
+    (night / ".hidden").mkdir()
+    for name in ["a.png", "b.jpg", "notes.txt", ".c.png", "sub/d.png", ".hidden/e.png"]:
+        (night / name).write_bytes(b"x")
+    old = time.time() - 60  # settled folders: not listed again for a recent time
+    for folder in (night, night / "sub"):
+        os.utime(folder, (old, old))
+    listing = FolderListing(night, recursive=True)
+    present, new, gone = listing.poll()
+    assert sorted(present) == ["a.png", "b.jpg", "sub/d.png"] == sorted(new) and not gone
+    assert listing.listings == 2
+    present, new, gone = listing.poll()
+    assert sorted(present) == ["a.png", "b.jpg", "sub/d.png"] and not new and not gone
+    assert listing.listings == 2  # nothing changed: two stats, no listing
+    (night / "sub" / "f.png").write_bytes(b"x")
+    os.unlink(night / "a.png")
+    present, new, gone = listing.poll()
+    assert new == {"sub/f.png"} and gone == {"a.png"} and "a.png" not in present
+    # A file replaced by a rename keeps its name but not its inode: new again.
+    (night / "tmp.part").write_bytes(b"yy")
+    os.replace(night / "tmp.part", night / "b.jpg")
+    assert listing.poll()[1] == {"b.jpg"}
+    assert set(FolderListing(night, recursive=False).poll()[0]) == {"b.jpg"}

@@ -1,7 +1,9 @@
 """The Classify area: run a saved model over a folder, review the results, export and sort.
 
 Classification is the core's `classify_files()` in a background task, exactly as
-`sortscope classify` runs it; CSV export and sorting call the same core functions as the CLI.
+`sortscope classify` runs it, its rows saved as they come so an interrupted run can be continued
+(ui/batch_resume.py), then optionally watching the folder (ui/batch_watch.py); CSV export and
+sorting call the same core functions as the CLI.
 `python -m ui.classify_view MODEL FOLDER` opens the view alone.
 """
 
@@ -27,18 +29,14 @@ from PySide6.QtWidgets import (
 
 from classifier.errors import SortscopeError
 from classifier.fits_reader import parse_keys
-from classifier.folder_survey import require_image_files
 from classifier.modelfile import SortscopeModel, load_model
-from classifier.predict import (
-    ClassifyResult,
-    NoveltyOptions,
-    classify_files,
-    image_folder,
-)
+from classifier.predict import ClassifyResult, classify_files, image_folder
 from classifier.progress import Progress
 from classifier.sorting import SortReport
 from classifier.types import DEFAULT_THRESHOLD
 from ui import settings as keys
+from ui.batch_resume import PreparedRun, ResumeActions, classify_prepared, prepare
+from ui.batch_watch import WatchActions
 from ui.classify_map import ResultsMap
 from ui.classify_output import ClassifyOutput
 from ui.errors import ErrorInfo, show_error
@@ -55,7 +53,7 @@ from ui.widgets import TaskProgress
 PREVIEW_SIZE = 420
 
 
-class ClassifyView(ClassifyOutput, QWidget):
+class ClassifyView(ClassifyOutput, ResumeActions, WatchActions, QWidget):
     def __init__(
         self,
         state: AppState,
@@ -79,6 +77,7 @@ class ClassifyView(ClassifyOutput, QWidget):
         state.model_changed.connect(self._model_changed)
         state.model_requested.connect(lambda path: self.model_picker.open_model(Path(path)))
         self._model_changed(state.model)
+        state.model_changed.connect(self.offer_interrupted_run)
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -124,6 +123,7 @@ class ClassifyView(ClassifyOutput, QWidget):
         run_row.addWidget(self.threshold)
         run_row.addWidget(self.progress, 1)
         run_row.addStretch()
+        run_row.addWidget(self._build_watch_box())
         run_row.addWidget(self.start_button)
         top.addRow("", run_row)
 
@@ -190,6 +190,7 @@ class ClassifyView(ClassifyOutput, QWidget):
         self.review.rescored.connect(self._rescored)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self._build_resume_offer())
         layout.addWidget(self.pages, 1)
 
     # --- model ----------------------------------------------------------------------------
@@ -222,7 +223,9 @@ class ClassifyView(ClassifyOutput, QWidget):
         self.sort_button.setEnabled(has_rows)
         self.undo_button.setEnabled(self.last_log is not None and not busy)
 
-    def start(self) -> None:
+    def start(self, offer_only: bool = False) -> None:
+        """List the folder and classify it, first offering to continue an interrupted run of
+        it (`offer_only`: just the offer, at start-up)."""
         model = self.state.model
         if model is None:
             return
@@ -237,42 +240,45 @@ class ClassifyView(ClassifyOutput, QWidget):
             header_keys = parse_keys(self.fits_keys.text())
             self.settings.setValue(keys.FITS_KEYS, ", ".join(header_keys))
         recursive = self.recursive.isChecked()
+        model_path = self.state.model_path
+        self.stop_watching()
+        self.resume_offer.setVisible(False)
         self.preview.clear()  # the previous run's image
         self.progress.start("Listing images…")
         # Listed before the run starts: a folder without images is explained in words (what is
         # there and what to do), and the last run's results stay instead of an empty table.
         self.runner.start(
             "classify",
-            lambda ctx: require_image_files(folder, recursive),
-            finished=lambda files: self._classify(files, folder, model, header_keys),
+            lambda ctx: prepare(folder, recursive, model, model_path, header_keys),
+            finished=lambda prepared: self._listed(prepared, offer_only),
             failed=self._failed,
             cancelled=lambda: (self.progress.finish(), self._update_buttons()),
         )
         self._update_buttons()
 
-    def _classify(
-        self, files: list[Path], folder: Path, model: SortscopeModel, header_keys: list[str]
-    ) -> None:
-        self.folder = folder
+    def _classify(self, prepared: PreparedRun) -> None:
+        self.folder = prepared.folder
+        self._prepared = prepared
         self._run_note = ""
         self.summary.setToolTip("")
+        model = prepared.model
         has_novelty = model.novelty is not None
-        self.results_table.reset(model.class_names, tuple(header_keys), has_novelty)
+        self.results_table.reset(model.class_names, tuple(prepared.fits_keys), has_novelty)
         self.results_map.clear()
+        if prepared.kept:  # the interrupted run's rows, then the rest as they come
+            self.results_table.append([sorted(prepared.kept.values(), key=lambda r: r.file)])
         self.classified_with = model
         self.leave_review()
         self.review.batch_started()
+        keep = self.watch_box.isChecked()  # the parts stay for the watch to add to
 
         def job(ctx):
-            return classify_files(
-                files,
-                folder,
-                model,
+            return classify_prepared(
+                prepared,
                 progress=ctx.progress,
                 cancel=ctx.cancel,
                 on_rows=ctx.partial,
-                fits_keys=header_keys,
-                novelty=NoveltyOptions() if has_novelty else None,
+                keep_parts=keep,
             )
 
         self.runner.start(
@@ -299,10 +305,12 @@ class ClassifyView(ClassifyOutput, QWidget):
         self.results_table.sort_as_shown()
         self.state.set_results(result)
         self.review.batch_finished(self.folder, self.classified_with, self.results.rows)
-        self._show_summary(run_details(result.stats))
+        self._show_summary(run_details(result.stats) + self._continued_note())
         self.summary.setToolTip(RUN_DETAILS_HELP)
         self._update_buttons()
         self.state.status.emit(f"Classified {len(result.rows)} images in {self.folder}")
+        if self.watch_box.isChecked():
+            self._start_watching(self._prepared, result)
 
     def _failed(self, info: ErrorInfo) -> None:
         self.progress.finish()
@@ -314,7 +322,7 @@ class ClassifyView(ClassifyOutput, QWidget):
         if self.results.rows:  # the images classified before the cancel can be reviewed
             self.review.batch_finished(self.folder, self.classified_with, self.results.rows)
         self._update_buttons()
-        self._show_summary(" · cancelled: run again to finish; done images come from the cache")
+        self._show_summary(" · cancelled: classify again to continue where it stopped")
         self.summary.setToolTip("")
 
     # --- reviewing ------------------------------------------------------------------------
