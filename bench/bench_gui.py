@@ -1,6 +1,7 @@
 """GUI benchmarks: start-up, a 20,000-image dataset, event-loop stalls, batch view at scale.
 
     xvfb-run -a .venv/bin/python bench/bench_gui.py [--images 20000] [--classify 2000]
+        [--rows 1000000] [--parts startup,warmup,dataset,train,table]
 
 (QT_QPA_PLATFORM=offscreen works too.) Each part prints one or two lines; bench/README.md
 keeps the last numbers. Uses temporary data, cache and settings; never the user's.
@@ -21,19 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
+from gui_meter import StallMeter, rss_mb, wait  # noqa: E402
 from workdir import work_folder  # noqa: E402
 
 WORK = work_folder("sortscope-bench-gui-")
 os.environ["SORTSCOPE_CACHE_DIR"] = str(WORK / "cache")
 os.environ["SORTSCOPE_DATA_DIR"] = str(WORK / "data")
 os.environ["XDG_CONFIG_HOME"] = str(WORK / "config")
-
-
-def rss_mb() -> float:
-    """Current resident memory of this process, from /proc (Linux)."""
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def startup_seconds() -> float:
@@ -61,38 +56,6 @@ def startup_seconds() -> float:
     return total
 
 
-class StallMeter:
-    """Measures the longest gap between 10 ms timer ticks on the GUI thread."""
-
-    def __init__(self) -> None:
-        from PySide6.QtCore import QTimer
-
-        self.last = time.perf_counter()
-        self.worst = 0.0
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(self._tick)
-        self.timer.start()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.worst = max(self.worst, now - self.last)
-        self.last = now
-
-    def reset(self) -> None:
-        self.last = time.perf_counter()
-        self.worst = 0.0
-
-
-def wait(app, condition, timeout: float = 3600) -> None:
-    end = time.perf_counter() + timeout
-    while not condition():
-        app.processEvents()
-        time.sleep(0.002)
-        if time.perf_counter() > end:
-            raise TimeoutError
-
-
 def make_pngs(folder: Path, count: int) -> None:
     import numpy as np
     from PIL import Image
@@ -105,16 +68,25 @@ def make_pngs(folder: Path, count: int) -> None:
         Image.fromarray(pixels).resize((96, 72)).save(folder / f"class_{i % 4}" / f"{i:06d}.png")
 
 
+PARTS = ("startup", "warmup", "dataset", "train", "table")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=20000)
     parser.add_argument("--classify", type=int, default=2000)
-    parser.add_argument("--rows", type=int, default=100000)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--parts", default=",".join(PARTS), help="which parts to run")
+    parser.add_argument(
+        "--plain-warmup", action="store_true", help="import TensorFlow without preloading"
+    )
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores")
-    startup_seconds()
+    parts = set(args.parts.split(","))
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    if "startup" in parts:
+        startup_seconds()
 
-    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     app = QApplication(sys.argv)
@@ -124,21 +96,42 @@ def main() -> None:
     window.resize(1280, 820)
     window.show()
     meter = StallMeter()
+    if "warmup" in parts:
+        warm_up(app, window, meter, args.plain_warmup)
+    if "dataset" in parts:
+        dataset_part(app, window, meter, args.images)
+    if "train" in parts:
+        train_part(app, window, meter, args.classify)
+    if "table" in parts:
+        from bench_results_table import results_table_part
 
-    # As the app does 1.5 s after start-up: import TensorFlow in the background.
+        results_table_part(app, window, meter, args.rows)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of this process: {peak:.0f} MB")
+    window.close()
+
+
+def warm_up(app, window, meter: StallMeter, plain: bool) -> None:
+    """As the app does 1.5 s after start-up: import TensorFlow in the background (`plain`:
+    without loading its native libraries first, as before)."""
     from classifier.tf_runtime import keras
+    from ui.warm_up import warm_up_job
 
+    meter.reset()
     start = time.perf_counter()
-    window.runner.start("warm-up", lambda ctx: keras())
+    window.runner.start("warm-up", (lambda ctx: keras()) if plain else warm_up_job)
     wait(app, lambda: not window.runner.is_running("warm-up"))
     print(
-        f"TensorFlow warm-up in the background: {time.perf_counter() - start:.1f}s, "
+        f"TensorFlow warm-up in the background{' (plain import)' if plain else ''}: "
+        f"{time.perf_counter() - start:.1f}s, "
         f"worst GUI stall {meter.worst * 1000:.0f} ms"
     )
 
-    # A big dataset: scan time, first thumbnails, memory while scrolling everything.
+
+def dataset_part(app, window, meter: StallMeter, images: int) -> None:
+    """A big dataset: scan time, first thumbnails, memory while scrolling everything."""
     big = WORK / "big"
-    make_pngs(big, args.images)
+    make_pngs(big, images)
     before = rss_mb()
     meter.reset()
     start = time.perf_counter()
@@ -150,7 +143,7 @@ def main() -> None:
     wait(app, lambda: view.loader.cached(first)[0])
     first_thumb = time.perf_counter() - start - scanned
     print(
-        f"dataset {args.images} images: scan {scanned:.1f}s, first thumbnail "
+        f"dataset {images} images: scan {scanned:.1f}s, first thumbnail "
         f"{first_thumb * 1000:.0f} ms after the scan, worst GUI stall {meter.worst * 1000:.0f} ms"
     )
     meter.reset()
@@ -161,11 +154,14 @@ def main() -> None:
             app.processEvents()
             time.sleep(0.002)
     print(
-        f"scrolled through all {args.images}: worst stall {meter.worst * 1000:.0f} ms, "
+        f"scrolled through all {images}: worst stall {meter.worst * 1000:.0f} ms, "
         f"thumbnail cache {len(view.loader._cache)} items, memory +{rss_mb() - before:.0f} MB"
     )
 
-    # Training on the example dataset with the real backbone (cold cache).
+
+def train_part(app, window, meter: StallMeter, images: int) -> None:
+    """Training on the example dataset with the real backbone (cold cache), then classifying
+    fresh JPEGs through the GUI and the command line."""
     window.open_example()
     wait(
         app,
@@ -186,7 +182,7 @@ def main() -> None:
     from bench_features import make_jpegs
 
     night = WORK / "night"
-    make_jpegs(night, args.classify, (1024, 768), 5)
+    make_jpegs(night, images, (1024, 768), 5)
     model_path = WORK / "bench.sortscope"
     train.save_to(model_path)
     wait(app, lambda: window.state.model_path == model_path)
@@ -198,7 +194,7 @@ def main() -> None:
     wait(app, lambda: window.state.results is not None)
     gui_seconds = time.perf_counter() - start
     print(
-        f"classify {args.classify} fresh 1024x768 JPEGs, GUI: {args.classify / gui_seconds:.1f} "
+        f"classify {images} fresh 1024x768 JPEGs, GUI: {images / gui_seconds:.1f} "
         f"img/s, worst GUI stall {meter.worst * 1000:.0f} ms"
     )
     # Same cache folder (the converted engine is per computer), features removed: a cold run.
@@ -224,53 +220,8 @@ def main() -> None:
     cli_seconds = time.perf_counter() - start
     print(
         f"classify same folder, CLI (whole process, cold feature cache): "
-        f"{args.classify / cli_seconds:.1f} img/s"
+        f"{images / cli_seconds:.1f} img/s"
     )
-
-    # The results table at 100,000 rows.
-    import numpy as np
-
-    from classifier.types import Prediction
-
-    rng = np.random.default_rng(0)
-    probabilities = rng.dirichlet([1, 1, 1], args.rows)
-    rows = [
-        Prediction(
-            f"night/{i:07d}.jpg",
-            "",
-            float(p.max()),
-            tuple(map(float, p)),
-            "",
-            night / f"{i:07d}.jpg",
-        )
-        for i, p in enumerate(probabilities)
-    ]
-    classify.results.reset(("galaxy", "globular_cluster", "open_cluster"))
-    before = rss_mb()
-    meter.reset()
-    start = time.perf_counter()
-    for i in range(0, len(rows), 1000):
-        classify.results.append(rows[i : i + 1000])
-        app.processEvents()
-    filled = time.perf_counter() - start
-    start = time.perf_counter()
-    # As a header click does (sortByColumn would sort twice).
-    header = classify.results_table.table.horizontalHeader()
-    header.setSortIndicator(3, Qt.SortOrder.DescendingOrder)
-    app.processEvents()
-    sorted_s = time.perf_counter() - start
-    start = time.perf_counter()
-    classify.results_table.uncertain_only.setChecked(True)
-    app.processEvents()
-    filtered = time.perf_counter() - start
-    print(
-        f"results table {args.rows} rows: filled in {filled:.1f}s, sort {sorted_s:.2f}s, "
-        f"filter {filtered:.2f}s, memory +{rss_mb() - before:.0f} MB (rows included), worst "
-        f"stall {meter.worst * 1000:.0f} ms"
-    )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory of this process: {peak:.0f} MB")
-    window.close()
 
 
 if __name__ == "__main__":

@@ -246,7 +246,7 @@ def test_results_sort_keeps_thumbnail_updates_on_the_right_row(qtbot, tmp_path):
     from PySide6.QtGui import QPixmap
 
     from classifier.types import Prediction
-    from ui.results_model import ResultsFilter, ResultsModel
+    from ui.results_model import ResultsModel
     from ui.thumbnails import ThumbnailLoader
 
     loader = ThumbnailLoader()
@@ -259,9 +259,8 @@ def test_results_sort_keeps_thumbnail_updates_on_the_right_row(qtbot, tmp_path):
     results.append(rows)
     decoration = Qt.ItemDataRole.DecorationRole
     results.data(results.index(0, 0), decoration)  # 0.png drawn at row 0: its thumbnail asked
-    view_filter = ResultsFilter(results)
-    view_filter.sort(3, Qt.SortOrder.AscendingOrder)
-    assert [r.file for r in results.rows] == ["1.png", "2.png", "0.png"]
+    results.sort(3, Qt.SortOrder.AscendingOrder)
+    assert [r.file for r in results.shown_rows()] == ["1.png", "2.png", "0.png"]
     # Drawn again after the sort, 0.png asks from its new row; row 0 (now 1.png) stays as is.
     results.data(results.index(2, 0), decoration)
     with qtbot.waitSignal(results.dataChanged) as changed:

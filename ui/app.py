@@ -8,10 +8,10 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
-from classifier.tf_runtime import keras
 from ui import style
 from ui.errors import ErrorReporter, install_exception_hooks
 from ui.main_window import MainWindow
+from ui.warm_up import warm_up_job
 
 
 def dataset_argument(arguments: list[str]) -> Path | None:
@@ -34,9 +34,9 @@ def run_gui(argv: list[str] | None = None, settings: QSettings | None = None) ->
     window.show()
     # A folder dropped on the launcher opens instead of the last dataset.
     window.restore_session(dataset_argument((argv if argv is not None else app.arguments())[1:]))
-    # Importing TensorFlow holds Python's GIL for a few hundred milliseconds; doing it while the
-    # user is still looking around keeps that pause out of their first training run.
-    QTimer.singleShot(1500, lambda: window.runner.start("warm-up", lambda ctx: keras()))
+    # TensorFlow imported while the user is still looking around, its native libraries loaded
+    # without the GIL: no pause in the window, none in their first training run.
+    QTimer.singleShot(1500, lambda: window.runner.start("warm-up", warm_up_job))
     return app.exec()
 
 

@@ -83,7 +83,7 @@ class ResultsMap(QWidget):
         results, table = self.view.results, self.view.results_table
         for i, row in enumerate(results.rows):
             if row.path == path:
-                index = table.proxy.mapFromSource(results.index(i, 1))
+                index = table.proxy.shown_index(i)
                 if index.isValid():
                     table.table.setCurrentIndex(index)
                     table.table.scrollTo(index)

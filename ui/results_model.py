@@ -1,7 +1,13 @@
 """Batch results as a Qt table model: virtualised, sortable, filterable, relabelled live.
 
-Rows arrive in chunks while a run goes on. Labels are computed from the probabilities with the
-current confidence threshold, so moving the threshold never needs a re-run.
+Rows arrive in chunks while a run goes on and are kept in that order (`rows`), with their
+sortable values as NumPy columns (`ui.results_columns`). The table shows `shown`: row numbers in
+the current sort order, less the rows the filters hide. A sort or a filter change computes the
+new `order` and `shown` arrays off the GUI thread for big tables (`BACKGROUND_FROM` rows and
+more; smaller ones at once, the same code) and swaps them in with one layout change, so a
+million rows never stall the window; a newer request makes an older result stale. Labels are
+computed from the probabilities with the current confidence threshold, so moving the threshold
+never needs a re-run.
 """
 
 from __future__ import annotations
@@ -11,38 +17,70 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
 from classifier.predict import UNCERTAIN, label_for, novelty_label
 from classifier.types import Prediction
 from ui import style
+from ui.results_columns import (
+    Filters,
+    Growing,
+    ResultColumns,
+    Snapshot,
+    filter_mask,
+    sort_keys,
+    sorted_order,
+)
+from ui.results_worker import LatestOnly
 from ui.thumbnails import ThumbnailLoader
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
 FIXED_COLUMNS = ["", "File", "Label", "Confidence", "Reviewed"]
 REVIEWED_COLUMN = 4  # the label a person gave, beside the prediction
 MAX_WAITING = 5000  # thumbnail requests remembered; shown rows ask again when drawn
+BACKGROUND_FROM = 20_000  # rows from which sorting and filtering run off the GUI thread
+
+
+def _arrange(
+    snapshot: Snapshot, current: np.ndarray, sorts: tuple, filters: Filters
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The sort order after `sorts` ((column, kind, descending) in turn, each stable on the
+    last) and the rows of it the filters show; for the snapshot's rows."""
+    order = current
+    for column, kind, descending in sorts:
+        keys, missing = sort_keys(snapshot, column, kind)
+        order = sorted_order(keys, missing, order, descending)
+    shown = order[filter_mask(snapshot, filters)[order]]
+    return order, shown, snapshot.size
 
 
 class ResultsModel(QAbstractTableModel):
+    labels_changed = Signal()  # a new threshold's labels arrived: summaries count again
+
     def __init__(self, loader: ThumbnailLoader) -> None:
         super().__init__()
         self.loader = loader
         self.class_names: tuple[str, ...] = ()
         self.extra_columns: tuple[str, ...] = ()  # requested FITS header keywords
-        self.rows: list[Prediction] = []
+        self.rows: list[Prediction] = []  # in the order they arrived
+        self.columns = ResultColumns()
+        self.order = Growing(np.int64)  # every row number, in the sort order
+        self.shown = Growing(np.int64)  # the row numbers the table shows, in order
+        self.filters = Filters()
+        self._sorts: list[tuple[int, str, bool]] = []  # asked for, not yet in `order`
+        self.background_from = BACKGROUND_FROM
+        self.worker = LatestOnly("sortscope-results-order", self)
+        self.worker.done.connect(lambda _generation, result: self._swap(result))
+        self.relabeller = LatestOnly("sortscope-results-labels", self)
+        self.relabeller.done.connect(lambda _generation, result: self._relabelled(result))
         self.threshold = 0.0
         self.novelty = False  # a Novelty column after Error (the model describes its training)
         self.novelty_threshold: float | None = None  # above it a row is "unfamiliar"
-        # Thumbnails being decoded: path -> the row that asked. Only shown rows ask, so this
-        # stays small; an index of all rows would cost seconds to rebuild after each sort of a
-        # million rows. Text keys: str hashes are cached, pathlib's are recomputed every time.
+        # Thumbnails being decoded: path -> the shown row that asked. Only shown rows ask, so
+        # this stays small; rows that move ask again when drawn. Text keys: str hashes are
+        # cached, pathlib's are recomputed every time.
         self._waiting: dict[str, int] = {}
-        # Each row's label at the current threshold, in row order: filtering and sorting a
-        # million rows read it instead of working out a label per row each time.
-        self.labels: list[str] = []
-        self._label_counts: Counter = Counter()  # so summaries never rescan all rows
-        self._errors = 0
         self.reviewed: Callable[[Prediction], str] | None = None  # a row's reviewed label
         loader.loaded.connect(self._thumbnail_loaded)
 
@@ -55,34 +93,44 @@ class ResultsModel(QAbstractTableModel):
         novelty: bool = False,
     ) -> None:
         self.beginResetModel()
+        self.worker.invalidate()  # a sort of the old rows must not arrive
+        self.relabeller.invalidate()
         self.novelty = novelty
         self.class_names = tuple(class_names)
         self.extra_columns = tuple(extra_columns)
         self.rows = []
-        self.labels = []
+        self.columns = ResultColumns(self.class_names)
+        self.order, self.shown = Growing(np.int64), Growing(np.int64)
+        self._sorts = []
         self._waiting = {}
-        self._label_counts = Counter()
-        self._errors = 0
         self.loader.new_generation()
         self.endResetModel()
 
     def append(self, rows: list[Prediction]) -> None:
+        """New rows go after the others (a sort that comes later places them)."""
         if not rows:
             return
         start = len(self.rows)
-        self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
-        labels = [self.label(row) for row in rows]
-        self._count(rows, labels)
         self.rows.extend(rows)
-        self.labels.extend(labels)
-        self.endInsertRows()
+        self.columns.extend(rows, self.threshold, self.novelty_threshold)
+        self._add_shown(start)
 
-    def _count(self, rows: list[Prediction], labels: list[str]) -> None:
-        for row, label in zip(rows, labels, strict=True):
-            if row.error:
-                self._errors += 1
-            else:
-                self._label_counts[label] += 1
+    def _add_shown(self, start: int) -> None:
+        """Rows from `start` on, not in `order` yet: at its end, and shown if they pass."""
+        new = np.arange(start, len(self.rows))
+        self.order.extend(new)
+        passing = new[filter_mask(self._snapshot(start), self.filters)]
+        if len(passing):
+            first = self.shown.size
+            self.beginInsertRows(QModelIndex(), first, first + len(passing) - 1)
+            self.shown.extend(passing)
+            self.endInsertRows()
+
+    @property
+    def labels(self) -> list[str]:
+        """Each row's label at the current threshold, in `rows` order (a new list each time:
+        loops over rows read `columns` instead)."""
+        return self.columns.label_texts()
 
     def set_novelty_threshold(self, threshold: float | None) -> None:
         """Rows above `threshold` become "unfamiliar" (None: no row does)."""
@@ -90,13 +138,23 @@ class ResultsModel(QAbstractTableModel):
         self.set_threshold(self.threshold)
 
     def set_threshold(self, threshold: float) -> None:
+        """Relabel every row (NumPy, off the GUI thread for a big table); rows arriving
+        meanwhile get labels at the new threshold. Label filters look again."""
         self.threshold = threshold
-        self.labels = [self.label(row) for row in self.rows]
-        self._label_counts = Counter()
-        self._errors = 0
-        self._count(self.rows, self.labels)
-        if self.rows:
-            self.dataChanged.emit(self.index(0, 2), self.index(len(self.rows) - 1, 2))
+        job = self.columns.relabelling(threshold, self.novelty_threshold)
+        if len(self.rows) < self.background_from:
+            self.relabeller.invalidate()
+            self._relabelled(job())
+        else:
+            self.relabeller.submit(job)
+
+    def _relabelled(self, result: tuple[np.ndarray, np.ndarray]) -> None:
+        self.columns.set_codes(result)
+        self.labels_changed.emit()
+        if self.shown.size:
+            self.dataChanged.emit(self.index(0, 2), self.index(self.shown.size - 1, 2))
+        if self.filters.label is not None or self.filters.uncertain:
+            self.refilter()
 
     def set_reviewed(self, reviewed: Callable[[Prediction], str] | None) -> None:
         """Where the Reviewed column reads each row's reviewed label ("" when not reviewed)."""
@@ -104,9 +162,9 @@ class ResultsModel(QAbstractTableModel):
         self.reviewed_changed()
 
     def reviewed_changed(self) -> None:
-        if self.rows:
+        if self.shown.size:
             column = REVIEWED_COLUMN
-            self.dataChanged.emit(self.index(0, column), self.index(len(self.rows) - 1, column))
+            self.dataChanged.emit(self.index(0, column), self.index(self.shown.size - 1, column))
 
     def label(self, row: Prediction) -> str:
         """A row's label at the current threshold ("" for an unreadable file)."""
@@ -114,32 +172,6 @@ class ResultsModel(QAbstractTableModel):
             return ""
         label = label_for(row.probabilities, self.class_names, self.threshold)
         return novelty_label(label, row.novelty, self.novelty_threshold)
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Sort the rows themselves: one key per row, not a Python call per comparison."""
-        if column <= 0:
-            return
-        keys = self._sort_keys(column)
-        present = [i for i, key in enumerate(keys) if key is not None]
-        missing = [i for i, key in enumerate(keys) if key is None]  # rows without a value: last
-        present.sort(key=keys.__getitem__, reverse=order == Qt.SortOrder.DescendingOrder)
-        order = present + missing
-        rows, labels = self.rows, self.labels
-        self.beginResetModel()
-        self.rows = [rows[i] for i in order]
-        self.labels = [labels[i] for i in order]
-        self._waiting = {}  # rows moved: shown rows ask again as they are drawn
-        self.endResetModel()
-
-    def _sort_keys(self, column: int) -> list:
-        """The column's value of every row; the common columns without a call per row."""
-        if column == 1:
-            return [r.file for r in self.rows]
-        if column == 2:
-            return list(self.labels)
-        if column == 3:
-            return [r.confidence for r in self.rows]
-        return [self._value(i, column) for i in range(len(self.rows))]
 
     def move_paths(self, moves: Iterable[tuple[Path, Path]]) -> int:
         """Files moved on disk (by a sort, or back by its undo): their rows follow them."""
@@ -152,22 +184,126 @@ class ResultsModel(QAbstractTableModel):
                 changed += 1
         if changed:
             self._waiting = {}  # shown rows ask again, by their new paths
-            last = self.index(len(self.rows) - 1, self.columnCount() - 1)
-            self.dataChanged.emit(self.index(0, 0), last)
+            if self.shown.size:
+                last = self.index(self.shown.size - 1, self.columnCount() - 1)
+                self.dataChanged.emit(self.index(0, 0), last)
         return changed
 
     def relabelled(self) -> list[Prediction]:
-        """The rows with labels at the current threshold, as the CSV and sorting need them."""
-        return [replace(r, label=label) for r, label in zip(self.rows, self.labels, strict=True)]
+        """The rows in the table's sort order (filters aside) with labels at the current
+        threshold, as the CSV and sorting need them."""
+        vocabulary, codes, rows = self.columns.vocabulary, self.columns.codes.values, self.rows
+        return [replace(rows[i], label=vocabulary[codes[i]]) for i in self.order.values.tolist()]
+
+    def shown_rows(self) -> list[Prediction]:
+        """The rows as the table shows them: its sort order, its filters."""
+        rows = self.rows
+        return [rows[i] for i in self.shown.values.tolist()]
 
     def summary(self) -> tuple[Counter, int]:
         """Images per label at the current threshold, and unreadable files."""
-        return Counter(self._label_counts), self._errors
+        counts, errors = self.columns.counts()
+        return Counter(counts), errors
+
+    # --- sorting and filtering ------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """A sort, filter or relabelling is being computed: the table shows the last one."""
+        return self.worker.busy or self.relabeller.busy
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort the rows by a column, stably on the order shown; rows without a value last."""
+        if column <= 0:
+            return
+        self._sorts.append((column, self._sort_kind(column), order == Qt.SortOrder.DescendingOrder))
+        self._arrange()
+
+    def set_filters(self, label: str | None, uncertain: bool, errors: bool, text: str) -> None:
+        self.filters = replace(
+            self.filters, label=label, uncertain=uncertain, errors=errors, text=text.lower()
+        )
+        self._arrange()
+
+    def set_hide_reviewed(self, hide: bool) -> None:
+        self.filters = replace(self.filters, hide_reviewed=hide)
+        self._arrange()
+
+    @property
+    def only_files(self) -> frozenset[str] | None:
+        return self.filters.only_files
+
+    def set_only_files(self, files: frozenset[str] | None) -> None:
+        """Only these rows (by `file`), or every row (None)."""
+        self.filters = replace(self.filters, only_files=files)
+        self._arrange()
+
+    def shown_index(self, row: int, column: int = 1) -> QModelIndex:
+        """Where `rows[row]` is in the table (invalid when the filters hide it)."""
+        where = np.flatnonzero(self.shown.values == row)
+        return self.index(int(where[0]), column) if where.size else QModelIndex()
+
+    def refilter(self) -> None:
+        """Labels or reviews changed: rows may now pass or fail the filters."""
+        if self.filters.active:
+            self._arrange()
+
+    def _arrange(self) -> None:
+        """Compute the sort order and shown rows for the current requests: at once for a small
+        table, else off the GUI thread (the newest request wins)."""
+        snapshot = self._snapshot(0)
+        job = (snapshot, self.order.values, tuple(self._sorts), self.filters)
+        if snapshot.size < self.background_from:
+            self.worker.invalidate()
+            self._swap(_arrange(*job))
+        else:
+            self.worker.submit(lambda: _arrange(*job))
+
+    def _snapshot(self, start: int) -> Snapshot:
+        rows = self.rows
+        reviewed = self.reviewed
+        review = (lambda i: reviewed(rows[i])) if reviewed is not None else None
+        return self.columns.snapshot(self._value, review, start)
+
+    def _sort_kind(self, column: int) -> str:
+        fixed = len(FIXED_COLUMNS)
+        if column in (1, 2, 3):
+            return ("file", "label", "confidence")[column - 1]
+        if 0 <= column - fixed < len(self.class_names):
+            return f"p{column - fixed}"
+        if self.novelty and column == self.error_column + 1:
+            return "novelty"
+        return "value"
+
+    def _swap(self, result: tuple[np.ndarray, np.ndarray, int]) -> None:
+        """Show a computed order: rows that arrived meanwhile go after it; the selection and
+        the current row stay on their rows (or go, when their row is filtered out)."""
+        order, shown, size = result
+        self._sorts = []
+        self.layoutAboutToBeChanged.emit()
+        old = self.shown.values
+        before = self.persistentIndexList()
+        moved: dict[int, int] = {}
+        for index in before:
+            if index.row() < len(old) and (row := int(old[index.row()])) not in moved:
+                found = np.flatnonzero(shown == row)
+                moved[row] = int(found[0]) if len(found) else -1
+        after = []
+        for index in before:
+            new = moved.get(int(old[index.row()]), -1) if index.row() < len(old) else -1
+            after.append(self.index(new, index.column()) if new >= 0 else QModelIndex())
+        self.order, self.shown = Growing.of(order), Growing.of(shown)
+        self._waiting = {}  # rows moved: shown rows ask again as they are drawn
+        if before:
+            self.changePersistentIndexList(before, after)
+        self.layoutChanged.emit()
+        if size < len(self.rows):
+            self._add_shown(size)
 
     # --- Qt model -------------------------------------------------------------------------
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
+        return 0 if parent.isValid() else self.shown.size
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
         if parent.isValid():
@@ -188,9 +324,10 @@ class ResultsModel(QAbstractTableModel):
         return names[section] if section < len(names) else None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        if not index.isValid() or index.row() >= self.shown.size:
             return None
-        row = self.rows[index.row()]
+        number = int(self.shown.data[index.row()])
+        row = self.rows[number]
         column = index.column()
         if role == ROW_ROLE:
             return row
@@ -204,7 +341,7 @@ class ResultsModel(QAbstractTableModel):
                     self.loader.request(row.path)
                 return pixmap
             return None
-        value = self._value(index.row(), column)
+        value = self._value(number, column)
         if role == Qt.ItemDataRole.DisplayRole:
             if isinstance(value, float):
                 return f"{value:.3f}"
@@ -226,12 +363,13 @@ class ResultsModel(QAbstractTableModel):
     def error_column(self) -> int:
         return len(FIXED_COLUMNS) + len(self.class_names)
 
-    def _value(self, index: int, column: int):
-        row = self.rows[index]
+    def _value(self, number: int, column: int):
+        """Row `number`'s (in `rows`) value in a column."""
+        row = self.rows[number]
         if column == 1:
             return row.file
         if column == 2:
-            return self.labels[index]
+            return self.columns.vocabulary[self.columns.codes.data[number]]
         if column == 3:
             return row.confidence
         if column == REVIEWED_COLUMN:
@@ -249,70 +387,11 @@ class ResultsModel(QAbstractTableModel):
         return row.extra[extra_index] if extra_index < len(row.extra) else ""
 
     def _thumbnail_loaded(self, path, _pixmap) -> None:
-        index = self._waiting.pop(str(path), None)
-        if index is not None and index < len(self.rows) and self.rows[index].path == path:
-            cell = self.index(index, 0)
-            self.dataChanged.emit(cell, cell, [Qt.ItemDataRole.DecorationRole])
-
-
-class ResultsFilter(QSortFilterProxyModel):
-    """Filter by label, uncertain-only, errors-only and file-name text."""
-
-    def __init__(self, source: ResultsModel) -> None:
-        super().__init__()
-        self.results = source
-        self.setSourceModel(source)
-        self.label_filter: str | None = None
-        self.uncertain_only = False
-        self.errors_only = False
-        self.text = ""
-        self.hide_reviewed = False
-        self.only_files: frozenset[str] | None = None  # an area of the map (ui/classify_map)
-
-    def set_filters(self, label: str | None, uncertain: bool, errors: bool, text: str) -> None:
-        self.beginFilterChange()
-        self.label_filter, self.uncertain_only, self.errors_only = label, uncertain, errors
-        self.text = text.lower()
-        self.endFilterChange()
-
-    def set_only_files(self, files: frozenset[str] | None) -> None:
-        """Only these rows (by `file`), or every row (None)."""
-        self.beginFilterChange()
-        self.only_files = files
-        self.endFilterChange()
-
-    def set_hide_reviewed(self, hide: bool) -> None:
-        self.beginFilterChange()
-        self.hide_reviewed = hide
-        self.endFilterChange()
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        # The source sorts far faster than per-comparison lessThan calls; the proxy only filters.
-        self.results.sort(column, order)
-
-    def refilter(self) -> None:
-        """Labels changed (a new threshold): rows may now pass or fail the filters."""
-        self.beginFilterChange()
-        self.endFilterChange()
-
-    def filterAcceptsRow(self, source_row: int, _parent: QModelIndex) -> bool:
-        # Called for every row after each sort or reset: no filter must mean no work.
+        shown = self._waiting.pop(str(path), None)
         if (
-            not (self.errors_only or self.uncertain_only or self.text or self.hide_reviewed)
-            and self.label_filter is None
-            and self.only_files is None
+            shown is not None
+            and shown < self.shown.size
+            and self.rows[int(self.shown.data[shown])].path == path
         ):
-            return True
-        row = self.results.rows[source_row]
-        if self.only_files is not None and row.file not in self.only_files:
-            return False
-        if self.hide_reviewed and self.results.reviewed and self.results.reviewed(row):
-            return False
-        if self.errors_only and not row.error:
-            return False
-        label = self.results.labels[source_row]
-        if self.uncertain_only and label != UNCERTAIN:
-            return False
-        if self.label_filter is not None and label != self.label_filter:
-            return False
-        return not self.text or self.text in row.file.lower()
+            cell = self.index(shown, 0)
+            self.dataChanged.emit(cell, cell, [Qt.ItemDataRole.DecorationRole])

@@ -21,7 +21,7 @@ from classifier.names import UNFAMILIAR
 from classifier.predict import UNCERTAIN
 from classifier.types import Prediction
 from ui.novelty_controls import novelty_controls
-from ui.results_model import ROW_ROLE, ResultsFilter, ResultsModel
+from ui.results_model import ROW_ROLE, ResultsModel
 from ui.thumbnails import ThumbnailLoader
 
 LONG_LABELS = (UNCERTAIN, UNFAMILIAR)
@@ -38,7 +38,10 @@ class ResultsTable(QWidget):
     def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.results = ResultsModel(loader)
-        self.proxy = ResultsFilter(self.results)
+        # The model the table shows: sorted and filtered by the model itself (no proxy model:
+        # its Python call per row stalled the window at a million rows); the old name stays.
+        self.proxy = self.results
+        self.results.labels_changed.connect(self._shown_changed)  # the counts, after a threshold
         self.label_filter = QComboBox()
         # Wide enough for its longest label: a class name is never cut under the arrow.
         self.label_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -146,13 +149,11 @@ class ResultsTable(QWidget):
         self.label_filter.setCurrentIndex(max(index, 0))
 
     def set_threshold(self, value: float) -> None:
-        self.results.set_threshold(value)
-        self.proxy.refilter()
+        self.results.set_threshold(value)  # filtering by label looks again
 
     def shown_rows(self) -> list[Prediction]:
         """The rows as the table shows them: its sort order, its filters."""
-        proxy = self.proxy
-        return [proxy.index(r, 0).data(ROW_ROLE) for r in range(proxy.rowCount())]
+        return self.results.shown_rows()
 
     def _apply_filters(self) -> None:
         self.proxy.set_filters(
