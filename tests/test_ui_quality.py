@@ -234,7 +234,11 @@ def test_batch_map_by_prediction_and_novelty_selects_rows_filters_the_table_and_
     qtbot.waitUntil(lambda: len(review.queue) == 15, timeout=10_000)
     scores = [r.novelty for r in review.queue]
     assert scores == sorted(scores, reverse=True)
-    assert all(r.file.startswith("white") for r in review.queue[:3])
+    # The score is a share of training images (1.0: beyond all of them), so ties at the top
+    # are possible: no known image scores above a white one.
+    white = [r.novelty for r in review.queue if r.file.startswith("white")]
+    known = [r.novelty for r in review.queue if not r.file.startswith("white")]
+    assert len(white) == 3 and min(white) >= max(known)
     view.leave_review()
     # A new run empties the map.
     view.start()
