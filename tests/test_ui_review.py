@@ -180,7 +180,7 @@ def test_a_cancelled_run_can_be_reviewed_with_its_earlier_decisions(
 ):
     """Cancelling a long run to look at what is done: those rows are reviewed like a finished
     run's, and decisions made for them before come back."""
-    import ui.classify_view
+    import ui.batch_resume
     from classifier.errors import Cancelled
 
     view = classify(qtbot, window, model_file, night)
@@ -188,7 +188,7 @@ def test_a_cancelled_run_can_be_reviewed_with_its_earlier_decisions(
     first = review.current()
     press(qtbot, review, Qt.Key.Key_1)
     view.leave_review()
-    real = ui.classify_view.classify_files
+    real = ui.batch_resume.classify_files
     called = []
 
     def cancelled_halfway(files, folder, model, **options):
@@ -198,7 +198,7 @@ def test_a_cancelled_run_can_be_reviewed_with_its_earlier_decisions(
         called.append(True)
         raise Cancelled()
 
-    monkeypatch.setattr(ui.classify_view, "classify_files", cancelled_halfway)
+    monkeypatch.setattr(ui.batch_resume, "classify_files", cancelled_halfway)
     view.start()
     session = view.review.session
     qtbot.waitUntil(lambda: bool(called) and session.active, timeout=30000)
