@@ -33,7 +33,7 @@ FILE_NAME = "digests.sqlite3"
 # covers coarse timestamps (FAT: 2 s) and a little clock skew on network shares.
 RACY_NS = 3_000_000_000
 # Past this many bytes the index drops its older half (by when entries were recorded): about
-# 2.5 million entries, so it stays bounded whatever passes through the cache.
+# 3.4 million entries (76 bytes each, measured), so it stays bounded whatever it has seen.
 MAX_BYTES = 256 * 1024 * 1024
 BUSY_SECONDS = 2.0  # how long to wait for another Sortscope process holding the index
 
@@ -185,9 +185,8 @@ class DigestIndex:
             return
         count = db.execute("SELECT count(*) FROM files").fetchone()[0]
         db.execute(
-            "DELETE FROM files WHERE recorded <= "
-            "(SELECT recorded FROM files ORDER BY recorded LIMIT 1 OFFSET ?)",
-            (count // 2,),
+            "DELETE FROM files WHERE key IN (SELECT key FROM files ORDER BY recorded LIMIT ?)",
+            ((count + 1) // 2,),
         )
 
     def close(self) -> None:

@@ -6,9 +6,9 @@ interpreter of its own), so all cores stay busy and no thread waits on another. 
 thread only stores results and reports. Only cache misses are decoded at all: a file whose
 content digest is cached costs one read and one hash, and not even that when the cache's digest
 index (`digest_index`) shows it unchanged since it was last hashed: then it costs one stat. New
-features are written to the cache
-every few hundred rows and when a run ends, is cancelled or fails, so a killed run loses at
-most a few seconds of work. What one worker does with its chunk is in `feature_worker`.
+features are written to the cache every few hundred rows and when a run ends, is cancelled or
+fails, so a killed run loses at most a few seconds of work. What one worker does with its
+chunk is in `feature_worker`.
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def iter_features(
     """
     cancel = cancel or CancelToken()
     digests = list(digests) if digests is not None else [None] * len(files)
-    index = DigestIndex(cache.folder)  # digests of files unchanged since they were last read
+    known = DigestIndex(cache.folder)  # digests of files unchanged since they were last read
     hashed: list[tuple[Path, os.stat_result, str]] = []  # to record in it
     per_file = variants.copies if variants is not None else 1
     workers = workers or os.cpu_count() or 2
@@ -186,11 +186,11 @@ def iter_features(
 
     def save() -> None:
         nonlocal saved_at
-        index.record(hashed)
+        known.record(hashed)
         hashed.clear()
-        if index.warning and not counters.index_warning:
-            counters.index_warning = index.warning
-            clock.report(done, index.warning)
+        if known.warning and not counters.index_warning:
+            counters.index_warning = known.warning
+            clock.report(done, known.warning)
         if unsaved and not counters.cache_warning:
             try:
                 cache.put_many([o.key for o in unsaved], np.stack([o.features for o in unsaved]))
@@ -233,7 +233,7 @@ def iter_features(
                 cancel.check()
                 while next_index < len(files) and len(in_flight) < window:
                     end = min(next_index + TASK_FILES, len(files))
-                    _known_digests(index, files, digests, next_index, end)
+                    _known_digests(known, files, digests, next_index, end)
                     # Files of unknown digest are read ahead unless the cache has held every
                     # file lately: then it only costs this thread an open per file (a warm
                     # 1,500-image run: ~0.1 s).
@@ -268,7 +268,7 @@ def iter_features(
             raise
         finally:
             save()
-            index.close()
+            known.close()
             if not counters.cache_warning:
                 try:
                     cache.merge_small_shards()

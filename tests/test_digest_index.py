@@ -142,3 +142,17 @@ def test_a_moved_or_replaced_file_is_not_trusted(files, reads, not_racy, tmp_pat
     result = features.extract_features([moved, files[1]], TINY)
     assert sorted(reads) == sorted([moved, files[1]])
     assert result.ok.all()
+
+
+def test_the_index_stays_bounded_dropping_its_oldest_entries(
+    files, tmp_path, not_racy, monkeypatch
+):
+    monkeypatch.setattr(digest_index, "MAX_BYTES", 0)  # over the limit after every write
+    index = DigestIndex(tmp_path / "index")
+    info = os.stat(files[0])
+    index.record([(tmp_path / f"old{i}", info, f"{i:032x}") for i in range(100)])
+    index.record([(tmp_path / f"new{i}", info, f"{i:032x}") for i in range(100)])
+    db = index._connect(create=False)
+    assert db.execute("SELECT count(*) FROM files").fetchone()[0] == 75
+    held = {key for (key,) in db.execute("SELECT key FROM files")}
+    assert not held & {digest_index._key(tmp_path / f"old{i}") for i in range(100)}
