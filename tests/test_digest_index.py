@@ -8,10 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from datasets import make_dataset
 from PIL import Image
 
 from classifier import backbones, digest_index, features, images
 from classifier.digest_index import DigestIndex
+from classifier.export import write_csv
+from classifier.predict import classify_folder
+from classifier.scan import scan_dataset
+from classifier.train import train
+from classifier.types import TrainConfig
 
 TINY = backbones.get_backbone("tiny_test")
 COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (220, 220, 20)]
@@ -156,3 +162,22 @@ def test_the_index_stays_bounded_dropping_its_oldest_entries(
     assert db.execute("SELECT count(*) FROM files").fetchone()[0] == 75
     held = {key for (key,) in db.execute("SELECT key FROM files")}
     assert not held & {digest_index._key(tmp_path / f"old{i}") for i in range(100)}
+
+
+def test_classify_writes_the_same_csv_bytes_with_and_without_the_index(
+    files, reads, not_racy, tmp_path, monkeypatch
+):
+    scan = scan_dataset(make_dataset(tmp_path / "data", per_class=6))
+    model = train(scan, TrainConfig(backbone="tiny_test", epochs=2)).model
+    folder = files[0].parent
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnope")
+    csvs = []
+    for run in ("cold", "warm"):
+        reads.clear()
+        result = classify_folder(folder, model)
+        csvs.append(write_csv(result.rows, model.class_names, tmp_path / f"{run}.csv"))
+    assert reads == [folder / "broken.png"]  # a failed file has no digest to remember
+    monkeypatch.setattr(DigestIndex, "lookup", lambda self, paths: [None] * len(paths))
+    result = classify_folder(folder, model)
+    csvs.append(write_csv(result.rows, model.class_names, tmp_path / "without.csv"))
+    assert csvs[0].read_bytes() == csvs[1].read_bytes() == csvs[2].read_bytes()
