@@ -4,6 +4,7 @@ cache already holds are not decoded at all; the pool and the cache writes are in
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class Prepared:
     digest: str | None = None
     outputs: list[Output] = field(default_factory=list)
     problem: Problem | None = None
+    info: os.stat_result | None = None  # the stat before the file was read, if it was
     read_seconds: float = 0.0  # reading and hashing the file
     decode_seconds: float = 0.0
 
@@ -82,8 +84,9 @@ def _prepare(
         if digest is not None and (outputs := _cached_outputs(digest, variants, cache)):
             prepared.outputs = outputs
             return prepared
-        with images.reading(path, max_pixels) as data:
-            prepared.digest = images.content_digest(data)
+        reader = images.reading(path, max_pixels)
+        with reader as data:
+            prepared.digest, prepared.info = images.content_digest(data), reader.info
             read = time.perf_counter()
             prepared.read_seconds = read - start
             prepared.outputs = _decode_outputs(

@@ -4,9 +4,11 @@ A pool with one worker per core takes small chunks of files: each worker reads, 
 decodes its chunk, then runs it through the backbone itself (the engine gives every worker an
 interpreter of its own), so all cores stay busy and no thread waits on another. The calling
 thread only stores results and reports. Only cache misses are decoded at all: a file whose
-content digest is cached costs one read and one hash. New features are written to the cache
-every few hundred rows and when a run ends, is cancelled or fails, so a killed run loses at
-most a few seconds of work. What one worker does with its chunk is in `feature_worker`.
+content digest is cached costs one read and one hash, and not even that when the cache's digest
+index (`digest_index`) shows it unchanged since it was last hashed: then it costs one stat. New
+features are written to the cache every few hundred rows and when a run ends, is cancelled or
+fails, so a killed run loses at most a few seconds of work. What one worker does with its
+chunk is in `feature_worker`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 from classifier import images, paths
 from classifier.augment import Variants
 from classifier.backbones import Backbone
+from classifier.digest_index import DigestIndex
 from classifier.engine import load_engine
 from classifier.feature_cache import FeatureCache
 from classifier.feature_worker import Chunk, Output, run_chunk
@@ -113,6 +116,7 @@ class _Stats:
         self.engine = ""
         self.engine_fallback = ""
         self.cache_warning = ""
+        self.index_warning = ""
         self.start = time.perf_counter()
 
     def add(self, chunk: Chunk) -> None:
@@ -134,7 +138,7 @@ class _Stats:
             self.startup,
             self.workers,
             self.engine_fallback,
-            self.cache_warning,
+            self.cache_warning or self.index_warning,
         )
 
 
@@ -162,7 +166,9 @@ def iter_features(
     per augmented copy (a failed file gives one row with its problem); counts are in rows.
     """
     cancel = cancel or CancelToken()
-    digests = digests if digests is not None else [None] * len(files)
+    digests = list(digests) if digests is not None else [None] * len(files)
+    known = DigestIndex(cache.folder)  # digests of files unchanged since they were last read
+    hashed: list[tuple[Path, os.stat_result, str]] = []  # to record in it
     per_file = variants.copies if variants is not None else 1
     workers = workers or os.cpu_count() or 2
     counters = _Stats(len(files) * per_file, workers)
@@ -180,6 +186,11 @@ def iter_features(
 
     def save() -> None:
         nonlocal saved_at
+        known.record(hashed)
+        hashed.clear()
+        if known.warning and not counters.index_warning:
+            counters.index_warning = known.warning
+            clock.report(done, known.warning)
         if unsaved and not counters.cache_warning:
             try:
                 cache.put_many([o.key for o in unsaved], np.stack([o.features for o in unsaved]))
@@ -197,6 +208,11 @@ def iter_features(
         warm_chunks = 0 if computed else warm_chunks + 1
         counters.computed += len(computed)
         unsaved.extend(computed)
+        hashed.extend(
+            (Path(files[i]), p.info, p.digest)
+            for i, p in enumerate(chunk.prepared, chunk.index)
+            if p.info is not None and p.digest is not None
+        )
         if len(unsaved) >= SAVE_EVERY_ROWS or time.perf_counter() - saved_at > SAVE_EVERY_SECONDS:
             save()
         for index, prepared in enumerate(chunk.prepared, chunk.index):
@@ -217,6 +233,7 @@ def iter_features(
                 cancel.check()
                 while next_index < len(files) and len(in_flight) < window:
                     end = min(next_index + TASK_FILES, len(files))
+                    _known_digests(known, files, digests, next_index, end)
                     # Files of unknown digest are read ahead unless the cache has held every
                     # file lately: then it only costs this thread an open per file (a warm
                     # 1,500-image run: ~0.1 s).
@@ -251,6 +268,7 @@ def iter_features(
             raise
         finally:
             save()
+            known.close()
             if not counters.cache_warning:
                 try:
                     cache.merge_small_shards()
@@ -262,6 +280,16 @@ def iter_features(
             counters.startup = slot.seconds
             if stats is not None:
                 stats.append(counters.frozen())
+
+
+def _known_digests(
+    index: DigestIndex, files: Sequence[Path], digests: list[str | None], start: int, end: int
+) -> None:
+    """Fill in the digests the index knows for files[start:end] not given by the caller."""
+    unknown = [i for i in range(start, end) if digests[i] is None]
+    if unknown:
+        for i, digest in zip(unknown, index.lookup([files[i] for i in unknown]), strict=True):
+            digests[i] = digest
 
 
 def extract_features(

@@ -68,6 +68,11 @@ def max_file_bytes(max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
 def _regular_size(path: Path, limit: int) -> int:
     """The size of a regular file (after symlinks) within `limit`, from one stat; a FIFO,
     socket, device or folder is refused here and never opened."""
+    return _regular_stat(path, limit).st_size
+
+
+def _regular_stat(path: Path, limit: int) -> os.stat_result:
+    """_regular_size's stat, whole (the digest index records it)."""
     try:
         info = os.stat(path)
     except OSError as exc:
@@ -81,7 +86,7 @@ def _regular_size(path: Path, limit: int) -> int:
         )
     if info.st_size > limit:
         raise _file_too_large(info.st_size, limit)
-    return info.st_size
+    return info
 
 
 def _unreadable(exc: OSError) -> ImageError:
@@ -147,18 +152,21 @@ def read_file(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
 class reading:  # lower case: used like a function, `with reading(path) as data:`
     """read_file's bytes, for decoding inside the `with` block: a large file holds its share of
     the memory budget (for its bytes and their decoding) until the block ends. A class, not a
-    generator, so the common small file costs no more than read_file."""
+    generator, so the common small file costs no more than read_file. `info` is the stat taken
+    before the read (what the digest index records)."""
 
-    __slots__ = ("_held", "max_pixels", "path")
+    __slots__ = ("_held", "info", "max_pixels", "path")
 
     def __init__(self, path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         self.path = path
         self.max_pixels = max_pixels
+        self.info: os.stat_result | None = None
         self._held = None
 
     def __enter__(self) -> bytes:
         limit = max_file_bytes(self.max_pixels)
-        size = _regular_size(self.path, limit)
+        self.info = _regular_stat(self.path, limit)
+        size = self.info.st_size
         if 4 * size > memory.BUDGET.large_bytes:
             self._held = memory.reserve(4 * size)
             self._held.__enter__()
