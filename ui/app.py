@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 from ui import style
 from ui.errors import ErrorReporter, install_exception_hooks
 from ui.main_window import MainWindow
-from ui.warm_up import warm_up_job
+from ui.warm_up import before_window, warm_up_job
 
 
 def dataset_argument(arguments: list[str]) -> Path | None:
@@ -28,6 +28,7 @@ def run_gui(argv: list[str] | None = None, settings: QSettings | None = None) ->
     app.setOrganizationName("Sortscope")
     app.setDesktopFileName("sortscope")  # Wayland docks match the launcher's desktop entry
     style.apply(app)
+    before_window()
     window = MainWindow(settings)
     reporter = ErrorReporter(window)
     install_exception_hooks(reporter)

@@ -6,6 +6,11 @@ import does it holding the GIL, so the GUI thread waits that long. Loading the s
 with the C library's `dlopen` through ctypes — a foreign call, made without the GIL — does that
 work while the window keeps running; the import then finds them loaded and only runs the Python
 side (whose garbage-collection pauses `tf_runtime` already avoids).
+
+One pause is left that no thread can hide: `ml_dtypes` (TensorFlow imports it) registers its
+dtypes with NumPy in one C call of 0.5-0.8 s that holds the GIL. `before_window()` imports it
+before the window is shown, so it costs start-up that much once instead of freezing a window the
+user may already be using (bench/README.md, "The TensorFlow warm-up pause").
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ def preload_tensorflow_libraries() -> list[str]:
         if path.exists() and libc.dlopen(os.fsencode(path), os.RTLD_NOW | os.RTLD_LOCAL):
             loaded.append(name)
     return loaded
+
+
+def before_window() -> None:
+    """Import `ml_dtypes` now, before there is a window to freeze (skipped if missing)."""
+    if importlib.util.find_spec("ml_dtypes") is not None:
+        import ml_dtypes  # noqa: F401
 
 
 def warm_up_job(_ctx=None) -> None:
