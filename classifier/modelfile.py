@@ -105,8 +105,12 @@ class SortscopeModel:
         return self.model.get_layer(self.info.backbone.layer)
 
     def predict_head(self, features: np.ndarray) -> np.ndarray:
-        """Class probabilities for feature vectors, in NumPy (dropout is off at inference)."""
-        x = np.asarray(features, dtype=np.float32)
+        """Class probabilities for feature vectors, in NumPy (dropout is off at inference).
+
+        In float64: float32 matrix products give results that depend on how many rows go in
+        at once (BLAS picks other kernels), enough to change a CSV's sixth digit between a
+        local run and a Dask or resumed one that cuts the files into other chunks."""
+        x = np.asarray(features, dtype=np.float64)
         for kernel, bias, activation in self.head_layers:
             x = x @ kernel + bias
             if activation == "relu":
