@@ -33,6 +33,7 @@ from classifier.backbones import Backbone
 from classifier.names import UNCERTAIN, UNFAMILIAR
 from classifier.preprocessing import Preprocessing
 from classifier.projection import ImageMap, map_files
+from ui import style
 from ui.errors import show_error
 from ui.map_hover import HOVER_SIZE, HoverCard
 from ui.tasks import TaskRunner
@@ -42,11 +43,9 @@ from ui.widgets import TaskProgress
 BY_NOVELTY = "Colour by novelty"
 NOVELTY_LEGEND = ("novelty 0: like the training images", "0.5", "1: unlike any of them")
 POINT_SIZE = 7
-PALETTE = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-    "#8c564b", "#e377c2", "#bcbd22", "#17becf",
-)  # fmt: skip
-SPECIAL = {UNCERTAIN: "#a0a0a0", UNFAMILIAR: "#303030"}
+# Class colours and the two special labels' greys, by palette role (resources/palette.json).
+PALETTE = tuple(f"category_{i}" for i in range(1, 10))
+SPECIAL = {UNCERTAIN: "map_uncertain", UNFAMILIAR: "map_unfamiliar"}
 
 
 @dataclass(frozen=True)
@@ -151,11 +150,11 @@ class MapView(QWidget):
         # "uncertain" and "unfamiliar" are greys, so they never look like a class.
         many = len(names) > len(PALETTE)
         palette = {
-            name: pg.intColor(i, len(names)) if many else QColor(PALETTE[i])
+            name: pg.intColor(i, len(names)) if many else style.qcolor(PALETTE[i])
             for i, name in enumerate(names)
         }
         palette |= {
-            name: QColor(SPECIAL[name]) for name in SPECIAL if name in self.image_map.labels
+            name: style.qcolor(SPECIAL[name]) for name in SPECIAL if name in self.image_map.labels
         }
         brushes = {name: pg.mkBrush(colour) for name, colour in palette.items()}
         return [brushes[label] for label in self.image_map.labels], palette
