@@ -36,6 +36,26 @@ _CONFIG_HOME.mkdir(parents=True, exist_ok=True)  # astropy warns about a missing
 os.environ["XDG_CONFIG_HOME"] = str(_CONFIG_HOME)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def garbage_collector(qapp):
+    """As in the app (ui/app.py): garbage is collected on the main thread only, never in a
+    worker thread where freeing a Qt object deadlocks or crashes Qt."""
+    import gc
+
+    from ui.app import collect_on_gui_thread
+
+    collector = collect_on_gui_thread()
+    yield collector
+    collector.timer.stop()
+    gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def collect_between_tests(garbage_collector):
+    yield
+    garbage_collector.check()  # the timer fires only while a test runs Qt's event loop
+
+
 @pytest.fixture(autouse=True)
 def no_worker_threads_left():
     """A test fails if it leaves one of Sortscope's worker threads running."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -22,12 +23,20 @@ def dataset_argument(arguments: list[str]) -> Path | None:
     return None
 
 
+def collect_on_gui_thread() -> GarbageCollector:
+    """Python collects garbage in whichever thread happens to allocate; a collection in a worker
+    thread that frees a Qt object deadlocks or crashes Qt (seen in a training run). Automatic
+    collection goes off and pyqtgraph's collector runs it on the GUI thread every second."""
+    return GarbageCollector(interval=1.0)
+
+
 def run_gui(argv: list[str] | None = None, settings: QSettings | None = None) -> int:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("Sortscope")
     app.setOrganizationName("Sortscope")
     app.setDesktopFileName("sortscope")  # Wayland docks match the launcher's desktop entry
     style.apply(app)
+    collector = collect_on_gui_thread()  # noqa: F841 (its timer lives as long as the app)
     before_window()
     window = MainWindow(settings)
     reporter = ErrorReporter(window)
