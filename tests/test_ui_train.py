@@ -91,7 +91,22 @@ def test_full_run_curves_results_clickthrough_and_save(qtbot, train_window, tmp_
     )
 
 
-def test_cancel_is_quick_and_leaves_state_consistent(qtbot, train_window, tmp_path):
+def test_cancel_is_quick_and_leaves_state_consistent(qtbot, train_window, tmp_path, monkeypatch):
+    import classifier.train
+
+    real_fit = classifier.train.fit_head
+
+    def slow_epochs(*args, on_epoch=None, **kwargs):
+        # An epoch of the tiny test set takes well under a millisecond; 10 ms each, as on a
+        # real dataset, keeps the 1,000-epoch run going until the cancel arrives.
+        def epoch_done(report):
+            time.sleep(0.01)
+            if on_epoch is not None:
+                on_epoch(report)
+
+        return real_fit(*args, on_epoch=epoch_done, **kwargs)
+
+    monkeypatch.setattr(classifier.train, "fit_head", slow_epochs)
     view = train_window.train_view
     configure(view, epochs=1000, early_stopping=False)
     epochs_seen = []
