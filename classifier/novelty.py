@@ -63,13 +63,28 @@ def novelty_share(quantiles: np.ndarray, raw: np.ndarray) -> np.ndarray:
     return np.searchsorted(quantiles, raw, side="left") / len(quantiles)
 
 
+class CalibratedScore:
+    """`score()` for a description with `raw_scores()` and the training scores' `quantiles`."""
+
+    quantiles: np.ndarray
+
+    def raw_scores(self, features: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """Novelty of each feature vector: share of training images less unusual, 0..1."""
+        if len(features) == 0:
+            return np.zeros(0)
+        return novelty_share(self.quantiles, self.raw_scores(features))
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.maximum(norms, 1e-12)  # a vector equal to the mean stays zero
 
 
 @dataclass(frozen=True)
-class NeighbourNovelty:
+class NeighbourNovelty(CalibratedScore):
     mean: np.ndarray  # (d,) float32: the training mean
     references: np.ndarray  # (m, d) float16: centred training vectors of length 1
     quantiles: np.ndarray  # (QUANTILES,): leave-one-out training scores, ascending
@@ -91,12 +106,6 @@ class NeighbourNovelty:
             top = np.partition(similarity, len(references) - k, axis=1)[:, -k:]
             out[start : start + len(x)] = 1.0 - top.mean(axis=1)
         return out
-
-    def score(self, features: np.ndarray) -> np.ndarray:
-        """Novelty of each feature vector: share of training images less unusual, 0..1."""
-        if len(features) == 0:
-            return np.zeros(0)
-        return novelty_share(self.quantiles, self.raw_scores(features))
 
     def to_npz(self) -> bytes:
         buffer = io.BytesIO()

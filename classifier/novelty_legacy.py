@@ -14,7 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from classifier.novelty import QUANTILES, NoveltyInfo, novelty_share, principal_directions
+from classifier.novelty import (
+    QUANTILES,
+    CalibratedScore,
+    NoveltyInfo,
+    principal_directions,
+)
 
 METHOD = "pca-tied-mahalanobis"
 MAX_COMPONENTS = 32
@@ -23,7 +28,7 @@ _ARRAYS = ("mean", "basis", "class_means", "precision", "scales", "quantiles")
 
 
 @dataclass(frozen=True)
-class MahalanobisNovelty:
+class MahalanobisNovelty(CalibratedScore):
     mean: np.ndarray  # (d,)
     basis: np.ndarray  # (k, d): principal directions, rows orthonormal
     class_means: np.ndarray  # (c, k) in the basis' coordinates
@@ -48,12 +53,6 @@ class MahalanobisNovelty:
     def raw_scores(self, features: np.ndarray) -> np.ndarray:
         distance, residual = self.parts(features)
         return distance / self.scales[0] + residual / self.scales[1]
-
-    def score(self, features: np.ndarray) -> np.ndarray:
-        """Novelty of each feature vector: share of training images less unusual, 0..1."""
-        if len(features) == 0:
-            return np.zeros(0)
-        return novelty_share(self.quantiles, self.raw_scores(features))
 
     def to_npz(self) -> bytes:
         buffer = io.BytesIO()
